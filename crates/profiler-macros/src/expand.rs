@@ -1,0 +1,333 @@
+//! Expansion of one profiled function: the span, then the body entered (sync) or instrumented
+//! (async), with the optional `err` / `ret` events. Modelled on tracing-attributes' `expand.rs`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt as _;
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned as _;
+use syn::visit_mut::VisitMut;
+use syn::{Attribute, ImplItemFn, ItemFn, LitStr, ReturnType, Signature, Token, Type, Visibility};
+
+use crate::args;
+use crate::attr::{FormatMode, ProfileArgs};
+use crate::support_path;
+
+/// A function split into what the expansion needs; its body is kept as raw tokens so a body
+/// that does not parse still reaches rustc (which then reports the real error).
+pub(crate) struct FnParts {
+    pub(crate) outer_attrs: Vec<Attribute>,
+    pub(crate) inner_attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    pub(crate) defaultness: Option<Token![default]>,
+    pub(crate) sig: Signature,
+    pub(crate) body: TokenStream,
+}
+
+impl FnParts {
+    fn from_parts(
+        attrs: Vec<Attribute>,
+        vis: Visibility,
+        defaultness: Option<Token![default]>,
+        sig: Signature,
+        block: syn::Block,
+    ) -> Self {
+        let (outer_attrs, inner_attrs) = attrs
+            .into_iter()
+            .partition(|a| matches!(a.style, syn::AttrStyle::Outer));
+        let mut body = TokenStream::new();
+        for stmt in &block.stmts {
+            stmt.to_tokens(&mut body);
+        }
+        Self {
+            outer_attrs,
+            inner_attrs,
+            vis,
+            defaultness,
+            sig,
+            body,
+        }
+    }
+}
+
+impl From<ItemFn> for FnParts {
+    fn from(f: ItemFn) -> Self {
+        Self::from_parts(f.attrs, f.vis, None, f.sig, *f.block)
+    }
+}
+
+impl From<ImplItemFn> for FnParts {
+    fn from(f: ImplItemFn) -> Self {
+        Self::from_parts(f.attrs, f.vis, f.defaultness, f.sig, f.block)
+    }
+}
+
+/// Parses a function whose body is not parsed (the fallback when the body has syntax errors).
+impl Parse for FnParts {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let outer_attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        let sig = input.parse()?;
+        let content;
+        syn::braced!(content in input);
+        let inner_attrs = content.call(Attribute::parse_inner)?;
+        let body = content.parse()?;
+        Ok(Self {
+            outer_attrs,
+            inner_attrs,
+            vis,
+            defaultness: None,
+            sig,
+            body,
+        })
+    }
+}
+
+/// How strictly to check `skip(..)` names against this function's arguments.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SkipCheck {
+    /// Every skipped name must be an argument (the attribute is on this function).
+    Strict,
+    /// Names absent here are ignored (the attribute is on the enclosing `impl` block).
+    Lenient,
+}
+
+/// The default span name: the function's name, or `Type::method` inside a profiled `impl`.
+pub(crate) fn default_name(sig: &Signature, self_type: Option<&str>) -> String {
+    let ident = sig.ident.unraw();
+    match self_type {
+        Some(ty) => format!("{ty}::{ident}"),
+        None => ident.to_string(),
+    }
+}
+
+/// Expands one function. `name` is the default span name (overridden by `name = ..`).
+pub(crate) fn gen_function(
+    f: FnParts,
+    args: &ProfileArgs,
+    name: &str,
+    skip_check: SkipCheck,
+) -> syn::Result<TokenStream> {
+    if let Some(c) = &f.sig.constness {
+        return Err(syn::Error::new(
+            c.span,
+            "`#[profile]` cannot be used on a `const fn`: a span cannot be created in a constant \
+             context",
+        ));
+    }
+    let span = gen_span(&f.sig, args, name, skip_check)?;
+    let body = gen_body(&f.sig, args, span, f.body);
+    let FnParts {
+        outer_attrs,
+        inner_attrs,
+        vis,
+        defaultness,
+        sig,
+        body: _,
+    } = f;
+    Ok(quote! {
+        #(#outer_attrs)*
+        #vis #defaultness #sig {
+            #(#inner_attrs)*
+            #body
+        }
+    })
+}
+
+/// `span!(target: module_path!(), LEVEL, "name", profile.kind.K = Empty, [profile.sync = Empty,]
+/// <recorded arguments>, <user fields>)`.
+fn gen_span(
+    sig: &Signature,
+    args: &ProfileArgs,
+    default_name: &str,
+    skip_check: SkipCheck,
+) -> syn::Result<TokenStream> {
+    if skip_check == SkipCheck::Strict {
+        let bound = args::bound_names(&sig.inputs);
+        for skip in &args.skips {
+            if !bound.contains(skip) {
+                return Err(syn::Error::new(
+                    skip.span(),
+                    format!("cannot skip `{skip}`: this function has no argument named `{skip}`"),
+                ));
+            }
+        }
+    }
+    let rt = support_path();
+    let user_names: Vec<_> = args
+        .fields
+        .iter()
+        .flat_map(|f| f.0.iter())
+        .filter_map(|f| f.name.single_ident())
+        .collect();
+    let recorded = args::recordable(&sig.inputs)
+        .into_iter()
+        .filter(|r| {
+            !args.skip_all
+                && !args.skips.contains(&r.ident)
+                // A field of the same name takes the argument's place, as in `#[instrument]`.
+                && !user_names.iter().any(|n| **n == r.ident)
+        })
+        .map(|r| r.field());
+    let name = match &args.name {
+        Some((_, lit)) => lit.clone(),
+        None => LitStr::new(default_name, sig.ident.span()),
+    };
+    let level = args.level();
+    let kind = args.kind();
+    let sync = sig
+        .asyncness
+        .is_none()
+        .then(|| quote!(profile.sync = #rt::tracing::field::Empty,));
+    let fields = &args.fields;
+    Ok(quote! {
+        #rt::tracing::span!(
+            target: ::core::module_path!(),
+            #level,
+            #name,
+            profile.kind.#kind = #rt::tracing::field::Empty,
+            #sync
+            #(#recorded,)*
+            #fields
+        )
+    })
+}
+
+/// The new function body (without its braces).
+fn gen_body(sig: &Signature, args: &ProfileArgs, span: TokenStream, body: TokenStream) -> TokenStream {
+    let rt = support_path();
+    let mixed = Span::mixed_site();
+    let span_var = syn::Ident::new("__profile_span", mixed);
+    let guard_var = syn::Ident::new("__profile_guard", mixed);
+    let result_var = syn::Ident::new("__profile_result", mixed);
+    let future_var = syn::Ident::new("__profile_future", mixed);
+    let x = syn::Ident::new("__profile_value", mixed);
+    let e = syn::Ident::new("__profile_error", mixed);
+
+    let level = args.level();
+    let err_event = args.err.map(|mode| {
+        let sigil = mode.sigil();
+        quote!(#rt::tracing::event!(
+            target: "profiler::error", #rt::tracing::Level::ERROR, error = #sigil #e
+        ))
+    });
+    let ret_event = args.ret.map(|mode: FormatMode| {
+        let sigil = mode.sigil();
+        quote!(#rt::tracing::event!(target: "profiler::ret", #level, return = #sigil #x))
+    });
+    let wraps = err_event.is_some() || ret_event.is_some();
+    let is_async = sig.asyncness.is_some();
+
+    // Without `err`/`ret`, a sync body is spliced in unchanged after the guard.
+    if !is_async && !wraps {
+        return quote! {
+            let #span_var = #span;
+            let #guard_var = #span_var.enter();
+            #body
+        };
+    }
+
+    // Otherwise the body runs in a closure or an async block; a fake `return` of the declared
+    // type fixes what `?` and `return` inside it mean (as tracing-attributes does).
+    let block = with_fake_return(&sig.output, &sig.ident, body);
+    let ok = quote!(::core::result::Result::Ok);
+    let err = quote!(::core::result::Result::Err);
+    let outcome = match (err_event, ret_event) {
+        (Some(err_event), Some(ret_event)) => quote! {
+            match #result_var {
+                #[allow(clippy::unit_arg)]
+                #ok(#x) => { #ret_event; #ok(#x) }
+                #err(#e) => { #err_event; #err(#e) }
+            }
+        },
+        (Some(err_event), None) => quote! {
+            match #result_var {
+                #[allow(clippy::unit_arg)]
+                #ok(#x) => #ok(#x),
+                #err(#e) => { #err_event; #err(#e) }
+            }
+        },
+        (None, Some(ret_event)) => quote! {
+            let #x = #result_var;
+            #ret_event;
+            #x
+        },
+        (None, None) => quote!(#result_var),
+    };
+
+    if is_async {
+        let future = if wraps {
+            quote!(async move {
+                let #result_var = async move #block.await;
+                #outcome
+            })
+        } else {
+            quote!(async move #block)
+        };
+        quote! {
+            let #span_var = #span;
+            let #future_var = #future;
+            #rt::tracing::Instrument::instrument(#future_var, #span_var).await
+        }
+    } else {
+        quote! {
+            let #span_var = #span;
+            let #guard_var = #span_var.enter();
+            #[allow(clippy::redundant_closure_call)]
+            let #result_var = (move || #block)();
+            #outcome
+        }
+    }
+}
+
+/// `{ if false { let v: Ret = loop {}; return v; } { body } }`, the unreachable `return` pinning
+/// the block's type to the declared return type (with `impl Trait` erased to `_`). Omitted for
+/// `-> !`, which cannot be written as a `let` type on stable.
+fn with_fake_return(output: &ReturnType, ident: &syn::Ident, body: TokenStream) -> TokenStream {
+    let (ty, span) = match output {
+        ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => {
+            return quote!({ #body });
+        }
+        ReturnType::Type(_, ty) => (erase_impl_trait(ty), ty.span()),
+        ReturnType::Default => (syn::parse_quote!(()), ident.span()),
+    };
+    let fake = syn::Ident::new("__profile_fake_return", Span::mixed_site());
+    let edge = quote_spanned! {span=>
+        #[allow(
+            unknown_lints,
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::let_with_type_underscore,
+            clippy::needless_return,
+            clippy::unreachable
+        )]
+        if false {
+            let #fake: #ty = loop {};
+            return #fake;
+        }
+    };
+    quote!({ #edge { #body } })
+}
+
+/// Replaces every `impl Trait` in a type with `_`, so it can annotate a `let`.
+struct ImplTraitEraser;
+
+impl VisitMut for ImplTraitEraser {
+    fn visit_type_mut(&mut self, t: &mut Type) {
+        if let Type::ImplTrait(it) = t {
+            *t = Type::Infer(syn::TypeInfer {
+                underscore_token: Token![_](it.span()),
+            });
+        } else {
+            syn::visit_mut::visit_type_mut(self, t);
+        }
+    }
+}
+
+fn erase_impl_trait(ty: &Type) -> Type {
+    let mut ty = ty.clone();
+    ImplTraitEraser.visit_type_mut(&mut ty);
+    ty
+}

@@ -1,0 +1,190 @@
+//! # profiler-macros
+//!
+//! The `#[profile]` attribute of rram-profiler. Use it through `profiler_runtime::profile`: the
+//! expansion refers to `::profiler_runtime::__macro_support`, so the using crate must depend on
+//! `profiler-runtime` (it never needs `tracing` itself).
+//!
+//! `#[profile]` wraps a function in a `tracing` span that the runtime's `ProfilerLayer` turns into
+//! one `ProfileEvent` per call. It accepts every function shape `#[tracing::instrument]` does
+//! (methods with any receiver, generics, `impl Trait`, `async fn`, `unsafe fn`, pattern
+//! arguments, ...), and `impl` blocks.
+//!
+//! ## Options
+//!
+//! All options are optional; each may be given at most once.
+//!
+//! | option | meaning | default |
+//! |---|---|---|
+//! | `kind = ".."` | `function_call`, `memory_usage`, `computation`, `io_operation`, `hardware_access` or `algorithm_step` | `function_call` |
+//! | `name = ".."` | the span's (the operation's) name | the function's name; `Type::method` in a profiled `impl` |
+//! | `level = ".."` | `trace`, `debug`, `info`, `warn` or `error` (string or identifier) | `info` |
+//! | `fields(..)` | extra fields in tracing's syntax: `n = g.nrows()`, `label = %s`, `dbg = ?x`, `a.b = 1`; numeric ones become metrics; `fields(x)` alone is an empty field | none |
+//! | `skip(a, b)` | do not record these arguments | none |
+//! | `skip_all` | record no argument | off |
+//! | `err` / `err(Debug)` | on `Err(e)`, an event with target `profiler::error` at `ERROR` and field `error = %e` (`?e` with `Debug`) | off |
+//! | `ret` / `ret(Display)` | an event with target `profiler::ret` at the span's level and field `return = ?value` (`%value` with `Display`) | off |
+//!
+//! **Arguments recorded.** Only arguments bound by a plain name (not starting with `_`) whose
+//! type is written as a primitive number or `bool` (`u8`..`u64`, `usize`, `i8`..`i64`, `isize`,
+//! `f32`, `f64`, `bool`, or `&`/`&mut` of one) are recorded, as numeric fields (hence metrics).
+//! Other arguments are never touched, so no argument type needs `Debug`. A `fields(..)` entry
+//! with the same name as an argument replaces it.
+//!
+//! **On an `impl` block** (inherent or trait impl) every method is profiled with the block's
+//! options and named `Type::method` (the last path segment of the self type). `name` on an
+//! `impl` block is an error. `skip(x)` skips `x` in the methods that have it (it is an error only
+//! if none has). A method with its own `#[profile(..)]` uses only its own options (its default
+//! name is still `Type::method`). `const fn` methods are left as they are.
+//!
+//! **Errors.** Unknown options or kinds or levels, duplicate options, skipping an argument the
+//! function does not have, `const fn`, and items other than functions and `impl` blocks are
+//! compile errors pointing at the offending token.
+//!
+//! ## What the expansion emits
+//!
+//! ```text
+//! span!(target: module_path!(), Level::INFO, "name",
+//!       profile.kind.<kind> = Empty,
+//!       profile.sync = Empty,            // only when the function is not `async`
+//!       <arg> = metric_value(<arg>),     // recorded arguments
+//!       <fields(..)>)
+//! ```
+//!
+//! A sync function enters the span for its whole body (the original statements follow the
+//! guard, so `return` and `?` are unchanged; with `err`/`ret` the body runs in a closure, as in
+//! `#[tracing::instrument]`). An `async fn` creates the span when first polled and runs its body
+//! as `Instrument::instrument(async move { .. }, span).await`.
+
+mod args;
+mod attr;
+mod expand;
+mod impl_block;
+
+use proc_macro2::TokenStream;
+use quote::{quote, ToTokens};
+use syn::Item;
+
+use crate::attr::ProfileArgs;
+use crate::expand::{default_name, gen_function, FnParts, SkipCheck};
+
+/// Profiles a function, or every method of an `impl` block, as one span per call.
+///
+/// ```ignore
+/// use profiler_runtime::profile;
+///
+/// #[profile(kind = "hardware_access", fields(cells = rows * cols), skip(cols), err)]
+/// fn program(rows: usize, cols: usize) -> Result<(), String> {
+///     Ok(())
+/// }
+///
+/// struct Crossbar;
+///
+/// #[profile(kind = "computation")]           // spans named "Crossbar::mvm", ...
+/// impl Crossbar {
+///     fn mvm(&self, x: &[f64]) -> f64 { x.iter().sum() }
+///
+///     #[profile(kind = "io_operation", ret)]   // its own options replace the block's
+///     fn rows(&self) -> usize { 8 }
+/// }
+/// ```
+///
+/// See the [crate documentation](crate) for every option.
+#[proc_macro_attribute]
+pub fn profile(
+    attr: proc_macro::TokenStream,
+    item: proc_macro::TokenStream,
+) -> proc_macro::TokenStream {
+    expand(attr.into(), item.into()).into()
+}
+
+/// The path every expansion goes through.
+pub(crate) fn support_path() -> TokenStream {
+    quote!(::profiler_runtime::__macro_support)
+}
+
+/// The whole expansion; on error, the error followed by the item unchanged (so that one mistake
+/// in the attribute does not also make every use of the item fail).
+fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+    match try_expand(attr, item.clone()) {
+        Ok(tokens) => tokens,
+        Err(e) => {
+            let error = e.to_compile_error();
+            quote!(#error #item)
+        }
+    }
+}
+
+fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let args: ProfileArgs = syn::parse2(attr)?;
+    match syn::parse2::<Item>(item.clone()) {
+        Ok(Item::Fn(f)) => {
+            let name = default_name(&f.sig, None);
+            gen_function(FnParts::from(f), &args, &name, SkipCheck::Strict)
+        }
+        Ok(Item::Impl(block)) => impl_block::expand_impl(&args, block),
+        Ok(other) => Err(not_a_function(&other)),
+        // The body may not parse (rustc will say why): expand around its raw tokens.
+        Err(parse_error) => match syn::parse2::<FnParts>(item) {
+            Ok(f) => {
+                let name = default_name(&f.sig, None);
+                gen_function(f, &args, &name, SkipCheck::Strict)
+            }
+            Err(_) => Err(parse_error),
+        },
+    }
+}
+
+/// The error for an item that is neither a function nor an `impl` block, pointing at its
+/// keyword and name.
+fn not_a_function(item: &Item) -> syn::Error {
+    let tokens = item_head(item);
+    let msg = "`#[profile]` can only be applied to a function with a body or to an `impl` block";
+    if tokens.is_empty() {
+        syn::Error::new_spanned(item, msg)
+    } else {
+        syn::Error::new_spanned(tokens, msg)
+    }
+}
+
+/// `struct Foo`, `enum Foo`, `trait Foo`, ...: the tokens an error about the item points at.
+fn item_head(item: &Item) -> TokenStream {
+    match item {
+        Item::Struct(i) => {
+            let (kw, ident) = (&i.struct_token, &i.ident);
+            quote!(#kw #ident)
+        }
+        Item::Enum(i) => {
+            let (kw, ident) = (&i.enum_token, &i.ident);
+            quote!(#kw #ident)
+        }
+        Item::Union(i) => {
+            let (kw, ident) = (&i.union_token, &i.ident);
+            quote!(#kw #ident)
+        }
+        Item::Trait(i) => {
+            let (kw, ident) = (&i.trait_token, &i.ident);
+            quote!(#kw #ident)
+        }
+        Item::Mod(i) => {
+            let (kw, ident) = (&i.mod_token, &i.ident);
+            quote!(#kw #ident)
+        }
+        Item::Const(i) => {
+            let (kw, ident) = (&i.const_token, &i.ident);
+            quote!(#kw #ident)
+        }
+        Item::Static(i) => {
+            let (kw, ident) = (&i.static_token, &i.ident);
+            quote!(#kw #ident)
+        }
+        Item::Type(i) => {
+            let (kw, ident) = (&i.type_token, &i.ident);
+            quote!(#kw #ident)
+        }
+        Item::Use(i) => i.use_token.to_token_stream(),
+        _ => TokenStream::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

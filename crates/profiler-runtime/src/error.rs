@@ -1,0 +1,61 @@
+//! The runtime's error type.
+
+use std::path::PathBuf;
+
+/// Everything the runtime can refuse or fail at. Each variant names what was wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProfileError {
+    /// A kind string that is not one of [`EventKind::ALL`](crate::EventKind::ALL).
+    #[error("unknown event kind `{0}`; expected one of function_call, memory_usage, computation, io_operation, hardware_access, algorithm_step")]
+    UnknownKind(String),
+    /// `stop_profiling` for a session that was never started (or already stopped).
+    #[error("no profiling session named `{0}` is running")]
+    NoSuchSession(String),
+    /// `install` when a global tracing subscriber is already set.
+    #[error("a global tracing subscriber is already installed; compose `profiler.layer()` into it instead")]
+    AlreadyInstalled,
+    /// A builder option out of range.
+    #[error("invalid profiler configuration: {0}")]
+    InvalidConfig(String),
+    /// Reading or writing a file.
+    #[error("{action} `{path}`: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A profile file that cannot be read as a profile.
+    #[error("`{path}` is not a valid profile: {reason}")]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A profile file written by an incompatible version of the format.
+    #[error("`{path}` has format_version {found}; this build reads version {supported}")]
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// Its version.
+        found: u64,
+        /// The version this build reads and writes.
+        supported: u64,
+    },
+    /// Rendering a chart or export.
+    #[error("rendering {what}: {reason}")]
+    Render {
+        /// What was being rendered.
+        what: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A study or analysis given inputs it cannot use.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+}

@@ -1,0 +1,1 @@
+//! The hardware profiler: the [`RramDevice`] trait and [`HardwarePerformanceProfiler`].

@@ -1,0 +1,253 @@
+//! [`ProfilerLayer`]: the `tracing_subscriber::Layer` that turns closed spans into events.
+//!
+//! The hot path, for a sync `#[profile]` function (`profile.sync` marker): `on_new_span` pushes a
+//! [`Frame`] on this thread's stack (no allocation once warm), `on_enter`/`on_exit` read the TSC
+//! and the thread's allocation counters, `on_close` pops the frame and hands one compact event to
+//! this thread's shard. No global lock, no `/proc` read, no registry extension.
+//!
+//! Spans without the marker (`async fn`, hand-written spans) may move between threads, so their
+//! frame lives in the registry's span extensions instead, which costs one boxed insert per span.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
+
+use crate::alloc::OwnAllocations;
+use crate::collector::Collector;
+use crate::event::EventKind;
+use crate::frame::Frame;
+use crate::local::{with_slot, ThreadSlot};
+use crate::macro_support::{ERROR_TARGET, METRICS_TARGET};
+
+/// The profiler's tracing layer. Get one from
+/// [`PerformanceProfiler::layer`](crate::PerformanceProfiler::layer) and compose it with others:
+///
+/// ```
+/// use profiler_runtime::PerformanceProfiler;
+/// use tracing_subscriber::layer::SubscriberExt;
+///
+/// let profiler = PerformanceProfiler::new();
+/// let subscriber = tracing_subscriber::registry().with(profiler.layer());
+/// # let _ = subscriber;
+/// ```
+#[derive(Clone)]
+pub struct ProfilerLayer {
+    pub(crate) collector: Arc<Collector>,
+}
+
+impl fmt::Debug for ProfilerLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProfilerLayer")
+            .field("collector", &self.collector.id)
+            .finish()
+    }
+}
+
+/// Virtual frames (from `profile_function`) are never registry spans.
+#[inline(always)]
+fn is_registry_span(span: u64) -> bool {
+    span != 0 && span < (1 << 63)
+}
+
+/// Runs `f` on the frame of `span`: this thread's stack first, then the span's extensions.
+#[inline]
+fn with_frame<S, R>(
+    slot: &mut ThreadSlot,
+    ctx: &Context<'_, S>,
+    span: u64,
+    f: impl FnOnce(&mut Frame) -> R,
+) -> Option<R>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    if let Some(frame) = slot.frame_mut(span) {
+        return Some(f(frame));
+    }
+    if !is_registry_span(span) {
+        return None;
+    }
+    let s = ctx.span(&Id::from_u64(span))?;
+    let mut ext = s.extensions_mut();
+    ext.get_mut::<Frame>().map(f)
+}
+
+impl<S> Layer<S> for ProfilerLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let c = &self.collector;
+        with_slot(c, |slot| {
+            let _own = OwnAllocations::begin();
+            let info = slot.callsite(attrs.metadata(), c);
+            let parent_span = match attrs.parent() {
+                Some(p) => Some(p.into_u64()),
+                None if attrs.is_contextual() => slot.entered.last().copied(),
+                None => None,
+            };
+            let parent = parent_span.and_then(|p| with_frame(slot, &ctx, p, |f| f.event_id));
+            let event_id = slot.next_event_id();
+            let mut frame = Frame::new(id.into_u64(), event_id, parent, parent_span, info.op);
+            if info.has_fields {
+                attrs.record(&mut MetricVisitor { frame: &mut frame });
+            }
+            if info.sync {
+                slot.stack.push(frame);
+            } else if let Some(span) = ctx.span(id) {
+                span.extensions_mut().insert(frame);
+            }
+        });
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        with_slot(&self.collector, |slot| {
+            let _own = OwnAllocations::begin();
+            with_frame(slot, &ctx, id.into_u64(), |f| {
+                values.record(&mut MetricVisitor { frame: f })
+            });
+        });
+    }
+
+    #[inline]
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        let c = &self.collector;
+        with_slot(c, |slot| {
+            let span = id.into_u64();
+            slot.entered.push(span);
+            match slot.stack.last_mut() {
+                Some(f) if f.span == span => f.enter(c.clock.raw()),
+                _ => {
+                    with_frame(slot, &ctx, span, |f| f.enter(c.clock.raw()));
+                }
+            }
+        });
+    }
+
+    #[inline]
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        let c = &self.collector;
+        let now = c.clock.raw();
+        with_slot(c, |slot| {
+            let span = id.into_u64();
+            match slot.stack.last_mut() {
+                Some(f) if f.span == span => f.exit(now, &c.clock),
+                _ => {
+                    with_frame(slot, &ctx, span, |f| f.exit(now, &c.clock));
+                }
+            }
+            slot.pop_entered(span);
+        });
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        let c = &self.collector;
+        with_slot(c, |slot| {
+            let _own = OwnAllocations::begin();
+            let span = id.into_u64();
+            let panicked = std::thread::panicking();
+            let frame = match slot.take_frame(span) {
+                Some(f) => f,
+                None => match ctx.span(&id).and_then(|s| s.extensions_mut().remove::<Frame>()) {
+                    Some(f) => f,
+                    None => return,
+                },
+            };
+            if let Some(p) = frame.parent_span {
+                let wall = frame.wall_ns(&c.clock);
+                with_frame(slot, &ctx, p, |parent| parent.child_ns += wall);
+            }
+            slot.emit(c, frame, panicked);
+        });
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let target = event.metadata().target();
+        let is_metrics = target == METRICS_TARGET;
+        if !is_metrics && target != ERROR_TARGET {
+            return;
+        }
+        let c = &self.collector;
+        with_slot(c, |slot| {
+            let _own = OwnAllocations::begin();
+            let span = match event.parent() {
+                Some(p) => Some(p.into_u64()),
+                None if event.is_contextual() => slot.entered.last().copied(),
+                None => None,
+            };
+            let found = span.and_then(|s| {
+                with_frame(slot, &ctx, s, |f| {
+                    if is_metrics {
+                        event.record(&mut MetricVisitor { frame: f });
+                    } else {
+                        event.record(&mut ErrorVisitor { frame: f });
+                    }
+                })
+            });
+            if found.is_none() && is_metrics {
+                // Metrics outside any span: keep them as a standalone zero-length event.
+                let op = c.intern("metrics", EventKind::FunctionCall);
+                let event_id = slot.next_event_id();
+                let mut frame = Frame::new(0, event_id, None, None, op);
+                event.record(&mut MetricVisitor { frame: &mut frame });
+                slot.emit(c, frame, false);
+            }
+        });
+    }
+}
+
+/// Collects numeric fields as metrics; other values are ignored (never formatted).
+struct MetricVisitor<'a> {
+    frame: &'a mut Frame,
+}
+
+impl Visit for MetricVisitor<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.frame.add_metric(Cow::Borrowed(field.name()), value);
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.record_f64(field, value as f64);
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.record_f64(field, value as f64);
+    }
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.record_f64(field, value as f64);
+    }
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.record_f64(field, value as f64);
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.record_f64(field, if value { 1.0 } else { 0.0 });
+    }
+    fn record_debug(&mut self, _field: &Field, _value: &dyn fmt::Debug) {}
+}
+
+/// Takes the `error` field's text.
+struct ErrorVisitor<'a> {
+    frame: &'a mut Frame,
+}
+
+impl Visit for ErrorVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "error" {
+            self.frame.error = Some(value.into());
+        }
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        if field.name() == "error" {
+            self.frame.error = Some(value.to_string().into());
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "error" {
+            self.frame.error = Some(format!("{value:?}").into());
+        }
+    }
+}

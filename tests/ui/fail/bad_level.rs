@@ -1,0 +1,8 @@
+use profiler_runtime::profile;
+
+#[profile(level = "verbose")]
+fn work() {}
+
+fn main() {
+    work();
+}

@@ -1,0 +1,8 @@
+use profiler_runtime::profile;
+
+#[profile(fields(profile.kind.computation = 1))]
+fn work() {}
+
+fn main() {
+    work();
+}

@@ -1,0 +1,8 @@
+use profiler_runtime::profile;
+
+#[profile(kind = "hardware_acess")]
+fn program() {}
+
+fn main() {
+    program();
+}

@@ -1,0 +1,8 @@
+use profiler_runtime::profile;
+
+#[profile(kind = "computation", target = "x")]
+fn work() {}
+
+fn main() {
+    work();
+}
