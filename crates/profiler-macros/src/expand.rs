@@ -10,6 +10,7 @@ use syn::visit_mut::VisitMut;
 use syn::{Attribute, ImplItemFn, ItemFn, LitStr, ReturnType, Signature, Token, Type, Visibility};
 
 use crate::args;
+use crate::async_like;
 use crate::attr::{FormatMode, ProfileArgs};
 use crate::support_path;
 
@@ -22,6 +23,8 @@ pub(crate) struct FnParts {
     pub(crate) defaultness: Option<Token![default]>,
     pub(crate) sig: Signature,
     pub(crate) body: TokenStream,
+    /// The body's statements, when it parsed (to recognise async-trait's output).
+    pub(crate) stmts: Option<Vec<syn::Stmt>>,
 }
 
 impl FnParts {
@@ -46,6 +49,7 @@ impl FnParts {
             defaultness,
             sig,
             body,
+            stmts: Some(block.stmts),
         }
     }
 }
@@ -79,6 +83,7 @@ impl Parse for FnParts {
             defaultness: None,
             sig,
             body,
+            stmts: None,
         })
     }
 }
@@ -115,15 +120,38 @@ pub(crate) fn gen_function(
              context",
         ));
     }
-    let span = gen_span(&f.sig, args, name, skip_check)?;
-    let body = gen_body(&f.sig, args, span, f.body);
+    let is_async = f.sig.asyncness.is_some();
+    let async_tail = f
+        .stmts
+        .as_deref()
+        .filter(|_| !is_async)
+        .and_then(async_like::find);
+    let body = match async_tail {
+        Some(tail) => async_like::instrument(&tail, &f.sig, args, name, skip_check)?,
+        None => {
+            let span = gen_span(&f.sig, args, name, skip_check, is_async)?;
+            if is_async || args.err.is_some() || args.ret.is_some() {
+                let block = with_fake_return(&f.sig.output, &f.sig.ident, f.body);
+                gen_wrapped(args, span, block, is_async)
+            } else {
+                // A plain sync body is spliced in unchanged after the guard.
+                let (span_var, guard_var) = (local("span"), local("guard"));
+                let body = f.body;
+                quote! {
+                    let #span_var = #span;
+                    let #guard_var = #span_var.enter();
+                    #body
+                }
+            }
+        }
+    };
     let FnParts {
         outer_attrs,
         inner_attrs,
         vis,
         defaultness,
         sig,
-        body: _,
+        ..
     } = f;
     Ok(quote! {
         #(#outer_attrs)*
@@ -134,13 +162,20 @@ pub(crate) fn gen_function(
     })
 }
 
+/// A local of the expansion, `__profile_<what>`, invisible to the user's code (mixed-site
+/// hygiene).
+fn local(what: &str) -> syn::Ident {
+    syn::Ident::new(&format!("__profile_{what}"), Span::mixed_site())
+}
+
 /// `span!(target: module_path!(), LEVEL, "name", profile.kind.K = Empty, [profile.sync = Empty,]
 /// <recorded arguments>, <user fields>)`.
-fn gen_span(
+pub(crate) fn gen_span(
     sig: &Signature,
     args: &ProfileArgs,
     default_name: &str,
     skip_check: SkipCheck,
+    is_async: bool,
 ) -> syn::Result<TokenStream> {
     if skip_check == SkipCheck::Strict {
         let bound = args::bound_names(&sig.inputs);
@@ -175,10 +210,7 @@ fn gen_span(
     };
     let level = args.level();
     let kind = args.kind();
-    let sync = sig
-        .asyncness
-        .is_none()
-        .then(|| quote!(profile.sync = #rt::tracing::field::Empty,));
+    let sync = (!is_async).then(|| quote!(profile.sync = #rt::tracing::field::Empty,));
     let fields = &args.fields;
     Ok(quote! {
         #rt::tracing::span!(
@@ -193,16 +225,17 @@ fn gen_span(
     })
 }
 
-/// The new function body (without its braces).
-fn gen_body(sig: &Signature, args: &ProfileArgs, span: TokenStream, body: TokenStream) -> TokenStream {
+/// The body (without its braces) that runs `block` in a closure (sync) or an async block
+/// (async) inside the span, emitting the `err` / `ret` events on its result.
+pub(crate) fn gen_wrapped(
+    args: &ProfileArgs,
+    span: TokenStream,
+    block: TokenStream,
+    is_async: bool,
+) -> TokenStream {
     let rt = support_path();
-    let mixed = Span::mixed_site();
-    let span_var = syn::Ident::new("__profile_span", mixed);
-    let guard_var = syn::Ident::new("__profile_guard", mixed);
-    let result_var = syn::Ident::new("__profile_result", mixed);
-    let future_var = syn::Ident::new("__profile_future", mixed);
-    let x = syn::Ident::new("__profile_value", mixed);
-    let e = syn::Ident::new("__profile_error", mixed);
+    let (span_var, guard_var, result_var) = (local("span"), local("guard"), local("result"));
+    let (future_var, x, e) = (local("future"), local("value"), local("error"));
 
     let level = args.level();
     let err_event = args.err.map(|mode| {
@@ -216,20 +249,7 @@ fn gen_body(sig: &Signature, args: &ProfileArgs, span: TokenStream, body: TokenS
         quote!(#rt::tracing::event!(target: "profiler::ret", #level, return = #sigil #x))
     });
     let wraps = err_event.is_some() || ret_event.is_some();
-    let is_async = sig.asyncness.is_some();
 
-    // Without `err`/`ret`, a sync body is spliced in unchanged after the guard.
-    if !is_async && !wraps {
-        return quote! {
-            let #span_var = #span;
-            let #guard_var = #span_var.enter();
-            #body
-        };
-    }
-
-    // Otherwise the body runs in a closure or an async block; a fake `return` of the declared
-    // type fixes what `?` and `return` inside it mean (as tracing-attributes does).
-    let block = with_fake_return(&sig.output, &sig.ident, body);
     let ok = quote!(::core::result::Result::Ok);
     let err = quote!(::core::result::Result::Err);
     let outcome = match (err_event, ret_event) {
@@ -254,7 +274,6 @@ fn gen_body(sig: &Signature, args: &ProfileArgs, span: TokenStream, body: TokenS
         },
         (None, None) => quote!(#result_var),
     };
-
     if is_async {
         let future = if wraps {
             quote!(async move {

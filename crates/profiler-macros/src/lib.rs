@@ -56,8 +56,10 @@
 //! as `Instrument::instrument(async move { .. }, span).await`.
 
 mod args;
+mod async_like;
 mod attr;
 mod expand;
+mod fields;
 mod impl_block;
 
 use proc_macro2::TokenStream;

@@ -22,12 +22,22 @@ fn error_of(attr: TokenStream, item: TokenStream) -> String {
 fn sync_fn_has_kind_sync_and_numeric_args() {
     let out = expanded(
         quote!(kind = "hardware_access"),
-        quote!(fn f(n: usize, r: &f64, s: &str, (a, b): (u32, u32)) -> u64 { 0 }),
+        quote!(
+            fn f(n: usize, r: &f64, s: &str, (a, b): (u32, u32)) -> u64 {
+                0
+            }
+        ),
     );
     assert!(out.contains("profile.kind.hardware_access=::profiler_runtime::__macro_support::tracing::field::Empty"), "{out}");
     assert!(out.contains("profile.sync="), "{out}");
-    assert!(out.contains("n=::profiler_runtime::__macro_support::metric_value(n)"), "{out}");
-    assert!(out.contains("r=::profiler_runtime::__macro_support::metric_value(*r)"), "{out}");
+    assert!(
+        out.contains("n=::profiler_runtime::__macro_support::metric_value(n)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("r=::profiler_runtime::__macro_support::metric_value(*r)"),
+        "{out}"
+    );
     assert!(!out.contains("metric_value(s)"), "{out}");
     assert!(!out.contains("a=::"), "{out}");
     assert!(out.contains("\"f\""), "{out}");
@@ -37,22 +47,39 @@ fn sync_fn_has_kind_sync_and_numeric_args() {
 
 #[test]
 fn default_kind_is_function_call() {
-    let out = expanded(quote!(), quote!(fn f() {}));
+    let out = expanded(
+        quote!(),
+        quote!(
+            fn f() {}
+        ),
+    );
     assert!(out.contains("profile.kind.function_call="), "{out}");
 }
 
 #[test]
 fn async_fn_has_no_sync_field_and_is_instrumented() {
-    let out = expanded(quote!(level = "debug"), quote!(async fn f(&self, k: u32) -> u32 { k }));
+    let out = expanded(
+        quote!(level = "debug"),
+        quote!(
+            async fn f(&self, k: u32) -> u32 {
+                k
+            }
+        ),
+    );
     assert!(!out.contains("profile.sync"), "{out}");
     assert!(out.contains("Instrument::instrument("), "{out}");
     assert!(out.contains("Level::DEBUG"), "{out}");
-    assert!(out.contains("k=::profiler_runtime::__macro_support::metric_value(k)"), "{out}");
+    assert!(
+        out.contains("k=::profiler_runtime::__macro_support::metric_value(k)"),
+        "{out}"
+    );
 }
 
 #[test]
 fn skip_and_skip_all_and_field_override() {
-    let item = quote!(fn f(a: u32, b: u32, c: u32) {});
+    let item = quote!(
+        fn f(a: u32, b: u32, c: u32) {}
+    );
     let out = expanded(quote!(skip(a), fields(b = 2 * b, m.n = %c)), item.clone());
     assert!(!out.contains("a=::"), "{out}");
     assert!(out.contains("b=2*b"), "{out}");
@@ -67,13 +94,24 @@ fn skip_and_skip_all_and_field_override() {
 fn err_and_ret_events() {
     let out = expanded(
         quote!(err(Debug), ret),
-        quote!(fn f() -> Result<u32, String> { Ok(1) }),
+        quote!(
+            fn f() -> Result<u32, String> {
+                Ok(1)
+            }
+        ),
     );
     assert!(out.contains("target:\"profiler::error\""), "{out}");
     assert!(out.contains("Level::ERROR,error=?"), "{out}");
     assert!(out.contains("target:\"profiler::ret\""), "{out}");
     assert!(out.contains("return=?"), "{out}");
-    let out = expanded(quote!(err), quote!(fn f() -> Result<u32, String> { Ok(1) }));
+    let out = expanded(
+        quote!(err),
+        quote!(
+            fn f() -> Result<u32, String> {
+                Ok(1)
+            }
+        ),
+    );
     assert!(out.contains("error=%"), "{out}");
 }
 
@@ -81,27 +119,40 @@ fn err_and_ret_events() {
 fn impl_block_names_methods_after_the_type() {
     let out = expanded(
         quote!(kind = "computation"),
-        quote!(impl<T> Tr for a::Crossbar<T> {
-            fn one(&self) {}
-            #[profile(kind = "io_operation")]
-            fn two(&self) {}
-            const fn three() {}
-        }),
+        quote!(
+            impl<T> Tr for a::Crossbar<T> {
+                fn one(&self) {}
+                #[profile(kind = "io_operation")]
+                fn two(&self) {}
+                const fn three() {}
+            }
+        ),
     );
-    assert!(out.contains("\"Crossbar::one\",profile.kind.computation"), "{out}");
-    assert!(out.contains("\"Crossbar::two\",profile.kind.io_operation"), "{out}");
+    assert!(
+        out.contains("\"Crossbar::one\",profile.kind.computation"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\"Crossbar::two\",profile.kind.io_operation"),
+        "{out}"
+    );
     assert!(!out.contains("#[profile"), "{out}");
     assert!(!out.contains("Crossbar::three"), "{out}");
 }
 
 #[test]
 fn misuse_is_an_error() {
-    let f = quote!(fn f(a: u32) {});
+    let f = quote!(
+        fn f(a: u32) {}
+    );
     let e = error_of(quote!(kind = "bogus"), f.clone());
     assert!(e.contains("unknown profile kind \"bogus\""), "{e}");
     assert!(e.contains("\"algorithm_step\""), "{e}");
     let e = error_of(quote!(colour = 1), f.clone());
-    assert!(e.contains("unknown option `colour`") && e.contains("`skip_all`"), "{e}");
+    assert!(
+        e.contains("unknown option `colour`") && e.contains("`skip_all`"),
+        "{e}"
+    );
     let e = error_of(quote!(skip(b)), f.clone());
     assert!(e.contains("no argument named `b`"), "{e}");
     let e = error_of(quote!(ret, ret), f.clone());
@@ -110,21 +161,65 @@ fn misuse_is_an_error() {
     assert!(e.contains("unknown level"), "{e}");
     let e = error_of(quote!(skip(a), skip_all), f);
     assert!(e.contains("not both"), "{e}");
-    let e = error_of(quote!(), quote!(const fn f() {}));
+    let e = error_of(
+        quote!(),
+        quote!(
+            const fn f() {}
+        ),
+    );
     assert!(e.contains("const fn"), "{e}");
-    let e = error_of(quote!(), quote!(struct S;));
+    let e = error_of(
+        quote!(),
+        quote!(
+            struct S;
+        ),
+    );
     assert!(e.contains("can only be applied"), "{e}");
     let e = error_of(quote!(name = "x"), quote!(impl S { fn f() {} }));
-    assert!(e.contains("`name` cannot be given on an `impl` block"), "{e}");
+    assert!(
+        e.contains("`name` cannot be given on an `impl` block"),
+        "{e}"
+    );
     let e = error_of(quote!(skip(zz)), quote!(impl S { fn f(a: u8) {} }));
     assert!(e.contains("no method in this `impl` block"), "{e}");
-    let e = error_of(quote!(fields(profile.kind = 1)), quote!(fn f() {}));
+    let e = error_of(
+        quote!(fields(profile.kind = 1)),
+        quote!(
+            fn f() {}
+        ),
+    );
     assert!(e.contains("reserved"), "{e}");
 }
 
 #[test]
 fn error_keeps_the_item() {
-    let out = expanded(quote!(kind = "bogus"), quote!(fn keep_me() {}));
+    let out = expanded(
+        quote!(kind = "bogus"),
+        quote!(
+            fn keep_me() {}
+        ),
+    );
     assert!(out.contains("compile_error!"), "{out}");
     assert!(out.contains("fnkeep_me()"), "{out}");
+}
+
+#[test]
+fn async_trait_output_is_instrumented_as_async() {
+    let out = expanded(
+        quote!(),
+        quote!(
+            fn f(&self, k: u32) -> Pin<Box<dyn Future<Output = u32> + Send + 'async_trait>> {
+                Box::pin(async move {
+                    let __self = self;
+                    k
+                })
+            }
+        ),
+    );
+    assert!(!out.contains("profile.sync"), "{out}");
+    assert!(
+        out.contains("::std::boxed::Box::pin(asyncmove{let__profile_span="),
+        "{out}"
+    );
+    assert!(out.contains("Instrument::instrument("), "{out}");
 }

@@ -1,1 +1,133 @@
-fn main(){}
+//! Per-call overhead of `#[profile]`, every row from one run:
+//!
+//! - `no_subscriber`: no dispatcher at all (must be ~free);
+//! - `baseline_noop_layer`: `tracing_subscriber::registry()` with a no-op layer (the floor);
+//! - `profiler_layer`: the full profiler layer (timing, allocation counting, metrics);
+//! - `profiler_layer_metrics`: the same with one numeric argument and one `metrics!` value;
+//! - `threads_8x1M`: 8 threads x 1M calls, then the aggregates must count every call exactly;
+//! - `bounded_50M`: 50M calls into a raw buffer of 1M events; prints the peak RSS.
+//!
+//! Run: `cargo bench -p profiler-runtime --bench overhead`.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use profiler_runtime::{metrics, profile, CountingAllocator, PerformanceProfiler};
+use tracing::Subscriber;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::Layer;
+
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator::system();
+
+#[profile]
+#[inline(never)]
+fn empty() {}
+
+#[profile(kind = "hardware_access")]
+#[inline(never)]
+fn with_metric(n: usize) {
+    metrics!(energy_pj = n as f64 * 0.5);
+}
+
+struct Noop;
+impl<S: Subscriber> Layer<S> for Noop {}
+
+fn no_subscriber(c: &mut Criterion) {
+    // Must run before any dispatcher exists in this process.
+    c.bench_function("no_subscriber", |b| b.iter(empty));
+}
+
+fn layers(c: &mut Criterion) {
+    let mut g = c.benchmark_group("per_call");
+    let baseline = tracing_subscriber::registry().with(Noop);
+    tracing::subscriber::with_default(baseline, || {
+        g.bench_function("baseline_noop_layer", |b| b.iter(empty));
+    });
+    let profiler = PerformanceProfiler::builder()
+        .raw_capacity(1 << 16)
+        .without_monitor()
+        .build()
+        .expect("valid config");
+    tracing::subscriber::with_default(profiler.subscriber(), || {
+        g.bench_function("profiler_layer", |b| b.iter(empty));
+        g.bench_function("profiler_layer_metrics", |b| b.iter(|| with_metric(black_box(3))));
+    });
+    g.finish();
+}
+
+fn threads(c: &mut Criterion) {
+    let mut g = c.benchmark_group("scale");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.bench_function("threads_8x1M", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let profiler = PerformanceProfiler::builder()
+                    .raw_capacity(1 << 16)
+                    .without_monitor()
+                    .build()
+                    .expect("valid config");
+                let t0 = Instant::now();
+                std::thread::scope(|s| {
+                    for _ in 0..8 {
+                        let sub = profiler.subscriber();
+                        s.spawn(move || {
+                            tracing::subscriber::with_default(sub, || {
+                                for _ in 0..1_000_000 {
+                                    empty();
+                                }
+                            })
+                        });
+                    }
+                });
+                total += t0.elapsed();
+                let counted = profiler.snapshot().total_events();
+                assert_eq!(counted, 8_000_000, "every call must be counted exactly");
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+fn peak_rss_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn bounded(_c: &mut Criterion) {
+    let profiler = PerformanceProfiler::builder()
+        .raw_capacity(1_000_000)
+        .without_monitor()
+        .build()
+        .expect("valid config");
+    let before = peak_rss_kib();
+    let t0 = Instant::now();
+    tracing::subscriber::with_default(profiler.subscriber(), || {
+        for _ in 0..50_000_000u64 {
+            empty();
+        }
+    });
+    let elapsed = t0.elapsed();
+    let peak_recording = peak_rss_kib();
+    let p = profiler.snapshot();
+    assert_eq!(p.total_events(), 50_000_000);
+    println!(
+        "bounded_50M: {} calls in {:.2?} ({:.1} ns/call), kept {} raw events, dropped {}, \
+         peak RSS before {} KiB, while recording {} KiB, after snapshot {} KiB",
+        p.total_events(),
+        elapsed,
+        elapsed.as_nanos() as f64 / 5e7,
+        p.events.len(),
+        p.dropped_events,
+        before.unwrap_or(0),
+        peak_recording.unwrap_or(0),
+        peak_rss_kib().unwrap_or(0)
+    );
+}
+
+criterion_group!(benches, no_subscriber, layers, threads, bounded);
+criterion_main!(benches);

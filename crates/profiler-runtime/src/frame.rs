@@ -98,14 +98,6 @@ impl Frame {
         }
     }
 
-    /// Wall time in ns (0 if never entered).
-    pub(crate) fn wall_ns(&self, clock: &ProfClock) -> u64 {
-        if self.start_raw == 0 {
-            return 0;
-        }
-        clock.delta_ns(self.start_raw, self.last_exit_raw)
-    }
-
     /// Closes the frame into an event. A span closed without ever being entered is recorded at
     /// `now` with zero duration.
     pub(crate) fn finish(

@@ -159,11 +159,11 @@ where
                     None => return,
                 },
             };
-            if let Some(p) = frame.parent_span {
-                let wall = frame.wall_ns(&c.clock);
+            let parent_span = frame.parent_span;
+            let wall = slot.emit(c, frame, panicked);
+            if let Some(p) = parent_span {
                 with_frame(slot, &ctx, p, |parent| parent.child_ns += wall);
             }
-            slot.emit(c, frame, panicked);
         });
     }
 

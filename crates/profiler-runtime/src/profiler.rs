@@ -232,6 +232,13 @@ impl PerformanceProfiler {
             .map_err(|_| ProfileError::AlreadyInstalled)
     }
 
+    /// Runs `f` with this profiler's [`subscriber`](Self::subscriber) as the calling thread's
+    /// default (other threads are unaffected): for tests, and for profiling one part of a
+    /// program without a global install.
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        tracing::subscriber::with_default(self.subscriber(), f)
+    }
+
     /// Starts a session named `name`. Sessions may overlap and nest; starting a name that is
     /// already running nests a new window under the same name (stopped innermost first).
     pub fn start_profiling(&self, name: impl Into<String>) {
@@ -509,14 +516,12 @@ impl VirtualGuard {
             let mut frame = slot.take_frame(span)?;
             frame.exit(now, &c.clock);
             slot.pop_entered(span);
-            if let Some(p) = frame.parent_span {
-                let wall = frame.wall_ns(&c.clock);
-                if let Some(parent) = slot.frame_mut(p) {
-                    parent.child_ns += wall;
-                }
-            }
             let alloc = frame.alloc;
-            slot.emit(c, frame, panicked);
+            let parent_span = frame.parent_span;
+            let wall = slot.emit(c, frame, panicked);
+            if let Some(parent) = parent_span.and_then(|p| slot.frame_mut(p)) {
+                parent.child_ns += wall;
+            }
             alloc
         })
         .flatten()

@@ -4,7 +4,7 @@
 
 use std::fmt::{Debug, Display};
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::task::{Context, Poll, Waker};
 
 use profiler_runtime::profile;
@@ -214,6 +214,23 @@ async fn async_generic<T: Clone + Send>(t: &T) -> T {
     t.clone()
 }
 
+/// What `#[async_trait]` makes of an `async fn`: the returned future is what gets profiled.
+#[profile(kind = "io_operation", err)]
+fn boxed_future(k: u32) -> Pin<Box<dyn Future<Output = Result<u32, String>> + Send>> {
+    Box::pin(async move {
+        if k == 0 {
+            return Err(String::from("zero"));
+        }
+        Ok(k)
+    })
+}
+
+#[profile]
+fn async_block(k: u32) -> impl Future<Output = u32> {
+    let twice = k * 2;
+    async move { twice }
+}
+
 async fn ready(k: usize) -> usize {
     k
 }
@@ -302,6 +319,8 @@ trait Device {
     fn shape(&self) -> (usize, usize);
     fn reset(self) -> usize;
     async fn load(&self) -> usize;
+    /// A provided method with its own attribute, in the trait definition.
+    #[profile(kind = "computation")]
     fn provided(&self) -> u8 {
         0
     }
@@ -418,6 +437,8 @@ pub fn main() {
     let _ = block_on(async_ret_only(1));
     let _ = block_on(async_impl_trait(1)).to_string();
     let _ = block_on(async_generic(&1_u8));
+    let _ = block_on(boxed_future(0));
+    let _ = block_on(assert_send(async_block(2)));
 
     let mut xbar = Crossbar::default();
     xbar.write(4, 0.5);
