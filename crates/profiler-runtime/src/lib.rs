@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 
 pub mod alloc;
+pub mod analysis;
 mod clock;
 mod collector;
 mod frame;
