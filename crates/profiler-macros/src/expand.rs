@@ -292,8 +292,15 @@ pub(crate) fn gen_wrapped(
         quote! {
             let #span_var = #span;
             let #guard_var = #span_var.enter();
-            #[allow(clippy::redundant_closure_call)]
-            let #result_var = (move || #block)();
+            // Called through an `FnOnce` bound, so that the closure is `FnOnce` and may return
+            // what it captured (`&mut self` borrows); scoped so that it shadows nothing.
+            let #result_var = {
+                #[inline(always)]
+                fn __profile_call_once<R, F: ::core::ops::FnOnce() -> R>(f: F) -> R {
+                    f()
+                }
+                __profile_call_once(move || #block)
+            };
             #outcome
         }
     }

@@ -88,19 +88,28 @@ where
             let _own = OwnAllocations::begin();
             let info = slot.callsite(attrs.metadata(), c);
             let parent_span = match attrs.parent() {
-                Some(p) => Some(p.into_u64()),
-                None if attrs.is_contextual() => slot.entered.last().copied(),
-                None => None,
+                Some(p) => p.into_u64(),
+                None if attrs.is_contextual() => slot.entered.last().copied().unwrap_or(0),
+                None => 0,
             };
-            let parent = parent_span.and_then(|p| with_frame(slot, &ctx, p, |f| f.event_id));
+            let parent = with_frame(slot, &ctx, parent_span, |f| f.event_id).unwrap_or(0);
             let event_id = slot.next_event_id();
-            let mut frame = Frame::new(id.into_u64(), event_id, parent, parent_span, info.op);
-            if info.has_fields {
-                attrs.record(&mut MetricVisitor { frame: &mut frame });
-            }
             if info.sync {
-                slot.stack.push(frame);
+                let top = slot.push_frame(id.into_u64(), event_id, parent, parent_span, info.op);
+                if info.has_fields {
+                    attrs.record(&mut MetricVisitor { frame: top });
+                }
+                // A sync span is entered right after creation and closed right after its
+                // exit: its clock is read here and at close, not on enter/exit (memory is
+                // still read on enter/exit, to exclude the registry's own bookkeeping).
+                top.enter(c.clock.raw());
+                top.tracking = false;
+                top.eager = true;
             } else if let Some(span) = ctx.span(id) {
+                let mut frame = Frame::new(id.into_u64(), event_id, parent, parent_span, info.op);
+                if info.has_fields {
+                    attrs.record(&mut MetricVisitor { frame: &mut frame });
+                }
                 span.extensions_mut().insert(frame);
             }
         });
@@ -121,10 +130,22 @@ where
         with_slot(c, |slot| {
             let span = id.into_u64();
             slot.entered.push(span);
-            match slot.stack.last_mut() {
-                Some(f) if f.span == span => f.enter(c.clock.raw()),
+            match slot.top_mut() {
+                Some(f) if f.span == span => {
+                    if f.eager {
+                        f.alloc_begin();
+                    } else {
+                        f.enter(c.clock.raw());
+                    }
+                }
                 _ => {
-                    with_frame(slot, &ctx, span, |f| f.enter(c.clock.raw()));
+                    with_frame(slot, &ctx, span, |f| {
+                        if f.eager {
+                            f.alloc_begin();
+                        } else {
+                            f.enter(c.clock.raw())
+                        }
+                    });
                 }
             }
         });
@@ -133,13 +154,24 @@ where
     #[inline]
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
         let c = &self.collector;
-        let now = c.clock.raw();
         with_slot(c, |slot| {
             let span = id.into_u64();
-            match slot.stack.last_mut() {
-                Some(f) if f.span == span => f.exit(now, &c.clock),
+            match slot.top_mut() {
+                Some(f) if f.span == span => {
+                    if f.eager {
+                        f.alloc_end();
+                    } else {
+                        f.exit(c.clock.raw(), &c.clock);
+                    }
+                }
                 _ => {
-                    with_frame(slot, &ctx, span, |f| f.exit(now, &c.clock));
+                    with_frame(slot, &ctx, span, |f| {
+                        if f.eager {
+                            f.alloc_end();
+                        } else {
+                            f.exit(c.clock.raw(), &c.clock)
+                        }
+                    });
                 }
             }
             slot.pop_entered(span);
@@ -152,17 +184,25 @@ where
             let _own = OwnAllocations::begin();
             let span = id.into_u64();
             let panicked = std::thread::panicking();
-            let frame = match slot.take_frame(span) {
-                Some(f) => f,
-                None => match ctx.span(&id).and_then(|s| s.extensions_mut().remove::<Frame>()) {
-                    Some(f) => f,
+            let (wall, parent_span) = match slot.top_mut() {
+                Some(top) if top.span == span => match slot.emit_top(c, panicked) {
+                    Some(done) => done,
                     None => return,
                 },
+                _ => {
+                    let frame = match slot.take_frame(span) {
+                        Some(f) => f,
+                        None => match ctx.span(&id).and_then(|s| s.extensions_mut().remove::<Frame>()) {
+                            Some(f) => f,
+                            None => return,
+                        },
+                    };
+                    let parent_span = frame.parent_span;
+                    (slot.emit(c, frame, panicked), parent_span)
+                }
             };
-            let parent_span = frame.parent_span;
-            let wall = slot.emit(c, frame, panicked);
-            if let Some(p) = parent_span {
-                with_frame(slot, &ctx, p, |parent| parent.child_ns += wall);
+            if parent_span != 0 {
+                with_frame(slot, &ctx, parent_span, |parent| parent.child_ns += wall);
             }
         });
     }
@@ -177,24 +217,22 @@ where
         with_slot(c, |slot| {
             let _own = OwnAllocations::begin();
             let span = match event.parent() {
-                Some(p) => Some(p.into_u64()),
-                None if event.is_contextual() => slot.entered.last().copied(),
-                None => None,
+                Some(p) => p.into_u64(),
+                None if event.is_contextual() => slot.entered.last().copied().unwrap_or(0),
+                None => 0,
             };
-            let found = span.and_then(|s| {
-                with_frame(slot, &ctx, s, |f| {
-                    if is_metrics {
-                        event.record(&mut MetricVisitor { frame: f });
-                    } else {
-                        event.record(&mut ErrorVisitor { frame: f });
-                    }
-                })
+            let found = with_frame(slot, &ctx, span, |f| {
+                if is_metrics {
+                    event.record(&mut MetricVisitor { frame: f });
+                } else {
+                    event.record(&mut ErrorVisitor { frame: f });
+                }
             });
             if found.is_none() && is_metrics {
                 // Metrics outside any span: keep them as a standalone zero-length event.
                 let op = c.intern("metrics", EventKind::FunctionCall);
                 let event_id = slot.next_event_id();
-                let mut frame = Frame::new(0, event_id, None, None, op);
+                let mut frame = Frame::new(0, event_id, 0, 0, op);
                 event.record(&mut MetricVisitor { frame: &mut frame });
                 slot.emit(c, frame, false);
             }

@@ -29,6 +29,7 @@
 pub mod alloc;
 pub mod analysis;
 mod clock;
+mod accum;
 mod collector;
 mod frame;
 mod local;
@@ -39,6 +40,9 @@ pub mod hardware;
 mod layer;
 mod metrics_macro;
 pub mod monitor;
+pub mod persist;
+pub mod plot;
+pub mod export;
 pub mod profile;
 pub mod profiler;
 pub mod report;
@@ -57,6 +61,7 @@ pub use error::ProfileError;
 pub use event::{AllocStats, EventKind, Name, PerformanceMetric, ProfileEvent};
 pub use layer::ProfilerLayer;
 pub use monitor::MonitorSample;
+pub use plot::PlotType;
 pub use profile::{Profile, SessionRecord, ThreadInfo, FORMAT_VERSION};
 pub use macro_support::MetricValue;
 pub use profiler::{
@@ -65,6 +70,7 @@ pub use profiler::{
 };
 pub use profiler_macros::profile;
 pub use report::PerformanceReport;
+pub use analysis::{BottleneckAnalyzer, OptimizationAnalysis, ScalingResults, ScalingStudy, Severity};
 pub use session::{MetricsSummary, SessionResults};
 pub use stats::{DurationHistogram, MetricAggregate, OperationStats};
 pub use system::SystemInfo;

@@ -52,11 +52,14 @@ pub(crate) struct ThreadSlot {
     pub shard: Arc<Shard>,
     pub thread_id: u64,
     next_seq: u64,
-    /// Open spans owned by this thread, innermost last.
-    pub stack: Vec<Frame>,
+    /// Open spans owned by this thread, innermost last: `stack[..live]`. Slots beyond `live`
+    /// are kept for reuse, so opening a span moves no frame.
+    stack: Vec<Frame>,
+    live: usize,
     /// Span ids entered on this thread, innermost last (sync and async alike).
     pub entered: Vec<u64>,
     callsites: HashMap<usize, CallsiteInfo, BuildHasherDefault<PtrHasher>>,
+    last_callsite: (usize, CallsiteInfo),
 }
 
 impl ThreadSlot {
@@ -69,8 +72,17 @@ impl ThreadSlot {
             thread_id,
             next_seq: 0,
             stack: Vec::with_capacity(32),
+            live: 0,
             entered: Vec::with_capacity(32),
             callsites: HashMap::default(),
+            last_callsite: (
+                0,
+                CallsiteInfo {
+                    op: 0,
+                    sync: false,
+                    has_fields: false,
+                },
+            ),
         }
     }
 
@@ -94,7 +106,11 @@ impl ThreadSlot {
         collector: &Collector,
     ) -> CallsiteInfo {
         let key = meta as *const Metadata<'static> as usize;
+        if self.last_callsite.0 == key {
+            return self.last_callsite.1;
+        }
         if let Some(info) = self.callsites.get(&key) {
+            self.last_callsite = (key, *info);
             return *info;
         }
         let mut kind = EventKind::FunctionCall;
@@ -116,25 +132,50 @@ impl ThreadSlot {
             has_fields: meta.fields().len() > markers,
         };
         self.callsites.insert(key, info);
+        self.last_callsite = (key, info);
         info
+    }
+
+    /// Opens a frame on this thread's stack, reusing a slot in place when one is free.
+    #[inline(always)]
+    pub(crate) fn push_frame(
+        &mut self,
+        span: u64,
+        event_id: u64,
+        parent: u64,
+        parent_span: u64,
+        op: u32,
+    ) -> &mut Frame {
+        let n = self.live;
+        if n < self.stack.len() {
+            self.stack[n].reset(span, event_id, parent, parent_span, op);
+        } else {
+            self.stack.push(Frame::new(span, event_id, parent, parent_span, op));
+        }
+        self.live = n + 1;
+        &mut self.stack[n]
+    }
+
+    /// The innermost open frame.
+    #[inline(always)]
+    pub(crate) fn top_mut(&mut self) -> Option<&mut Frame> {
+        self.live.checked_sub(1).map(|i| &mut self.stack[i])
     }
 
     /// The open frame of span `span` on this thread, searched innermost first.
     #[inline(always)]
     pub(crate) fn frame_mut(&mut self, span: u64) -> Option<&mut Frame> {
-        self.stack.iter_mut().rev().find(|f| f.span == span)
+        if span == 0 {
+            return None;
+        }
+        self.stack[..self.live].iter_mut().rev().find(|f| f.span == span)
     }
 
-    /// Removes and returns the frame of `span` (normally the innermost).
-    #[inline(always)]
+    /// Removes and returns the frame of `span` wherever it is on the stack (slow path).
     pub(crate) fn take_frame(&mut self, span: u64) -> Option<Frame> {
-        match self.stack.last() {
-            Some(f) if f.span == span => self.stack.pop(),
-            _ => {
-                let i = self.stack.iter().rposition(|f| f.span == span)?;
-                Some(self.stack.remove(i))
-            }
-        }
+        let i = self.stack[..self.live].iter().rposition(|f| f.span == span)?;
+        self.live -= 1;
+        Some(self.stack.remove(i))
     }
 
     /// Pops `span` from the entered stack (normally the innermost).
@@ -153,12 +194,28 @@ impl ThreadSlot {
     }
 
     /// Turns a closed frame into an event in this thread's shard. Returns the event's wall ns.
-    pub(crate) fn emit(&mut self, collector: &Collector, frame: Frame, panicked: bool) -> u64 {
+    pub(crate) fn emit(&mut self, collector: &Collector, mut frame: Frame, panicked: bool) -> u64 {
         let now = collector.clock.raw();
         let ev: RawEvent = frame.finish(&collector.clock, self.thread_id, now, panicked);
-        let wall = ev.end_ns - ev.start_ns;
+        let wall = ev.wall_ns;
         collector.record(&self.shard, ev);
         wall
+    }
+
+    /// Closes the innermost frame in place (no move of the frame). Returns the event's wall ns
+    /// and the parent's span id (0: none).
+    #[inline(always)]
+    pub(crate) fn emit_top(&mut self, collector: &Collector, panicked: bool) -> Option<(u64, u64)> {
+        let now = collector.clock.raw();
+        let thread_id = self.thread_id;
+        let i = self.live.checked_sub(1)?;
+        let frame = &mut self.stack[i];
+        let parent_span = frame.parent_span;
+        let ev: RawEvent = frame.finish(&collector.clock, thread_id, now, panicked);
+        let wall = ev.wall_ns;
+        self.live = i;
+        collector.record(&self.shard, ev);
+        Some((wall, parent_span))
     }
 }
 

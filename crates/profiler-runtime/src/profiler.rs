@@ -391,10 +391,10 @@ impl PerformanceProfiler {
             let _own = alloc::OwnAllocations::begin();
             let (parent, parent_span) = innermost_local(slot);
             let span = slot.next_virtual_span();
-            let mut frame = Frame::new(span, slot.next_event_id(), parent, parent_span, op);
+            let event_id = slot.next_event_id();
             slot.entered.push(span);
+            let frame = slot.push_frame(span, event_id, parent, parent_span, op);
             frame.enter(c.clock.raw());
-            slot.stack.push(frame);
             span
         });
         let mut guard = VirtualGuard { collector: c.clone(), span, done: false };
@@ -489,12 +489,12 @@ fn unreachable_session(name: &str) -> SessionResults {
     }
 }
 
-/// The innermost open frame on this thread: (its event id, its span id).
-fn innermost_local(slot: &mut ThreadSlot) -> (Option<u64>, Option<u64>) {
-    let top = slot.entered.last().copied();
-    match top.and_then(|s| slot.frame_mut(s).map(|f| f.event_id)) {
-        Some(ev) => (Some(ev), top),
-        None => (None, None),
+/// The innermost open frame on this thread: (its event id, its span id), 0 for none.
+fn innermost_local(slot: &mut ThreadSlot) -> (u64, u64) {
+    let top = slot.entered.last().copied().unwrap_or(0);
+    match slot.frame_mut(top).map(|f| f.event_id) {
+        Some(ev) => (ev, top),
+        None => (0, 0),
     }
 }
 
@@ -516,10 +516,10 @@ impl VirtualGuard {
             let mut frame = slot.take_frame(span)?;
             frame.exit(now, &c.clock);
             slot.pop_entered(span);
-            let alloc = frame.alloc;
+            let alloc = alloc::is_active().then_some(frame.alloc);
             let parent_span = frame.parent_span;
             let wall = slot.emit(c, frame, panicked);
-            if let Some(parent) = parent_span.and_then(|p| slot.frame_mut(p)) {
+            if let Some(parent) = slot.frame_mut(parent_span) {
                 parent.child_ns += wall;
             }
             alloc

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::{energy_by_component, modelled_cpu_energy, CpuEnergy, DEFAULT_WATTS_PER_CORE};
 use crate::event::EventKind;
 use crate::profile::Profile;
 use crate::stats::OperationStats;
@@ -151,6 +152,13 @@ pub struct PerformanceReport {
     pub profile_duration_ns: u64,
     /// Whether per-span memory is known (a counting allocator was installed).
     pub alloc_tracking: bool,
+    /// CPU energy over the profile: modelled from CPU use (a report built from a snapshot has
+    /// no RAPL window), labelled by its `source` wherever it is printed.
+    #[serde(default)]
+    pub cpu_energy: Option<CpuEnergy>,
+    /// Energy by circuit component (`energy.<component>_pj` metrics), pJ.
+    #[serde(default)]
+    pub energy_by_component: BTreeMap<String, f64>,
 }
 
 impl PerformanceReport {
@@ -194,6 +202,16 @@ impl PerformanceReport {
             let allocated: u64 = p.operations.iter().map(|o| o.alloc.allocated_bytes).sum();
             derived.insert("allocated_bytes_inclusive".to_owned(), allocated as f64);
         }
+        let bytes: f64 = p.metric_total("bytes");
+        if bytes != 0.0 && secs > 0.0 {
+            derived.insert("total_bytes".to_owned(), bytes);
+            derived.insert("bytes_per_second".to_owned(), bytes / secs);
+        }
+        if secs > 0.0 && energy != 0.0 {
+            // pJ over ns is mW.
+            derived.insert("mean_power_mw".to_owned(), energy / p.duration_ns as f64);
+        }
+        derived.insert("dropped_events".to_owned(), p.dropped_events as f64);
         derived.insert(
             "kept_event_fraction".to_owned(),
             if total_events == 0 { 1.0 } else { p.events.len() as f64 / total_events as f64 },
@@ -210,6 +228,8 @@ impl PerformanceReport {
             kept_events: p.events.len(),
             profile_duration_ns: p.duration_ns,
             alloc_tracking: p.alloc_tracking,
+            cpu_energy: Some(modelled_cpu_energy(p, DEFAULT_WATTS_PER_CORE)),
+            energy_by_component: energy_by_component(p),
         }
     }
 }
@@ -266,6 +286,21 @@ impl fmt::Display for PerformanceReport {
                 self.monitor.mean_cpu_percent.unwrap_or(0.0),
                 if self.alloc_tracking { "" } else { " (per-span memory unknown: no CountingAllocator)" }
             )?;
+        }
+        if let Some(c) = &self.cpu_energy {
+            writeln!(
+                f,
+                "  cpu energy: {:.3} J, {:.2} W mean [{}: {}]",
+                c.energy_j,
+                c.mean_power_w,
+                c.source.label(),
+                c.method
+            )?;
+        }
+        if !self.energy_by_component.is_empty() {
+            let parts: Vec<String> =
+                self.energy_by_component.iter().map(|(k, v)| format!("{k} {}", fmt_pj(*v))).collect();
+            writeln!(f, "  energy by component: {}", parts.join(", "))?;
         }
         writeln!(f)?;
         writeln!(

@@ -225,8 +225,8 @@ impl OperationStats {
         }
     }
 
-    /// Adds one call's timing (the other fields are added by the caller).
-    #[inline]
+    /// Adds one call's timing (the hot path uses the per-thread accumulator instead).
+    #[cfg(test)]
     pub(crate) fn record_timing(&mut self, wall_ns: u64, busy_ns: u64, self_ns: u64) {
         if self.count == 0 || wall_ns < self.min_ns {
             self.min_ns = wall_ns;
@@ -240,17 +240,6 @@ impl OperationStats {
         self.self_ns += self_ns;
         self.sum_sq_ns += (wall_ns as u128) * (wall_ns as u128);
         self.histogram.record(wall_ns);
-    }
-
-    /// Adds one metric observation.
-    #[inline]
-    pub(crate) fn record_metric(&mut self, key: &str, v: f64) {
-        match self.metrics.get_mut(key) {
-            Some(m) => m.add(v),
-            None => {
-                self.metrics.insert(key.to_owned(), MetricAggregate::of(v));
-            }
-        }
     }
 
     /// Merges another set of aggregates of the same operation.

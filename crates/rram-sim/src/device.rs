@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{check_range, SimError};
-use crate::rng::CounterRng;
+use rand_distr::StandardNormal;
 
 /// Boltzmann's constant in eV/K.
 pub const BOLTZMANN_EV_PER_K: f64 = 8.617_333_262e-5;
@@ -195,14 +195,15 @@ impl DeviceParams {
     /// Pulse 1 lands at `target + N(0, prog_sigma(target))`; while the error exceeds the
     /// tolerance and pulses remain, a corrective pulse turns the error e into
     /// `e * verify_step_sigma * N(0,1) + N(0, verify_floor_sigma)`. The conductance is kept >= 0.
-    /// `rng` and `index` identify the device, so the result is reproducible.
-    pub(crate) fn program_device(&self, target_us: f64, rng: CounterRng, index: u64) -> (f64, u32) {
-        let base = index.wrapping_mul(64);
-        let mut e = self.prog_sigma_us(target_us) * rng.normal(base);
+    /// `rng` is the device's own stream, so the result is reproducible.
+    pub(crate) fn program_device<R: rand::Rng + ?Sized>(&self, target_us: f64, rng: &mut R) -> (f64, u32) {
+        let sigma = self.prog_sigma_us(target_us);
+        let mut e = if sigma > 0.0 { sigma * rng.sample::<f64, _>(StandardNormal) } else { 0.0 };
         let mut pulses = 1u32;
         while e.abs() > self.write_verify_tol_us && pulses < self.max_write_pulses {
-            let k = base + u64::from(pulses) * 2;
-            e = e * self.verify_step_sigma * rng.normal(k) + self.verify_floor_sigma_us * rng.normal(k + 1);
+            let z1: f64 = rng.sample(StandardNormal);
+            let z2: f64 = rng.sample(StandardNormal);
+            e = e * self.verify_step_sigma * z1 + self.verify_floor_sigma_us * z2;
             pulses += 1;
         }
         ((target_us + e).max(0.0), pulses)
@@ -238,15 +239,14 @@ impl DeviceParams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{stream, CounterRng};
+    use crate::rng::DeviceRng;
 
     #[test]
     fn presets_validate_and_ideal_is_exact() {
         assert!(DeviceParams::taox_3bit().validate().is_ok());
         let ideal = DeviceParams::ideal();
         assert!(ideal.validate().is_ok());
-        let rng = CounterRng::new(1, stream::PROGRAM);
-        assert_eq!(ideal.program_device(10.35, rng, 5), (10.35, 1));
+        assert_eq!(ideal.program_device(10.35, &mut DeviceRng::new(1, 5)), (10.35, 1));
         assert_eq!(ideal.conductance_at(10.0, 1e6, 350.0, 1.0), 10.0);
         assert_eq!(DeviceParams::taox_3bit().levels(), 8);
         assert!((DeviceParams::taox_3bit().level_step_us() - 34.5 / 7.0).abs() < 1e-12);
@@ -255,10 +255,9 @@ mod tests {
     #[test]
     fn write_verify_reaches_tolerance_and_counts_pulses() {
         let p = DeviceParams::taox_3bit();
-        let rng = CounterRng::new(3, stream::PROGRAM);
         let mut total = 0u64;
         for i in 0..2000 {
-            let (g, pulses) = p.program_device(20.0, rng, i);
+            let (g, pulses) = p.program_device(20.0, &mut DeviceRng::new(3, i));
             assert!(pulses >= 1 && pulses <= p.max_write_pulses);
             if pulses < p.max_write_pulses {
                 assert!((g - 20.0).abs() <= p.write_verify_tol_us);

@@ -77,6 +77,9 @@ pub struct PeripheryParams {
     /// Energy of one f64 floating-point operation in the digital baseline, pJ. Default 10 pJ, an
     /// assumption from Horowitz (ISSCC 2014, 45 nm, 64-bit FMA about 20 pJ per 2 flops).
     pub digital_flop_pj: f64,
+    /// Throughput of the digital side for pre-processing (BlockAMC's Schur complements),
+    /// flop/ns (= GFLOP/s). Default 100, an assumption (a desktop CPU core pair); not in RRAM.md.
+    pub digital_gflops: f64,
     /// Latency of one digital shift-and-add stage, ns. Default 1 ns (1 GHz logic), an assumption.
     pub digital_latency_ns: f64,
     /// Wire resistance per cell, Ohm, for a first-order IR-drop model. Default 0.5 Ohm: row
@@ -103,6 +106,7 @@ impl Default for PeripheryParams {
             opamp_power_uw: 100.0,
             digital_add_pj: 0.1,
             digital_flop_pj: 10.0,
+            digital_gflops: 100.0,
             digital_latency_ns: 1.0,
             wire_resistance_ohm: 0.5,
             power_temp_coeff_per_k: 1.3e-3,
@@ -150,6 +154,7 @@ impl PeripheryParams {
         check_range("PeripheryParams::opamp_power_uw", self.opamp_power_uw, 0.0, 1e9, "must be >= 0")?;
         check_range("PeripheryParams::digital_add_pj", self.digital_add_pj, 0.0, 1e9, "must be >= 0")?;
         check_range("PeripheryParams::digital_flop_pj", self.digital_flop_pj, 0.0, 1e9, "must be >= 0")?;
+        check_range("PeripheryParams::digital_gflops", self.digital_gflops, 1e-9, 1e12, "must be > 0")?;
         check_range("PeripheryParams::digital_latency_ns", self.digital_latency_ns, 0.0, 1e9, "must be >= 0")?;
         check_range("PeripheryParams::wire_resistance_ohm", self.wire_resistance_ohm, 0.0, 1e6, "must be >= 0")?;
         check_range("PeripheryParams::power_temp_coeff_per_k", self.power_temp_coeff_per_k, -0.1, 0.1, "must lie in [-0.1, 0.1]")?;

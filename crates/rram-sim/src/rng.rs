@@ -46,6 +46,52 @@ impl CounterRng {
     }
 }
 
+/// A fast sequential generator (SplitMix64) for one device or one operation, seeded from a
+/// counter key: `DeviceRng::new(key, index)`. Implements `rand::RngCore`, so `rand_distr`'s
+/// ziggurat `StandardNormal` samples from it.
+#[derive(Debug, Clone)]
+pub(crate) struct DeviceRng {
+    state: u64,
+}
+
+impl DeviceRng {
+    /// The generator of item `index` in the stream keyed by `key`.
+    #[inline]
+    pub(crate) fn new(key: u64, index: u64) -> Self {
+        Self { state: mix(key ^ index.wrapping_mul(0xA076_1D64_78BD_642F)) }
+    }
+}
+
+impl rand::RngCore for DeviceRng {
+    #[inline]
+    fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+
+    #[inline]
+    fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        for chunk in dst.chunks_mut(8) {
+            let v = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+}
+
+impl CounterRng {
+    /// The raw key, to seed [`DeviceRng`]s.
+    pub(crate) fn key(self) -> u64 {
+        self.key
+    }
+}
+
 /// Streams used by the simulator (one per physical effect).
 pub(crate) mod stream {
     /// Programming (write-verify) errors.

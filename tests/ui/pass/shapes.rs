@@ -166,6 +166,11 @@ extern "C" fn extern_c(n: i32) -> i32 {
 }
 
 #[profile]
+fn argument_names_like_span_syntax(target: u32, level: u32, name: u32, parent: u32) -> u32 {
+    target + level + name + parent
+}
+
+#[profile]
 fn std_primitive_path(n: std::primitive::u32, m: core::primitive::f32) -> f32 {
     n as f32 + m
 }
@@ -270,6 +275,17 @@ impl Crossbar {
     #[profile(ret)]
     fn boxed(self: Box<Self>) -> usize {
         self.cells.len()
+    }
+
+    /// `err` on a method returning a borrow of `self`.
+    #[profile(err)]
+    fn cell_mut(&mut self, i: usize) -> Result<&mut f64, String> {
+        self.cells.get_mut(i).ok_or_else(|| format!("no cell {i}"))
+    }
+
+    #[profile(ret)]
+    async fn async_cell_mut(&mut self) -> Option<&mut f64> {
+        self.cells.first_mut()
     }
 
     #[profile]
@@ -430,6 +446,7 @@ pub fn main() {
     let _ = inner_attrs(1);
     let _ = extern_c(1);
     let _ = std_primitive_path(1, 2.0);
+    let _ = argument_names_like_span_syntax(1, 2, 3, 4);
     let _ = with_closure_and_early_return(&[]);
     let _ = block_on(async_free(1));
     let _ = block_on(async_result("0"));
@@ -445,6 +462,8 @@ pub fn main() {
     let _ = xbar.len();
     let _ = block_on(xbar.async_len());
     let _ = block_on(xbar.async_mut(1.0));
+    let _ = xbar.cell_mut(0).map(|c| *c += 1.0);
+    let _ = block_on(xbar.async_cell_mut()).map(|c| *c += 1.0);
     let _ = Box::new(xbar.clone()).boxed();
     let _ = xbar.clone().consume();
     let _ = xbar.clone().into_cells();

@@ -1,0 +1,298 @@
+//! [`BottleneckAnalyzer`]: what is slow, what allocates, what burns energy, what scales badly,
+//! and what to do about it.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ProfileError;
+use crate::event::EventKind;
+use crate::profile::Profile;
+use crate::profiler::PerformanceProfiler;
+
+use super::categories::TypeAnalysis;
+use super::compute::{ComputeAnalysis, DEFAULT_MACHINE_BALANCE};
+use super::convergence::{ConvergenceAnalysis, DEFAULT_TARGET_RESIDUAL};
+use super::energy::EnergyAnalysis;
+use super::hardware::HardwareAnalysis;
+use super::io::IoAnalysis;
+use super::memory::MemoryAnalysis;
+use super::power::{modelled_cpu_energy, CpuEnergy, DEFAULT_WATTS_PER_CORE};
+use super::recommend;
+use super::scan::scan;
+use super::severity::{share, Bottleneck, Severity};
+
+/// How many operations the slowest-operation lists keep.
+pub const TOP_OPERATIONS: usize = 20;
+
+/// One operation, ranked by time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlowOperation {
+    /// Operation name.
+    pub name: String,
+    /// Its kind.
+    pub kind: EventKind,
+    /// Calls (exact).
+    pub count: u64,
+    /// Total wall time, inclusive of child spans.
+    pub execution_time: Duration,
+    /// Total self time: its own code, child spans excluded.
+    pub self_time: Duration,
+    /// Mean wall time per call, ns.
+    pub mean_ns: f64,
+    /// Median wall time, ns.
+    pub p50_ns: u64,
+    /// 99th percentile wall time, ns.
+    pub p99_ns: u64,
+    /// Self time over all profiled self time, in `[0, 1]`.
+    pub time_share: f64,
+    /// Inclusive time over all profiled self time (may exceed the self share; capped at 1).
+    pub inclusive_share: f64,
+    /// Severity of its self-time share (see [`Severity`]).
+    pub severity: Severity,
+    /// Energy it reported, pJ, where it did.
+    pub energy_pj: Option<f64>,
+}
+
+/// The bottleneck part of an analysis (names fixed by the API).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BottleneckAnalysis {
+    /// Operations by self time, largest first (at most [`TOP_OPERATIONS`]).
+    pub slowest_operations: Vec<SlowOperation>,
+    /// Operations by inclusive time, largest first (at most [`TOP_OPERATIONS`]).
+    pub slowest_inclusive: Vec<SlowOperation>,
+    /// Time and energy by kind.
+    pub type_analysis: TypeAnalysis,
+    /// Allocators, allocation rate, leak suspects.
+    pub memory_analysis: MemoryAnalysis,
+    /// Hardware time, energy, transfers, utilisation.
+    pub hardware_analysis: HardwareAnalysis,
+    /// Blocking I/O and serialisation.
+    pub io_analysis: IoAnalysis,
+    /// Repeated calls, complexity, compute- against memory-bound.
+    pub compute_analysis: ComputeAnalysis,
+    /// Every finding, most severe first.
+    pub bottlenecks: Vec<Bottleneck>,
+    /// One line of advice per finding, in the same order.
+    pub recommendations: Vec<String>,
+}
+
+/// Headline figures of the analysed profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnalysisSummary {
+    /// Events (exact).
+    pub total_events: u64,
+    /// Raw events kept (the per-event analyses read these).
+    pub kept_events: usize,
+    /// Raw events the bounded buffer dropped.
+    pub dropped_events: u64,
+    /// Length of the profile, ns.
+    pub profile_duration_ns: u64,
+    /// Sum of self times, ns.
+    pub total_self_ns: u64,
+    /// Reported energy, pJ.
+    pub total_energy_pj: f64,
+    /// Whether per-span memory is known.
+    pub alloc_tracking: bool,
+}
+
+/// Everything [`BottleneckAnalyzer::analyze_bottlenecks`] finds. Serialises as JSON; renders as
+/// text ([`to_text`](Self::to_text)) and Markdown ([`to_markdown`](Self::to_markdown)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptimizationAnalysis {
+    /// Headline figures.
+    pub summary: AnalysisSummary,
+    /// Slowest operations, per-category analyses, bottlenecks and recommendations.
+    pub bottleneck_analysis: BottleneckAnalysis,
+    /// Energy and power.
+    pub energy: EnergyAnalysis,
+    /// Convergence of iterative solvers.
+    pub convergence: ConvergenceAnalysis,
+}
+
+impl OptimizationAnalysis {
+    /// The analysis as pretty JSON.
+    pub fn to_json(&self) -> Result<String, ProfileError> {
+        serde_json::to_string_pretty(self).map_err(|e| ProfileError::Render {
+            what: "analysis as JSON".to_owned(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// Reads an analysis back from JSON.
+    pub fn from_json(s: &str) -> Result<Self, ProfileError> {
+        serde_json::from_str(s).map_err(|e| ProfileError::InvalidInput(format!("analysis JSON: {e}")))
+    }
+}
+
+/// Analyses a profile for bottlenecks.
+///
+/// ```
+/// use profiler_runtime::{profile, BottleneckAnalyzer, PerformanceProfiler};
+///
+/// #[profile]
+/// fn slow() { std::thread::sleep(std::time::Duration::from_millis(5)); }
+/// #[profile]
+/// fn fast() {}
+///
+/// let profiler = PerformanceProfiler::new();
+/// profiler.in_scope(|| { slow(); fast(); });
+/// let analyzer = BottleneckAnalyzer::new(&profiler);
+/// let analysis = analyzer.analyze_bottlenecks();
+/// assert_eq!(analysis.bottleneck_analysis.slowest_operations[0].name, "slow");
+/// let text = analyzer.generate_optimization_report();
+/// assert!(text.contains("slow"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct BottleneckAnalyzer<'a> {
+    profile: Cow<'a, Profile>,
+    target_residual: f64,
+    machine_balance: f64,
+    watts_per_core: f64,
+    cpu_energy: Option<CpuEnergy>,
+}
+
+impl BottleneckAnalyzer<'static> {
+    /// Analyses a snapshot of `profiler` taken now.
+    pub fn new(profiler: &PerformanceProfiler) -> Self {
+        BottleneckAnalyzer::with_profile(Cow::Owned(profiler.snapshot()))
+    }
+}
+
+impl<'a> BottleneckAnalyzer<'a> {
+    /// Analyses `profile` (borrowed, not copied).
+    pub fn from_profile(profile: &'a Profile) -> Self {
+        BottleneckAnalyzer::with_profile(Cow::Borrowed(profile))
+    }
+
+    fn with_profile(profile: Cow<'a, Profile>) -> Self {
+        BottleneckAnalyzer {
+            profile,
+            target_residual: DEFAULT_TARGET_RESIDUAL,
+            machine_balance: DEFAULT_MACHINE_BALANCE,
+            watts_per_core: DEFAULT_WATTS_PER_CORE,
+            cpu_energy: None,
+        }
+    }
+
+    /// The profile analysed.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// Target relative residual for time- and energy-to-precision (default 2^-24).
+    pub fn target_residual(mut self, r: f64) -> Self {
+        self.target_residual = r;
+        self
+    }
+
+    /// Machine balance in flops per byte (default [`DEFAULT_MACHINE_BALANCE`]).
+    pub fn machine_balance(mut self, flops_per_byte: f64) -> Self {
+        if flops_per_byte.is_finite() && flops_per_byte > 0.0 {
+            self.machine_balance = flops_per_byte;
+        }
+        self
+    }
+
+    /// Power of one busy core for the modelled CPU energy, W (default
+    /// [`DEFAULT_WATTS_PER_CORE`]).
+    pub fn watts_per_core(mut self, w: f64) -> Self {
+        self.watts_per_core = w;
+        self
+    }
+
+    /// A measured CPU energy for the profile's window (e.g. from a
+    /// [`CpuEnergyMeter`](crate::analysis::CpuEnergyMeter) around the run); without one the
+    /// analysis models it and says so.
+    pub fn cpu_energy(mut self, e: CpuEnergy) -> Self {
+        self.cpu_energy = Some(e);
+        self
+    }
+
+    /// Runs every analysis. Linear in the events (two passes) plus sorting the operations.
+    pub fn analyze_bottlenecks(&self) -> OptimizationAnalysis {
+        let p: &Profile = &self.profile;
+        let mut sc = scan(p);
+        let type_analysis = TypeAnalysis::from_profile(p);
+        let total_self = type_analysis.total_self_ns;
+        let total_energy = type_analysis.total_energy_pj;
+        let (by_self, by_incl) = slowest(p, total_self);
+        let cpu = self
+            .cpu_energy
+            .clone()
+            .unwrap_or_else(|| modelled_cpu_energy(p, self.watts_per_core));
+        let energy = EnergyAnalysis::build(p, &sc, cpu);
+        let convergence = ConvergenceAnalysis::from_profile(p, self.target_residual);
+        let mut ba = BottleneckAnalysis {
+            slowest_operations: by_self,
+            slowest_inclusive: by_incl,
+            memory_analysis: MemoryAnalysis::build(p, &sc),
+            hardware_analysis: HardwareAnalysis::build(p, &sc, total_self, total_energy),
+            io_analysis: IoAnalysis::build(p, &sc, total_self),
+            compute_analysis: ComputeAnalysis::build(p, &mut sc, total_self, self.machine_balance),
+            type_analysis,
+            bottlenecks: Vec::new(),
+            recommendations: Vec::new(),
+        };
+        drop(sc);
+        ba.bottlenecks = recommend::bottlenecks(&ba, &energy, &convergence);
+        ba.recommendations = recommend::recommendation_lines(&ba.bottlenecks, p.alloc_tracking);
+        OptimizationAnalysis {
+            summary: AnalysisSummary {
+                total_events: p.total_events(),
+                kept_events: p.events.len(),
+                dropped_events: p.dropped_events,
+                profile_duration_ns: p.duration_ns,
+                total_self_ns: total_self,
+                total_energy_pj: total_energy,
+                alloc_tracking: p.alloc_tracking,
+            },
+            bottleneck_analysis: ba,
+            energy,
+            convergence,
+        }
+    }
+
+    /// The analysis rendered as plain text for a terminal.
+    pub fn generate_optimization_report(&self) -> String {
+        self.analyze_bottlenecks().to_text()
+    }
+
+    /// The analysis rendered as Markdown.
+    pub fn generate_markdown_report(&self) -> String {
+        self.analyze_bottlenecks().to_markdown()
+    }
+}
+
+fn slowest(p: &Profile, total_self: u64) -> (Vec<SlowOperation>, Vec<SlowOperation>) {
+    let rows: Vec<SlowOperation> = p
+        .operations
+        .iter()
+        .filter(|o| o.count > 0)
+        .map(|o| {
+            let s = share(o.self_ns as f64, total_self as f64);
+            SlowOperation {
+                name: o.name.to_string(),
+                kind: o.kind,
+                count: o.count,
+                execution_time: Duration::from_nanos(o.total_ns),
+                self_time: Duration::from_nanos(o.self_ns),
+                mean_ns: o.mean_ns(),
+                p50_ns: o.p50_ns(),
+                p99_ns: o.p99_ns(),
+                time_share: s,
+                inclusive_share: share(o.total_ns as f64, total_self as f64),
+                severity: Severity::from_share(s),
+                energy_pj: o.metrics.get(super::series::ENERGY_KEY).map(|m| m.sum),
+            }
+        })
+        .collect();
+    let mut by_self = rows.clone();
+    by_self.sort_by(|a, b| b.self_time.cmp(&a.self_time).then_with(|| a.name.cmp(&b.name)));
+    by_self.truncate(TOP_OPERATIONS);
+    let mut by_incl = rows;
+    by_incl.sort_by(|a, b| b.execution_time.cmp(&a.execution_time).then_with(|| a.name.cmp(&b.name)));
+    by_incl.truncate(TOP_OPERATIONS);
+    (by_self, by_incl)
+}

@@ -1,0 +1,329 @@
+//! The one pass over the raw events that every per-event analysis shares.
+//!
+//! Two linear passes in total: the first maps event ids to positions and sums each event's
+//! children's heap traffic into its parent (parents start before their children, and events are
+//! kept in start order); the second feeds every per-operation accumulator. Memory is
+//! O(events) in plain integers (an id map and one child-sum record per event), never a copy of
+//! an event; nothing is allocated per event apart from the fixed-size repeat keys.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+use crate::event::{EventKind, ProfileEvent};
+use crate::profile::Profile;
+
+use super::series::{component_of, ENERGY_KEY};
+
+/// Metric key of a device or tile utilisation in `[0, 1]`.
+pub const UTILIZATION_KEY: &str = "utilization";
+/// Metric key of bytes moved by a span.
+pub const BYTES_KEY: &str = "bytes";
+/// Metric key of floating-point operations done by a span.
+pub const FLOPS_KEY: &str = "flops";
+/// Metric key of a device temperature in kelvin.
+pub const TEMPERATURE_KEY: &str = "temperature_k";
+/// Metric keys that name a device or tile (a numeric id), in order of preference.
+pub const DEVICE_KEYS: [&str; 3] = ["tile", "device", "array"];
+/// Number of most energetic spans kept.
+pub const TOP_SPANS: usize = 10;
+/// Number of bins of the cumulative-energy timeline.
+pub const TIMELINE_BINS: usize = 100;
+
+/// A multiplicative hasher for integer keys (ids): much cheaper than SipHash, and ids are not
+/// attacker-controlled.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct IntHasher(u64);
+
+impl Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+pub(crate) type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
+
+/// Whether a metric key is an outcome of a call (energy, residual, utilisation) rather than
+/// one of its arguments. Repeated-call detection compares arguments only.
+pub fn is_output_metric(key: &str) -> bool {
+    key.starts_with("energy")
+        || key.ends_with("_pj")
+        || key.ends_with("_ns")
+        || matches!(key, "residual" | "bits_gained" | UTILIZATION_KEY | "error")
+}
+
+/// Streaming least squares of `y` on `x`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Regression {
+    pub n: f64,
+    sx: f64,
+    sy: f64,
+    sxx: f64,
+    syy: f64,
+    sxy: f64,
+}
+
+impl Regression {
+    #[inline]
+    pub fn add(&mut self, x: f64, y: f64) {
+        self.n += 1.0;
+        self.sx += x;
+        self.sy += y;
+        self.sxx += x * x;
+        self.syy += y * y;
+        self.sxy += x * y;
+    }
+
+    /// `(slope, intercept, r_squared)`, or `None` with fewer than 2 points or constant `x`.
+    pub fn fit(&self) -> Option<(f64, f64, f64)> {
+        if self.n < 2.0 {
+            return None;
+        }
+        let vx = self.sxx - self.sx * self.sx / self.n;
+        let vy = self.syy - self.sy * self.sy / self.n;
+        let cxy = self.sxy - self.sx * self.sy / self.n;
+        if vx <= 0.0 {
+            return None;
+        }
+        let slope = cxy / vx;
+        let intercept = (self.sy - slope * self.sx) / self.n;
+        let r2 = if vy <= 0.0 { 1.0 } else { (cxy * cxy / (vx * vy)).clamp(0.0, 1.0) };
+        Some((slope, intercept, r2))
+    }
+
+    pub fn mean_y(&self) -> f64 {
+        if self.n > 0.0 {
+            self.sy / self.n
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Per-operation accumulators over the kept events.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OpScan {
+    /// Kept events.
+    pub kept: u64,
+    /// Kept events with allocation data.
+    pub alloc_events: u64,
+    /// Self (exclusive of child spans) bytes allocated.
+    pub self_allocated: u64,
+    /// Self allocations.
+    pub self_allocations: u64,
+    /// Self net growth, summed.
+    pub self_net: i64,
+    /// Calls whose self net growth was positive.
+    pub growing_calls: u64,
+    /// Cumulative self net growth against call index.
+    pub growth: Regression,
+    /// Wall time against `bytes`.
+    pub transfer: Regression,
+    /// Energy per call against temperature.
+    pub temperature: Regression,
+    pub t_min: f64,
+    pub t_max: f64,
+    /// Events whose parent also reports `energy_pj` (energy may be counted twice).
+    pub nested_energy: u64,
+}
+
+/// Per device/tile accumulators.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DeviceScan {
+    pub events: u64,
+    pub busy_ns: u64,
+    pub energy_pj: f64,
+    pub utilization_sum: f64,
+    pub utilization_n: u64,
+}
+
+/// A group of calls of one operation with identical arguments.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RepeatKey {
+    pub hash: u64,
+    pub op: u32,
+    pub first: u32,
+    pub ns: u64,
+}
+
+/// What the pass found.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    pub ops: Vec<OpScan>,
+    /// (metric key, id) -> accumulators.
+    pub devices: BTreeMap<(&'static str, i64), DeviceScan>,
+    pub repeats: Vec<RepeatKey>,
+    /// Sum of the wall times of kept `io_operation` events.
+    pub io_sum_ns: u64,
+    /// Union of their intervals.
+    pub io_union_ns: u64,
+    pub io_events: u64,
+    pub io_threads: Vec<u64>,
+    /// Energy (`energy_pj`) of the kept events by end time, binned.
+    pub energy_bins: Vec<f64>,
+    pub bin_ns: u64,
+    /// The most energetic kept spans: (energy_pj, position), largest first, at most
+    /// [`TOP_SPANS`].
+    pub top_energy: Vec<(f64, u32)>,
+    /// Energy by (kind, component), pJ, over the kept events (a short list: found by search).
+    pub component_by_kind: Vec<(EventKind, String, f64)>,
+}
+
+/// Index of operations by (name, kind), into `profile.operations`.
+pub(crate) fn op_index(profile: &Profile) -> HashMap<(&str, EventKind), usize> {
+    profile
+        .operations
+        .iter()
+        .enumerate()
+        .map(|(i, o)| ((&*o.name, o.kind), i))
+        .collect()
+}
+
+#[derive(Clone, Copy, Default)]
+struct ChildSums {
+    net: i64,
+    allocated: u64,
+    allocations: u64,
+}
+
+/// Runs the pass.
+pub(crate) fn scan(profile: &Profile) -> Scan {
+    let index = op_index(profile);
+    let events = &profile.events;
+    let mut pos: IntMap<u64, u32> = IntMap::default();
+    pos.reserve(events.len());
+    let mut child: Vec<ChildSums> = vec![ChildSums::default(); events.len()];
+    let mut parent_pos: Vec<u32> = vec![u32::MAX; events.len()];
+    for (i, e) in events.iter().enumerate() {
+        pos.insert(e.id, i as u32);
+        if let Some(&p) = e.parent.and_then(|p| pos.get(&p)) {
+            parent_pos[i] = p;
+            if let Some(a) = e.alloc {
+                let c = &mut child[p as usize];
+                c.net += a.net_bytes();
+                c.allocated += a.allocated_bytes;
+                c.allocations += a.allocations;
+            }
+        }
+    }
+    drop(pos);
+
+    let duration = profile
+        .duration_ns
+        .max(events.iter().map(|e| e.end_ns).max().unwrap_or(0))
+        .max(1);
+    let bin_ns = duration.div_ceil(TIMELINE_BINS as u64).max(1);
+    let mut s = Scan {
+        ops: vec![OpScan::default(); profile.operations.len()],
+        energy_bins: vec![0.0; TIMELINE_BINS],
+        bin_ns,
+        ..Scan::default()
+    };
+    let mut io_end = 0u64;
+    for (i, e) in events.iter().enumerate() {
+        let Some(&op) = index.get(&(&*e.name, e.kind)) else {
+            continue;
+        };
+        let o = &mut s.ops[op];
+        let call = o.kept as f64;
+        o.kept += 1;
+        if let Some(a) = e.alloc {
+            let c = child[i];
+            let net = a.net_bytes() - c.net;
+            o.alloc_events += 1;
+            o.self_allocated += a.allocated_bytes.saturating_sub(c.allocated);
+            o.self_allocations += a.allocations.saturating_sub(c.allocations);
+            o.self_net += net;
+            if net > 0 {
+                o.growing_calls += 1;
+            }
+            o.growth.add(call, o.self_net as f64);
+        }
+        let energy = e.metric(ENERGY_KEY);
+        if let Some(b) = e.metric(BYTES_KEY) {
+            o.transfer.add(b, e.duration_ns() as f64);
+        }
+        if let (Some(t), Some(en)) = (e.metric(TEMPERATURE_KEY), energy) {
+            if o.temperature.n == 0.0 {
+                o.t_min = t;
+                o.t_max = t;
+            }
+            o.t_min = o.t_min.min(t);
+            o.t_max = o.t_max.max(t);
+            o.temperature.add(t, en);
+        }
+        if let Some(en) = energy {
+            let p = parent_pos[i];
+            if p != u32::MAX && events[p as usize].metrics.contains_key(ENERGY_KEY) {
+                o.nested_energy += 1;
+            }
+            if s.top_energy.len() < TOP_SPANS || s.top_energy.last().is_some_and(|l| en > l.0) {
+                let at = s.top_energy.partition_point(|x| x.0 >= en);
+                s.top_energy.insert(at, (en, i as u32));
+                s.top_energy.truncate(TOP_SPANS);
+            }
+            let bin = ((e.end_ns / bin_ns) as usize).min(TIMELINE_BINS - 1);
+            s.energy_bins[bin] += en;
+        }
+        let mut args = IntHasher::default();
+        let mut has_args = false;
+        for (k, v) in &e.metrics {
+            if let Some(c) = component_of(k) {
+                match s.component_by_kind.iter_mut().find(|x| x.0 == e.kind && x.1 == c) {
+                    Some(x) => x.2 += v,
+                    None => s.component_by_kind.push((e.kind, c.to_owned(), *v)),
+                }
+            } else if !is_output_metric(k) {
+                has_args = true;
+                k.hash(&mut args);
+                args.write_u64(v.to_bits());
+            }
+        }
+        if has_args {
+            args.write_u64(op as u64);
+            s.repeats.push(RepeatKey {
+                hash: args.finish(),
+                op: op as u32,
+                first: i as u32,
+                ns: e.duration_ns(),
+            });
+        }
+        if let Some((key, id)) = device_of(e) {
+            let d = s.devices.entry((key, id)).or_default();
+            d.events += 1;
+            d.busy_ns += e.busy_ns;
+            d.energy_pj += energy.unwrap_or(0.0);
+            if let Some(u) = e.metric(UTILIZATION_KEY) {
+                d.utilization_sum += u;
+                d.utilization_n += 1;
+            }
+        }
+        if e.kind == EventKind::IoOperation {
+            s.io_events += 1;
+            s.io_sum_ns += e.duration_ns();
+            // Events are in start order: extend the union by the part past the current end.
+            let start = e.start_ns.max(io_end);
+            if e.end_ns > start {
+                s.io_union_ns += e.end_ns - start;
+            }
+            io_end = io_end.max(e.end_ns);
+            if !s.io_threads.contains(&e.thread_id) && s.io_threads.len() < 64 {
+                s.io_threads.push(e.thread_id);
+            }
+        }
+    }
+    s
+}
+
+fn device_of(e: &ProfileEvent) -> Option<(&'static str, i64)> {
+    DEVICE_KEYS
+        .iter()
+        .find_map(|k| e.metric(k).filter(|v| v.is_finite()).map(|v| (*k, v as i64)))
+}

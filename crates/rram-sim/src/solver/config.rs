@@ -1,0 +1,178 @@
+//! Solver configuration and output types.
+
+use nalgebra::{DMatrix, DVector};
+use serde::{Deserialize, Serialize};
+
+use crate::device::DeviceParams;
+use crate::energy::EnergyLedger;
+use crate::error::{check_finite, check_range, SimError};
+use crate::periphery::PeripheryParams;
+
+/// Configuration of [`hp_inv`](crate::hp_inv) (and the refinement inside the other solvers).
+///
+/// ```
+/// use rram_sim::HpInvConfig;
+/// let cfg = HpInvConfig { bits: 3, max_iter: 20, ..HpInvConfig::default() };
+/// assert_eq!(cfg.tol, 2f64.powi(-24));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HpInvConfig {
+    /// Bits per cell of every array (overrides `device.bits_per_cell`). Default 3 (Zuo 2025).
+    pub bits: u32,
+    /// Weight slices of HP-MVM. Default 9: 3 + 3 x 8 bits, error <= 2^-27.8 of max |G|.
+    pub slices: usize,
+    /// Input precision of HP-MVM, bits. Default 32.
+    pub input_bits: u32,
+    /// Bits per input slice of HP-MVM (DAC resolution there). Default 1 (bit-serial).
+    pub input_slice_bits: u32,
+    /// Rows summed per ADC conversion in the HP-MVM arrays. Default 8 (Zuo 2025's 8x8 arrays).
+    pub mvm_rows_per_adc: usize,
+    /// Iteration limit. Default 30.
+    pub max_iter: usize,
+    /// Relative residual target: stop once ||b - G x|| / ||b|| <= tol (as HP-MVM measures it).
+    /// Default 2^-24 ("24-bit", comparable to FP32).
+    pub tol: f64,
+    /// Seed of every random draw. Same seed, same result.
+    pub seed: u64,
+    /// Device parameters. Default [`DeviceParams::taox_3bit`].
+    pub device: DeviceParams,
+    /// Periphery parameters. Default [`PeripheryParams::default`].
+    pub periphery: PeripheryParams,
+    /// Temperature of the arrays during the solve, K. Default 300.
+    pub temperature_k: f64,
+    /// Time between programming and solving, s (drift). Default 0.
+    pub age_s: f64,
+}
+
+impl Default for HpInvConfig {
+    fn default() -> Self {
+        Self {
+            bits: 3,
+            slices: 9,
+            input_bits: 32,
+            input_slice_bits: 1,
+            mvm_rows_per_adc: 8,
+            max_iter: 30,
+            tol: 2f64.powi(-24),
+            seed: 0,
+            device: DeviceParams::taox_3bit(),
+            periphery: PeripheryParams::default(),
+            temperature_k: 300.0,
+            age_s: 0.0,
+        }
+    }
+}
+
+impl HpInvConfig {
+    /// The device with `bits` applied.
+    pub(crate) fn device(&self) -> DeviceParams {
+        DeviceParams { bits_per_cell: self.bits, ..self.device.clone() }
+    }
+
+    /// Checks every field; errors name the field.
+    pub fn validate(&self) -> Result<(), SimError> {
+        if self.bits == 0 {
+            return Err(SimError::ZeroBits { name: "bits" });
+        }
+        if self.input_bits == 0 {
+            return Err(SimError::ZeroBits { name: "input_bits" });
+        }
+        if self.input_slice_bits == 0 {
+            return Err(SimError::ZeroBits { name: "input_slice_bits" });
+        }
+        if self.input_bits > 52 {
+            return Err(SimError::InvalidParameter { name: "input_bits", value: self.input_bits.to_string(), why: "at most 52 bits (f64 mantissa)" });
+        }
+        if self.slices == 0 || self.slices > 16 {
+            return Err(SimError::InvalidParameter { name: "slices", value: self.slices.to_string(), why: "must lie in 1..=16" });
+        }
+        if self.mvm_rows_per_adc == 0 {
+            return Err(SimError::InvalidParameter { name: "mvm_rows_per_adc", value: "0".into(), why: "at least one row per conversion" });
+        }
+        if self.max_iter == 0 {
+            return Err(SimError::InvalidParameter { name: "max_iter", value: "0".into(), why: "at least one iteration" });
+        }
+        check_range("tol", self.tol, f64::MIN_POSITIVE, 1.0, "must lie in (0, 1]")?;
+        check_range("temperature_k", self.temperature_k, 1.0, 2000.0, "must lie in [1, 2000] K")?;
+        check_range("age_s", self.age_s, 0.0, 1e12, "must lie in [0, 1e12] s")?;
+        self.device().validate()?;
+        self.periphery.validate()
+    }
+}
+
+/// Diagnostics of a solve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SolveInfo {
+    /// True relative residual ||b - G x|| / ||b|| at the end (computed digitally in f64).
+    pub final_residual: f64,
+    /// True relative residual after each iteration.
+    pub residuals: Vec<f64>,
+    /// Relative residual as HP-MVM measured it after each iteration (what the stop test saw).
+    pub measured_residuals: Vec<f64>,
+    /// Bits gained per iteration: log2(previous residual / residual), starting from 1.
+    pub bits_gained: Vec<f64>,
+    /// Whether `final_residual <= tol`.
+    pub converged: bool,
+    /// rho(I - G M^-1) estimated by power iteration before the solve.
+    pub spectral_radius: f64,
+    /// Geometric mean of the residual ratios actually observed.
+    pub observed_contraction: f64,
+    /// Energy and latency of programming all arrays.
+    pub programming: EnergyLedger,
+    /// Energy and latency of the iterations (INV, HP-MVM, digital).
+    pub compute: EnergyLedger,
+    /// Write pulses over all arrays.
+    pub write_pulses: u64,
+    /// Devices left outside the write-verify tolerance.
+    pub cells_failed: u64,
+    /// Whether HP-MVM read exactly (digital recovery) rather than simulating every rounding.
+    pub hp_mvm_exact: bool,
+    /// Expected rounding errors over the solve in exact mode (below 1e-6 when exact).
+    pub hp_mvm_expected_rounding_errors: f64,
+    /// HP-MVM weight slices in use at each iteration.
+    pub slices_per_iteration: Vec<usize>,
+    /// The ADC energy model used.
+    pub adc_model: String,
+    /// Arrays used (INV and MVM).
+    pub arrays: usize,
+    /// Digital baseline: LU flops for the same system.
+    pub digital_baseline_flops: f64,
+    /// Digital baseline energy at `digital_flop_pj` per flop, pJ.
+    pub digital_baseline_energy_pj: f64,
+}
+
+/// What a solver returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SolveOutput {
+    /// The solution.
+    pub x: DVector<f64>,
+    /// Iterations run.
+    pub iterations: usize,
+    /// Residuals, convergence, spectral radius, cost breakdown.
+    pub info: SolveInfo,
+    /// Total energy and latency: programming plus compute.
+    pub energy: EnergyLedger,
+}
+
+/// Shape and value checks shared by the solvers.
+pub(crate) fn check_system(g: &DMatrix<f64>, b: &DVector<f64>) -> Result<(), SimError> {
+    let (r, c) = g.shape();
+    if r == 0 || c == 0 {
+        return Err(SimError::Empty { input: "g" });
+    }
+    if r != c {
+        return Err(SimError::NotSquare { input: "g", rows: r, cols: c });
+    }
+    if b.len() != r {
+        return Err(SimError::ShapeMismatch { input: "b", found: b.len(), expected: r, why: "b needs one entry per row of g" });
+    }
+    check_finite("g", g.as_slice())?;
+    check_finite("b", b.as_slice())?;
+    if g.iter().all(|v| *v == 0.0) {
+        return Err(SimError::Singular { input: "g", why: "it is the zero matrix".into() });
+    }
+    if b.iter().all(|v| *v == 0.0) {
+        return Err(SimError::Zero { input: "b", why: "the relative residual ||b - G x|| / ||b|| is undefined; the solution is x = 0" });
+    }
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! HP-INV: LP-INV on one array holding the top slice, bit-sliced HP-MVM, digital accumulation.
+
+use nalgebra::{DMatrix, DVector};
+use profiler_runtime::profile;
+
+use super::config::{check_system, HpInvConfig, SolveOutput};
+use super::hp_mvm::HpMvm;
+use super::refine::{spectral_radius, Refiner};
+use crate::crossbar::Crossbar;
+use crate::error::SimError;
+
+/// Solves `g x = b` to `cfg.tol` by HP-INV (Zuo et al. 2025; RRAM.md "HP-INV, step by step").
+///
+/// 1. `g` is written to one INV array at `cfg.bits` bits per cell (its top slice) and, in
+///    `cfg.slices` signed-digit slices, to the HP-MVM arrays.
+/// 2. x = 0, r = b; each iteration delta = LP-INV(r) (one analogue step), x += delta
+///    (digital), r = b - HP-MVM(x); stop once ||r|| / ||b|| <= tol.
+///
+/// Errors: shapes, non-finite or zero inputs, a top slice the array cannot invert, and
+/// [`SimError::Divergence`] when rho(I - G M^-1) >= 1.
+///
+/// ```
+/// use nalgebra::{DMatrix, DVector};
+/// use rram_sim::{hp_inv, HpInvConfig};
+///
+/// let n = 16;
+/// let g = DMatrix::from_fn(n, n, |i, j| if i == j { 1.0 } else { 0.1 * (((i * 7 + j * 3) % 11) as f64 / 10.0 - 0.5) });
+/// let b = DVector::from_fn(n, |i, _| (i as f64 * 0.37).sin());
+/// let out = hp_inv(&g, &b, &HpInvConfig::default()).unwrap();
+/// assert!(out.info.converged && out.info.final_residual <= 2f64.powi(-24));
+/// assert!(out.iterations <= 10);
+/// ```
+#[profile(kind = "computation", name = "hp_inv", skip_all, fields(n = g.nrows()), err)]
+pub fn hp_inv(g: &DMatrix<f64>, b: &DVector<f64>, cfg: &HpInvConfig) -> Result<SolveOutput, SimError> {
+    cfg.validate()?;
+    check_system(g, b)?;
+    let n = g.nrows();
+    let device = cfg.device();
+    let mut xbar = Crossbar::new(n, n, device.clone(), cfg.seed).with_periphery(cfg.periphery.clone());
+    xbar.set_temperature_k(cfg.temperature_k)?;
+    let w = xbar.write_matrix(g)?;
+    xbar.set_age_s(cfg.age_s)?;
+    let hp = HpMvm::new(g, &device, &cfg.periphery, cfg.slices, cfg.input_bits, cfg.input_slice_bits, cfg.mvm_rows_per_adc, cfg.seed, cfg.temperature_k, cfg.age_s, cfg.max_iter);
+    let mut programming = w.cost.energy;
+    programming.add_parallel(&hp.programming);
+    let rho = spectral_radius(g, &mut xbar, cfg.seed)?;
+    if rho >= 1.0 {
+        return Err(SimError::Divergence { solver: "hp_inv", spectral_radius: rho, bits: cfg.bits });
+    }
+    let mut st = Refiner::new(g, b, hp);
+    for k in 1..=cfg.max_iter {
+        let (_, measured) = hp_inv_iteration(k, &mut st, &mut xbar)?;
+        if measured <= cfg.tol {
+            break;
+        }
+        st.check_divergence("hp_inv", cfg.bits, rho)?;
+    }
+    let out = st.finish(cfg, programming, rho, 1, w.pulses_total, w.cells_failed);
+    profiler_runtime::metrics!(iterations = out.iterations, final_residual = out.info.final_residual, energy_to_solution_pj = out.energy.total_pj());
+    Ok(out)
+}
+
+#[profile(kind = "algorithm_step", name = "hp_inv.iteration", skip_all, fields(k = k), err)]
+fn hp_inv_iteration(k: usize, st: &mut Refiner<'_>, xbar: &mut Crossbar) -> Result<(f64, f64), SimError> {
+    let (rel, measured) = st.step(xbar)?;
+    let bits = st.bits_gained.last().copied().unwrap_or(0.0);
+    profiler_runtime::metrics!(residual = rel, bits_gained = bits);
+    Ok((rel, measured))
+}

@@ -1,0 +1,162 @@
+//! The refinement loop shared by the solvers, and the spectral-radius estimate.
+
+use nalgebra::{DMatrix, DVector};
+
+use super::config::{HpInvConfig, SolveInfo, SolveOutput};
+use super::hp_mvm::HpMvm;
+use crate::crossbar::Crossbar;
+use crate::energy::{digital_lu_baseline, EnergyLedger};
+use crate::error::SimError;
+use crate::linalg::{gemv_into, norm2};
+use crate::rng::CounterRng;
+
+/// A low-precision analogue inverse M^-1 ~ G^-1.
+pub(crate) trait LowPrecisionInverse {
+    /// delta ~ M^-1 r through the hardware, charging `ledger`.
+    fn apply(&mut self, r: &DVector<f64>, ledger: &mut EnergyLedger) -> Result<DVector<f64>, SimError>;
+    /// The same operator without noise or rounding, not charged: `r <- M^-1 r`.
+    fn apply_ideal(&mut self, r: &mut [f64]) -> Result<(), SimError>;
+}
+
+impl LowPrecisionInverse for Crossbar {
+    fn apply(&mut self, r: &DVector<f64>, ledger: &mut EnergyLedger) -> Result<DVector<f64>, SimError> {
+        let out = self.solve(r)?;
+        ledger.add_sequential(&out.cost.energy);
+        Ok(out.x)
+    }
+
+    fn apply_ideal(&mut self, r: &mut [f64]) -> Result<(), SimError> {
+        self.solve_ideal(r)
+    }
+}
+
+/// rho(I - G M^-1) by 40 steps of power iteration from a seeded random start: the geometric
+/// mean growth over the last 20 steps (robust to complex eigenvalue pairs).
+pub(crate) fn spectral_radius<S: LowPrecisionInverse>(g: &DMatrix<f64>, inner: &mut S, seed: u64) -> Result<f64, SimError> {
+    let n = g.nrows();
+    let rng = CounterRng::new(seed, 0x5350_4543);
+    let mut v: Vec<f64> = (0..n).map(|i| rng.normal(i as u64)).collect();
+    let nv = norm2(&v);
+    v.iter_mut().for_each(|x| *x /= nv);
+    let mut log_growth = 0.0;
+    let mut w = vec![0.0; n];
+    for it in 0..40 {
+        w.copy_from_slice(&v);
+        inner.apply_ideal(&mut w)?;
+        gemv_into(g, &w, &mut v, -1.0, true); // v <- v - G M^-1 v
+        let nv = norm2(&v);
+        if !nv.is_finite() {
+            return Ok(f64::INFINITY);
+        }
+        if nv == 0.0 {
+            return Ok(0.0);
+        }
+        if it >= 20 {
+            log_growth += nv.ln();
+        }
+        v.iter_mut().for_each(|x| *x /= nv);
+    }
+    Ok((log_growth / 20.0).exp())
+}
+
+/// State of one refinement run.
+pub(crate) struct Refiner<'a> {
+    pub g: &'a DMatrix<f64>,
+    pub b: &'a DVector<f64>,
+    pub hp: HpMvm,
+    bnorm: f64,
+    pub x: DVector<f64>,
+    r_hw: DVector<f64>,
+    pub residuals: Vec<f64>,
+    pub measured: Vec<f64>,
+    pub bits_gained: Vec<f64>,
+    pub slices: Vec<usize>,
+    pub compute: EnergyLedger,
+    scratch: Vec<f64>,
+}
+
+impl<'a> Refiner<'a> {
+    pub(crate) fn new(g: &'a DMatrix<f64>, b: &'a DVector<f64>, hp: HpMvm) -> Self {
+        Self {
+            g,
+            b,
+            hp,
+            bnorm: norm2(b.as_slice()),
+            x: DVector::zeros(b.len()),
+            r_hw: b.clone(),
+            residuals: Vec::new(),
+            measured: Vec::new(),
+            bits_gained: Vec::new(),
+            slices: Vec::new(),
+            compute: EnergyLedger::default(),
+            scratch: vec![0.0; b.len()],
+        }
+    }
+
+    /// One iteration: delta = M^-1 r, x += delta, r = b - HP-MVM(x). Returns (true, measured)
+    /// relative residuals.
+    pub(crate) fn step<S: LowPrecisionInverse>(&mut self, inner: &mut S) -> Result<(f64, f64), SimError> {
+        let delta = inner.apply(&self.r_hw, &mut self.compute)?;
+        self.x += &delta;
+        let y = self.hp.mvm(&self.x, &mut self.compute)?;
+        self.r_hw = self.b - y;
+        let measured = norm2(self.r_hw.as_slice()) / self.bnorm;
+        // The true residual, digitally in f64: a diagnostic the hardware does not have.
+        self.scratch.copy_from_slice(self.b.as_slice());
+        gemv_into(self.g, self.x.as_slice(), &mut self.scratch, -1.0, true);
+        let rel = norm2(&self.scratch) / self.bnorm;
+        let prev = self.residuals.last().copied().unwrap_or(1.0);
+        self.bits_gained.push((prev / rel).log2());
+        self.residuals.push(rel);
+        self.measured.push(measured);
+        self.slices.push(self.hp.slices());
+        Ok((rel, measured))
+    }
+
+    /// Err(Divergence) if the measured residual is not finite or has grown to 4x its best.
+    pub(crate) fn check_divergence(&self, solver: &'static str, bits: u32, rho: f64) -> Result<(), SimError> {
+        let Some(&last) = self.measured.last() else { return Ok(()) };
+        let best = self.measured.iter().copied().fold(1.0f64, f64::min);
+        if !last.is_finite() || (self.measured.len() >= 2 && last > 4.0 * best) {
+            let observed = self.observed_contraction();
+            return Err(SimError::Divergence { solver, spectral_radius: observed.max(rho).max(1.0), bits });
+        }
+        Ok(())
+    }
+
+    fn observed_contraction(&self) -> f64 {
+        match self.residuals.last() {
+            Some(&r) if r > 0.0 => r.powf(1.0 / self.residuals.len() as f64),
+            _ => 0.0,
+        }
+    }
+
+    /// The output, with `programming` charged before the iterations.
+    pub(crate) fn finish(self, cfg: &HpInvConfig, programming: EnergyLedger, rho: f64, arrays: usize, pulses: u64, failed: u64) -> SolveOutput {
+        let final_residual = self.residuals.last().copied().unwrap_or(1.0);
+        let (flops, e_flops) = digital_lu_baseline(&cfg.periphery, self.g.nrows());
+        let mut energy = programming;
+        energy.add_sequential(&self.compute);
+        let info = SolveInfo {
+            final_residual,
+            converged: final_residual <= cfg.tol,
+            observed_contraction: self.observed_contraction(),
+            residuals: self.residuals,
+            measured_residuals: self.measured,
+            bits_gained: self.bits_gained,
+            spectral_radius: rho,
+            programming,
+            compute: self.compute,
+            write_pulses: pulses + self.hp.pulses,
+            cells_failed: failed + self.hp.cells_failed,
+            hp_mvm_exact: self.hp.exact,
+            hp_mvm_expected_rounding_errors: self.hp.expected_rounding_errors,
+            slices_per_iteration: self.slices,
+            adc_model: cfg.periphery.adc_model.name().to_owned(),
+            arrays: arrays + self.hp.slices(),
+            digital_baseline_flops: flops,
+            digital_baseline_energy_pj: e_flops,
+        };
+        SolveOutput { iterations: info.residuals.len(), x: self.x, info, energy }
+    }
+}
