@@ -31,6 +31,7 @@ pub mod analysis;
 mod clock;
 mod accum;
 mod collector;
+pub mod diff;
 mod frame;
 mod local;
 mod profile_merge;

@@ -36,12 +36,17 @@ impl DurationHistogram {
     /// Records one duration.
     #[inline]
     pub fn record(&mut self, ns: u64) {
-        self.0.saturating_record(ns);
+        self.record_n(ns, 1);
     }
 
     /// Records `count` durations of `ns`.
     pub fn record_n(&mut self, ns: u64, count: u64) {
-        self.0.saturating_record_n(ns, count);
+        // `record_n` grows the histogram's range on demand; `saturating_record_n` would clamp to
+        // the initial (tiny) range instead, so it is only the fallback for values beyond what
+        // the histogram can ever track.
+        if self.0.record_n(ns, count).is_err() {
+            self.0.saturating_record_n(ns, count);
+        }
     }
 
     /// Number of recorded values.
@@ -65,7 +70,7 @@ impl DurationHistogram {
     /// Adds another histogram's counts.
     pub fn add(&mut self, other: &DurationHistogram) {
         for (v, c) in other.buckets() {
-            self.0.saturating_record_n(v, c);
+            self.record_n(v, c);
         }
     }
 
