@@ -1,0 +1,184 @@
+//! Command-line definitions (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Profile RRAM analogue solvers, and read, plot, export and compare saved profiles.
+///
+/// With no subcommand, runs `demo`: it profiles HP-INV and BlockAMC on a simulated TaOx crossbar
+/// and writes a report folder (`profile-out/`).
+#[derive(Debug, Parser)]
+#[command(name = "rram-prof", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do (default: `demo`).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Profile the simulator's solvers over a sweep of sizes and write a report folder.
+    Demo(DemoArgs),
+    /// Print the performance report of a saved profile.
+    Report {
+        /// A profile saved by `demo` or `Profile::save` (JSON).
+        file: PathBuf,
+        /// Print Markdown instead of text.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Print the bottleneck analysis of a saved profile (ranked findings with advice).
+    Analyze {
+        /// A saved profile.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = AnalyzeFormat::Text)]
+        format: AnalyzeFormat,
+    },
+    /// Draw a chart of a saved profile (PNG or SVG by the output's extension).
+    Plot {
+        /// A saved profile.
+        file: PathBuf,
+        /// Chart: execution_time, memory_usage, event_counts, energy_breakdown, scaling,
+        /// convergence.
+        #[arg(long = "type", short = 't', value_name = "T")]
+        plot_type: String,
+        /// Output image (`.png` or `.svg`).
+        #[arg(short, long, value_name = "OUT")]
+        output: PathBuf,
+    },
+    /// Export a saved profile for other tools.
+    Export {
+        /// A saved profile.
+        file: PathBuf,
+        /// `chrome` (Chrome/Perfetto trace JSON), `folded` (folded stacks), `flamegraph` (SVG).
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Output file.
+        #[arg(short, long, value_name = "OUT")]
+        output: PathBuf,
+    },
+    /// Compare two saved profiles per operation; exits with status 1 when a regression passes
+    /// the threshold (for CI).
+    Diff {
+        /// The baseline profile.
+        old: PathBuf,
+        /// The profile to check.
+        new: PathBuf,
+        /// Regression threshold in percent of time, memory or energy per call (`10` or `10%`).
+        #[arg(long, default_value = "10%", value_parser = parse_percent)]
+        threshold: f64,
+    },
+}
+
+/// How `analyze` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AnalyzeFormat {
+    /// Plain text for a terminal.
+    Text,
+    /// GitHub-flavoured Markdown.
+    Markdown,
+    /// The analysis as JSON.
+    Json,
+}
+
+/// What `export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// Chrome Trace Event JSON for Perfetto or chrome://tracing.
+    Chrome,
+    /// Folded stacks (`a;b;c <self ns>`), the input of flame-graph tools.
+    Folded,
+    /// A flame-graph SVG.
+    Flamegraph,
+}
+
+/// A device preset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// 3-bit TaOx cells after Zuo et al. 2025 (programming error, noise, drift).
+    Taox3bit,
+    /// An ideal device: no programming error, noise or drift.
+    Ideal,
+}
+
+/// Options of `demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Problem sizes of the HP-INV sweep (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [16usize, 32, 64, 128, 256, 512, 1024])]
+    pub sizes: Vec<usize>,
+    /// Problem sizes of the BlockAMC sweep (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [64usize, 128, 256, 512, 1024])]
+    pub block_sizes: Vec<usize>,
+    /// Tile (array) sizes for BlockAMC (comma-separated); each runs where it is smaller than n.
+    #[arg(long, value_delimiter = ',', default_values_t = [32usize, 64, 256])]
+    pub tiles: Vec<usize>,
+    /// Seed of every random draw (matrices and devices): same seed, same profile.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Output folder.
+    #[arg(long, short, default_value = "profile-out")]
+    pub out: PathBuf,
+    /// Device preset.
+    #[arg(long, value_enum, default_value_t = Preset::Taox3bit)]
+    pub preset: Preset,
+    /// Array temperature, K.
+    #[arg(long, default_value_t = 300.0)]
+    pub temperature: f64,
+    /// Do not draw a progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl Default for DemoArgs {
+    fn default() -> Self {
+        // The same defaults as the command line, for `rram-prof` with no subcommand.
+        let cli = Cli::parse_from(["rram-prof", "demo"]);
+        match cli.command {
+            Some(Command::Demo(args)) => args,
+            _ => unreachable!("`demo` parses to Command::Demo"),
+        }
+    }
+}
+
+/// Parses `10`, `10%` or `12.5 %` as a percentage.
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let t = s.trim().trim_end_matches('%').trim();
+    let v: f64 = t
+        .parse()
+        .map_err(|_| format!("`{s}` is not a percentage (try `10%`)"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("`{s}` must be a non-negative percentage"));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn percentages() {
+        assert_eq!(parse_percent("10%"), Ok(10.0));
+        assert_eq!(parse_percent("2.5"), Ok(2.5));
+        assert!(parse_percent("-1").is_err());
+        assert!(parse_percent("ten").is_err());
+    }
+
+    #[test]
+    fn demo_defaults() {
+        let d = DemoArgs::default();
+        assert_eq!(d.sizes.first(), Some(&16));
+        assert_eq!(d.sizes.last(), Some(&1024));
+        assert_eq!(d.out, PathBuf::from("profile-out"));
+    }
+}
