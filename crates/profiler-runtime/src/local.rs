@@ -3,7 +3,7 @@
 //!
 //! Everything here is touched only by its own thread, so the hot path takes no lock for it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Weak};
@@ -38,7 +38,9 @@ impl Hasher for PtrHasher {
         }
     }
     fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(29);
+        self.0 = (n as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
     }
 }
 
@@ -60,6 +62,8 @@ pub(crate) struct ThreadSlot {
     pub entered: Vec<u64>,
     callsites: HashMap<usize, CallsiteInfo, BuildHasherDefault<PtrHasher>>,
     last_callsite: (usize, CallsiteInfo),
+    /// Set while a callback runs on this slot: a re-entrant callback gets no slot.
+    busy: bool,
 }
 
 impl ThreadSlot {
@@ -83,6 +87,7 @@ impl ThreadSlot {
                     has_fields: false,
                 },
             ),
+            busy: false,
         }
     }
 
@@ -150,7 +155,8 @@ impl ThreadSlot {
         if n < self.stack.len() {
             self.stack[n].reset(span, event_id, parent, parent_span, op);
         } else {
-            self.stack.push(Frame::new(span, event_id, parent, parent_span, op));
+            self.stack
+                .push(Frame::new(span, event_id, parent, parent_span, op));
         }
         self.live = n + 1;
         &mut self.stack[n]
@@ -168,12 +174,17 @@ impl ThreadSlot {
         if span == 0 {
             return None;
         }
-        self.stack[..self.live].iter_mut().rev().find(|f| f.span == span)
+        self.stack[..self.live]
+            .iter_mut()
+            .rev()
+            .find(|f| f.span == span)
     }
 
     /// Removes and returns the frame of `span` wherever it is on the stack (slow path).
     pub(crate) fn take_frame(&mut self, span: u64) -> Option<Frame> {
-        let i = self.stack[..self.live].iter().rposition(|f| f.span == span)?;
+        let i = self.stack[..self.live]
+            .iter()
+            .rposition(|f| f.span == span)?;
         self.live -= 1;
         Some(self.stack.remove(i))
     }
@@ -219,8 +230,21 @@ impl ThreadSlot {
     }
 }
 
+/// This thread's slots, one per live collector. Boxed, so a slot's address is stable while the
+/// vector grows; dropping the list clears [`FAST`] first, so no dangling pointer survives it.
+struct Slots(Vec<Box<ThreadSlot>>);
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        let _ = FAST.try_with(|f| f.set((0, std::ptr::null_mut())));
+    }
+}
+
 thread_local! {
-    static SLOTS: RefCell<Vec<ThreadSlot>> = const { RefCell::new(Vec::new()) };
+    static SLOTS: RefCell<Slots> = const { RefCell::new(Slots(Vec::new())) };
+    /// The slot used last: `(collector id, slot)`. A plain `Cell` of `Copy` data with a const
+    /// initialiser: reading it is one TLS load, no lazy-initialisation or destructor check.
+    static FAST: Cell<(u64, *mut ThreadSlot)> = const { Cell::new((0, std::ptr::null_mut())) };
 }
 
 /// Runs `f` on this thread's slot for `collector`, creating it on first use. Returns `None`
@@ -230,20 +254,49 @@ pub(crate) fn with_slot<R>(
     collector: &Arc<Collector>,
     f: impl FnOnce(&mut ThreadSlot) -> R,
 ) -> Option<R> {
-    SLOTS
+    let (id, ptr) = FAST.try_with(Cell::get).ok()?;
+    if id == collector.id && !ptr.is_null() {
+        // SAFETY: `ptr` points into a live `Box<ThreadSlot>` owned by this thread's `SLOTS`
+        // (cleared from `FAST` before `SLOTS` drops, and slots of live collectors are never
+        // removed). `busy` guarantees no other `&mut` to it exists up the stack.
+        let slot = unsafe { &mut *ptr };
+        return run_exclusive(slot, f);
+    }
+    with_slot_slow(collector, f)
+}
+
+#[inline(always)]
+fn run_exclusive<R>(slot: &mut ThreadSlot, f: impl FnOnce(&mut ThreadSlot) -> R) -> Option<R> {
+    if slot.busy {
+        return None;
+    }
+    slot.busy = true;
+    let r = f(slot);
+    slot.busy = false;
+    Some(r)
+}
+
+#[inline(never)]
+fn with_slot_slow<R>(collector: &Arc<Collector>, f: impl FnOnce(&mut ThreadSlot) -> R) -> Option<R> {
+    let ptr: *mut ThreadSlot = SLOTS
         .try_with(|slots| {
             let mut slots = slots.try_borrow_mut().ok()?;
-            let idx = match slots.iter().position(|s| s.collector_id == collector.id) {
+            let list = &mut slots.0;
+            let idx = match list.iter().position(|s| s.collector_id == collector.id) {
                 Some(i) => i,
                 None => {
                     let _own = crate::alloc::OwnAllocations::begin();
-                    slots.retain(|s| s.collector.strong_count() > 0);
-                    slots.push(ThreadSlot::new(collector));
-                    slots.len() - 1
+                    // Only slots of dead collectors go; none of them can be busy.
+                    list.retain(|s| s.collector.strong_count() > 0 || s.busy);
+                    list.push(Box::new(ThreadSlot::new(collector)));
+                    list.len() - 1
                 }
             };
-            Some(f(&mut slots[idx]))
+            Some(&mut *list[idx] as *mut ThreadSlot)
         })
         .ok()
-        .flatten()
+        .flatten()?;
+    FAST.try_with(|f| f.set((collector.id, ptr))).ok()?;
+    // SAFETY: as in `with_slot`: the box is owned by `SLOTS` and outlives this call.
+    run_exclusive(unsafe { &mut *ptr }, f)
 }
