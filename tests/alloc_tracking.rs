@@ -43,20 +43,34 @@ fn a_span_that_allocates_one_mib_reports_it() {
     let snap = p.snapshot();
     assert!(snap.alloc_tracking);
     let e = snap.events_named("allocates_one_mib").next().unwrap();
-    let a = e.alloc.expect("allocation stats with the allocator installed");
+    let a = e
+        .alloc
+        .expect("allocation stats with the allocator installed");
     assert!(a.allocated_bytes >= MIB as u64, "{a:?}");
     assert!(a.allocations >= 1);
     assert_eq!(a.net_bytes(), 0, "freed before returning");
 
     let k = snap.events_named("keeps").next().unwrap().alloc.unwrap();
-    assert!(k.net_bytes() >= 4096, "returned memory is net growth: {k:?}");
+    assert!(
+        k.net_bytes() >= 4096,
+        "returned memory is net growth: {k:?}"
+    );
 
     let n = snap.events_named("nothing").next().unwrap().alloc.unwrap();
-    assert_eq!(n.allocations, 0, "the profiler's own allocations are excluded: {n:?}");
+    assert_eq!(
+        n.allocations, 0,
+        "the profiler's own allocations are excluded: {n:?}"
+    );
 
     let o = snap.events_named("outer").next().unwrap().alloc.unwrap();
-    assert!(o.allocated_bytes >= 2 * MIB as u64, "inclusive of children: {o:?}");
-    assert!(o.allocated_bytes < 2 * MIB as u64 + 4096, "children's profiler work excluded: {o:?}");
+    assert!(
+        o.allocated_bytes >= 2 * MIB as u64,
+        "inclusive of children: {o:?}"
+    );
+    assert!(
+        o.allocated_bytes < 2 * MIB as u64 + 4096,
+        "children's profiler work excluded: {o:?}"
+    );
 }
 
 #[test]

@@ -56,8 +56,14 @@ fn planted_slow_function_ranks_first_and_is_critical() {
     assert_eq!(rep.repeated_calls, 50);
     assert_eq!(rep.groups, 50);
     let text = analyzer.generate_optimization_report();
-    assert!(text.contains("planted_slow") && text.contains("critical"), "{text}");
-    assert!(text.contains("modelled"), "CPU energy must be labelled modelled:\n{text}");
+    assert!(
+        text.contains("planted_slow") && text.contains("critical"),
+        "{text}"
+    );
+    assert!(
+        text.contains("modelled"),
+        "CPU energy must be labelled modelled:\n{text}"
+    );
     assert!(a.bottleneck_analysis.recommendations[0].contains("planted_slow"));
 }
 
@@ -69,12 +75,22 @@ fn energy_by_component_sums_to_the_total() {
         p.record_event(
             "crossbar.matrix_vector_multiply",
             EventKind::HardwareAccess,
-            [("energy_pj", 10.0 + f), ("energy.adc_pj", 6.0 + f), ("energy.array_pj", 3.0), ("energy.dac_pj", 1.0), ("bytes", 64.0)],
+            [
+                ("energy_pj", 10.0 + f),
+                ("energy.adc_pj", 6.0 + f),
+                ("energy.array_pj", 3.0),
+                ("energy.dac_pj", 1.0),
+                ("bytes", 64.0),
+            ],
         );
     }
     for _ in 0..10 {
         // Energy without components: the remainder is "unattributed".
-        p.record_event("crossbar.write_matrix", EventKind::HardwareAccess, [("energy_pj", 50.0)]);
+        p.record_event(
+            "crossbar.write_matrix",
+            EventKind::HardwareAccess,
+            [("energy_pj", 50.0)],
+        );
     }
     let a = BottleneckAnalyzer::new(&p).analyze_bottlenecks();
     let e = &a.energy;
@@ -86,9 +102,17 @@ fn energy_by_component_sums_to_the_total() {
     assert_eq!(e.by_component[0].component, "adc");
     assert_eq!(e.by_operation[0].name, "crossbar.matrix_vector_multiply");
     let cum = e.timeline.last().unwrap().cumulative_pj;
-    assert!((cum - expected_total).abs() < 1e-6, "timeline ends at the total");
+    assert!(
+        (cum - expected_total).abs() < 1e-6,
+        "timeline ends at the total"
+    );
     // The ADC is the largest component: an energy bottleneck with ADC advice.
-    let adc = a.bottleneck_analysis.bottlenecks.iter().find(|b| b.subject == "adc").unwrap();
+    let adc = a
+        .bottleneck_analysis
+        .bottlenecks
+        .iter()
+        .find(|b| b.subject == "adc")
+        .unwrap();
     assert_eq!(adc.category, Category::Energy);
     assert!(adc.recommendation.contains("ADC"));
     // Many small transfers on the MVM.
@@ -100,7 +124,11 @@ fn energy_by_component_sums_to_the_total() {
 #[profile(kind = "algorithm_step", name = "solver.iteration")]
 fn iteration(p: &profiler_runtime::PerformanceProfiler, k: u32) {
     let r = 2f64.powi(-3 * (k as i32 + 1));
-    p.record_event("solver.iteration", EventKind::AlgorithmStep, [("residual", r), ("k", f64::from(k)), ("energy_pj", 2.0)]);
+    p.record_event(
+        "solver.iteration",
+        EventKind::AlgorithmStep,
+        [("residual", r), ("k", f64::from(k)), ("energy_pj", 2.0)],
+    );
 }
 
 #[profile(name = "solver.run")]
@@ -147,12 +175,18 @@ fn analysis_renders_markdown_and_round_trips_json() {
     assert!(md.contains("modelled"));
     let json = a.to_json().unwrap();
     let back = OptimizationAnalysis::from_json(&json).unwrap();
-    assert_eq!(back.bottleneck_analysis.slowest_operations[0].name, "planted_slow");
+    assert_eq!(
+        back.bottleneck_analysis.slowest_operations[0].name,
+        "planted_slow"
+    );
     assert_eq!(back.summary, a.summary);
     assert!(OptimizationAnalysis::from_json("{").is_err());
     let report = p.get_performance_report();
     let md = report.to_markdown();
-    assert!(md.contains("# Performance report") && md.contains("p99") && md.contains("dropped"), "{md}");
+    assert!(
+        md.contains("# Performance report") && md.contains("p99") && md.contains("dropped"),
+        "{md}"
+    );
     assert!(report.to_string().contains("modelled"));
 }
 
@@ -163,5 +197,7 @@ fn empty_profile_analyses_without_panicking() {
     let a = analyzer.analyze_bottlenecks();
     assert!(a.bottleneck_analysis.slowest_operations.is_empty());
     assert!(a.bottleneck_analysis.bottlenecks.is_empty());
-    assert!(analyzer.generate_optimization_report().contains("No bottleneck"));
+    assert!(analyzer
+        .generate_optimization_report()
+        .contains("No bottleneck"));
 }

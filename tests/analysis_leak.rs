@@ -31,7 +31,10 @@ fn step(i: usize) {
 
 #[test]
 fn planted_leak_is_a_leak_suspect() {
-    let p = PerformanceProfiler::builder().without_monitor().build().unwrap();
+    let p = PerformanceProfiler::builder()
+        .without_monitor()
+        .build()
+        .unwrap();
     p.in_scope(|| {
         for i in 0..200 {
             step(i);
@@ -54,6 +57,8 @@ fn planted_leak_is_a_leak_suspect() {
         .find(|b| b.subject == "leaky")
         .expect("the leak is a bottleneck");
     assert!(b.severity >= profiler_runtime::Severity::Medium);
-    assert!(analyzer.generate_optimization_report().contains("leak suspect `leaky`"));
+    assert!(analyzer
+        .generate_optimization_report()
+        .contains("leak suspect `leaky`"));
     drop(KEPT.lock().unwrap().drain(..));
 }

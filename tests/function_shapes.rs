@@ -135,7 +135,9 @@ fn run_all() -> Profile {
     p.in_scope(|| {
         assert_eq!(free(2, 3), 5);
         assert_eq!(with_fields(&[1.0, 2.0, 3.0]), 6.0);
-        let mut t = Tile { cells: vec![1.0, 2.0] };
+        let mut t = Tile {
+            cells: vec![1.0, 2.0],
+        };
         assert_eq!(t.read(), 1.0);
         t.write(5.0);
         assert_eq!(t.op(), 2);
@@ -203,7 +205,11 @@ fn numeric_args_fields_and_metrics_become_metrics() {
     let wf = p.events_named("custom.name").next().unwrap();
     assert_eq!(wf.metric("n"), Some(3.0));
     let w = p.events_named("write").next().unwrap();
-    assert_eq!(w.metric("energy_pj"), Some(5.0), "repeats of a key are summed");
+    assert_eq!(
+        w.metric("energy_pj"),
+        Some(5.0),
+        "repeats of a key are summed"
+    );
     assert_eq!(w.metric("bytes"), Some(8.0));
     assert_eq!(w.metric("v"), Some(5.0));
     assert_eq!(one(&p, "write").metric_sum("energy_pj"), 5.0);

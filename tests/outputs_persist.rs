@@ -2,8 +2,10 @@
 
 mod outputs_fixture;
 
-use profiler_runtime::{EventKind, PerformanceProfiler, Profile, ProfileError, ProfileEvent, FORMAT_VERSION};
 use profiler_runtime::stats::{MetricAggregate, OperationStats};
+use profiler_runtime::{
+    EventKind, PerformanceProfiler, Profile, ProfileError, ProfileEvent, FORMAT_VERSION,
+};
 use proptest::prelude::*;
 
 fn saved(p: &Profile) -> (tempfile::TempDir, std::path::PathBuf) {
@@ -30,12 +32,19 @@ fn fixture_round_trips_and_leaves_no_temp_files() {
     let (dir, path) = saved(&p);
     assert_eq!(Profile::load(&path).unwrap(), p);
     let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.starts_with(&format!("{{\"format_version\":{FORMAT_VERSION},")), "{}", &text[..40]);
+    assert!(
+        text.starts_with(&format!("{{\"format_version\":{FORMAT_VERSION},")),
+        "{}",
+        &text[..40]
+    );
     // Overwrite in place: still one file, the new content.
     let one = outputs_fixture::one_event();
     one.save(&path).unwrap();
     assert_eq!(Profile::load(&path).unwrap(), one);
-    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("profile.json")]);
 }
 
@@ -61,9 +70,14 @@ fn non_finite_metrics_are_refused_at_save_and_the_old_file_survives() {
 #[test]
 fn save_into_a_missing_directory_is_an_io_error() {
     let dir = tempfile::tempdir().unwrap();
-    let err = Profile::empty().save(dir.path().join("no/such/dir/p.json")).unwrap_err();
+    let err = Profile::empty()
+        .save(dir.path().join("no/such/dir/p.json"))
+        .unwrap_err();
     assert!(matches!(err, ProfileError::Io { .. }), "{err:?}");
-    assert!(matches!(Profile::load(dir.path().join("absent.json")), Err(ProfileError::Io { .. })));
+    assert!(matches!(
+        Profile::load(dir.path().join("absent.json")),
+        Err(ProfileError::Io { .. })
+    ));
 }
 
 #[test]
@@ -84,15 +98,30 @@ fn bad_files_get_typed_errors() {
     // Newer version, checked before the layout: an unknown layout still says "version".
     let newer = r#"{"format_version": 999, "events": "zstd:AAAA", "layout": [1, 2]}"#;
     match load_bytes(newer.as_bytes()).unwrap_err() {
-        ProfileError::UnsupportedVersion { found: 999, supported, .. } => assert_eq!(supported, FORMAT_VERSION),
+        ProfileError::UnsupportedVersion {
+            found: 999,
+            supported,
+            ..
+        } => assert_eq!(supported, FORMAT_VERSION),
         other => panic!("{other:?}"),
     }
-    let bumped = good.replacen(&format!("\"format_version\":{FORMAT_VERSION}"), "\"format_version\":999", 1);
+    let bumped = good.replacen(
+        &format!("\"format_version\":{FORMAT_VERSION}"),
+        "\"format_version\":999",
+        1,
+    );
     let err = load_bytes(bumped.as_bytes()).unwrap_err();
     assert!(err.to_string().contains("format_version 999"), "{err}");
     // Older version.
-    let older = good.replacen(&format!("\"format_version\":{FORMAT_VERSION}"), "\"format_version\":0", 1);
-    assert!(matches!(load_bytes(older.as_bytes()), Err(ProfileError::UnsupportedVersion { found: 0, .. })));
+    let older = good.replacen(
+        &format!("\"format_version\":{FORMAT_VERSION}"),
+        "\"format_version\":0",
+        1,
+    );
+    assert!(matches!(
+        load_bytes(older.as_bytes()),
+        Err(ProfileError::UnsupportedVersion { found: 0, .. })
+    ));
     // Version of the wrong type.
     let r = reason(&load_bytes(br#"{"format_version": "one"}"#).unwrap_err());
     assert!(r.starts_with("wrong type"), "{r}");
@@ -100,7 +129,10 @@ fn bad_files_get_typed_errors() {
     let missing = good.replacen("\"dropped_events\":3,", "", 1);
     assert_ne!(missing, good);
     let r = reason(&load_bytes(missing.as_bytes()).unwrap_err());
-    assert!(r.starts_with("missing field") && r.contains("dropped_events"), "{r}");
+    assert!(
+        r.starts_with("missing field") && r.contains("dropped_events"),
+        "{r}"
+    );
     // Wrong type.
     let wrong = good.replacen("\"dropped_events\":3", "\"dropped_events\":\"three\"", 1);
     let r = reason(&load_bytes(wrong.as_bytes()).unwrap_err());
@@ -119,23 +151,39 @@ fn file_errors_name_the_file() {
     let path = dir.path().join("broken.json");
     std::fs::write(&path, "{\"format_version\": 1, \"started_at").unwrap();
     let err = Profile::load(&path).unwrap_err();
-    assert!(err.to_string().contains("broken.json") && err.to_string().contains("truncated"), "{err}");
+    assert!(
+        err.to_string().contains("broken.json") && err.to_string().contains("truncated"),
+        "{err}"
+    );
 }
 
 #[test]
 fn profiler_saves_and_loads_into_a_live_profiler() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run.json");
-    let a = PerformanceProfiler::builder().without_monitor().build().unwrap();
-    a.record_event("program_tile", EventKind::HardwareAccess, [("energy_pj", 12.5)]);
+    let a = PerformanceProfiler::builder()
+        .without_monitor()
+        .build()
+        .unwrap();
+    a.record_event(
+        "program_tile",
+        EventKind::HardwareAccess,
+        [("energy_pj", 12.5)],
+    );
     a.save_profile_data(&path).unwrap();
-    let b = PerformanceProfiler::builder().without_monitor().build().unwrap();
+    let b = PerformanceProfiler::builder()
+        .without_monitor()
+        .build()
+        .unwrap();
     b.load_profile_data(&path).unwrap();
     b.record_event("read_tile", EventKind::HardwareAccess, [("energy_pj", 1.5)]);
     let snap = b.snapshot();
     assert_eq!(snap.total_events(), 2);
     assert_eq!(snap.metric_total("energy_pj"), 14.0);
-    assert!(matches!(b.load_profile_data(dir.path().join("nope.json")), Err(ProfileError::Io { .. })));
+    assert!(matches!(
+        b.load_profile_data(dir.path().join("nope.json")),
+        Err(ProfileError::Io { .. })
+    ));
 }
 
 fn name() -> impl Strategy<Value = String> {
@@ -159,35 +207,50 @@ fn finite() -> impl Strategy<Value = f64> {
 
 fn event() -> impl Strategy<Value = ProfileEvent> {
     (
-        (1..u64::MAX, proptest::option::of(any::<u64>()), name(), 0..6usize, any::<u64>()),
+        (
+            1..u64::MAX,
+            proptest::option::of(any::<u64>()),
+            name(),
+            0..6usize,
+            any::<u64>(),
+        ),
         (any::<u64>(), any::<u64>(), any::<u64>()),
         proptest::collection::btree_map(name(), finite(), 0..4),
         proptest::option::of((any::<u64>(), any::<u64>(), any::<u64>())),
         proptest::option::of(name()),
         any::<bool>(),
     )
-        .prop_map(|((id, parent, name, kind, thread_id), (start, dur, busy), metrics, alloc, error, panicked)| {
-            let start = start / 2;
-            ProfileEvent {
-                id,
-                parent,
-                name: name.into(),
-                kind: EventKind::ALL[kind],
-                thread_id,
-                start_ns: start,
-                end_ns: start.saturating_add(dur / 2),
-                busy_ns: busy,
-                self_ns: busy / 2,
+        .prop_map(
+            |(
+                (id, parent, name, kind, thread_id),
+                (start, dur, busy),
                 metrics,
-                alloc: alloc.map(|(a, f, n)| profiler_runtime::AllocStats {
-                    allocated_bytes: a,
-                    freed_bytes: f,
-                    allocations: n,
-                }),
+                alloc,
                 error,
                 panicked,
-            }
-        })
+            )| {
+                let start = start / 2;
+                ProfileEvent {
+                    id,
+                    parent,
+                    name: name.into(),
+                    kind: EventKind::ALL[kind],
+                    thread_id,
+                    start_ns: start,
+                    end_ns: start.saturating_add(dur / 2),
+                    busy_ns: busy,
+                    self_ns: busy / 2,
+                    metrics,
+                    alloc: alloc.map(|(a, f, n)| profiler_runtime::AllocStats {
+                        allocated_bytes: a,
+                        freed_bytes: f,
+                        allocations: n,
+                    }),
+                    error,
+                    panicked,
+                }
+            },
+        )
 }
 
 fn arb_profile() -> impl Strategy<Value = Profile> {
@@ -204,9 +267,16 @@ fn arb_profile() -> impl Strategy<Value = Profile> {
             p.events = events;
             p.samples = samples
                 .into_iter()
-                .map(|(t, rss, cpu)| profiler_runtime::MonitorSample { t_ns: t, rss_bytes: rss, cpu_percent: cpu })
+                .map(|(t, rss, cpu)| profiler_runtime::MonitorSample {
+                    t_ns: t,
+                    rss_bytes: rss,
+                    cpu_percent: cpu,
+                })
                 .collect();
-            p.threads = vec![profiler_runtime::ThreadInfo { id: 1, name: "main".into() }];
+            p.threads = vec![profiler_runtime::ThreadInfo {
+                id: 1,
+                name: "main".into(),
+            }];
             p
         })
 }
@@ -231,7 +301,17 @@ fn operation() -> impl Strategy<Value = OperationStats> {
             }
             o.metrics = metrics
                 .into_iter()
-                .map(|(k, (sum, min, max, count))| (k, MetricAggregate { sum, count, min, max }))
+                .map(|(k, (sum, min, max, count))| {
+                    (
+                        k,
+                        MetricAggregate {
+                            sum,
+                            count,
+                            min,
+                            max,
+                        },
+                    )
+                })
                 .collect();
             o
         })
@@ -284,6 +364,9 @@ fn every_truncation_of_a_small_file_is_an_error_not_a_panic() {
     let bytes = to_bytes(&outputs_fixture::one_event());
     for n in 0..bytes.len() {
         let r = load_bytes(&bytes[..n]);
-        assert!(matches!(r, Err(ProfileError::BadFile { .. })), "cut at {n}: {r:?}");
+        assert!(
+            matches!(r, Err(ProfileError::BadFile { .. })),
+            "cut at {n}: {r:?}"
+        );
     }
 }

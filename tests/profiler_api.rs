@@ -41,10 +41,16 @@ fn sessions_overlap_and_nest_with_exact_counts() {
         assert_eq!(inner.events.len(), 2);
         assert_eq!(overlap.events_count, 1);
         assert_eq!(outer.events_count, 4);
-        assert_eq!(outer.metrics_summary.events_by_kind[&EventKind::FunctionCall], 4);
+        assert_eq!(
+            outer.metrics_summary.events_by_kind[&EventKind::FunctionCall],
+            4
+        );
         assert!(outer.total_time >= inner.total_time);
         assert!(outer.average_event_time > Duration::ZERO);
-        assert_eq!(outer.metrics_summary.average_event_time, outer.average_event_time);
+        assert_eq!(
+            outer.metrics_summary.average_event_time,
+            outer.average_event_time
+        );
     });
     assert!(p.stop_profiling("outer").is_err(), "stopped twice");
     let err = p.stop_profiling("never").unwrap_err().to_string();
@@ -81,7 +87,10 @@ fn parent_links_and_self_time() {
     }
     let children: u64 = leaves.iter().map(|l| l.duration_ns()).sum();
     assert_eq!(par.self_ns, par.busy_ns - children);
-    assert!(par.self_ns >= 2_000_000, "the sleep is the parent's own time");
+    assert!(
+        par.self_ns >= 2_000_000,
+        "the sleep is the parent's own time"
+    );
     let agg = snap.operation("parent").unwrap();
     assert_eq!(agg.self_ns, par.self_ns);
     assert!(par.alloc.is_none(), "no counting allocator: memory unknown");
@@ -108,11 +117,25 @@ fn async_spans_follow_the_future_and_busy_is_less_than_wall() {
     let waits: Vec<_> = snap.events_named("waits").collect();
     assert_eq!(waits.len(), 2);
     let long = waits.iter().find(|e| e.metric("ms") == Some(30.0)).unwrap();
-    assert!(long.duration() >= Duration::from_millis(30), "{:?}", long.duration());
-    assert!(long.busy_ns * 10 < long.duration_ns(), "busy {} wall {}", long.busy_ns, long.duration_ns());
+    assert!(
+        long.duration() >= Duration::from_millis(30),
+        "{:?}",
+        long.duration()
+    );
+    assert!(
+        long.busy_ns * 10 < long.duration_ns(),
+        "busy {} wall {}",
+        long.busy_ns,
+        long.duration_ns()
+    );
     assert_eq!(long.parent, Some(outer.id));
-    let leaf = snap.events_named("leaf").find(|e| e.parent == Some(long.id));
-    assert!(leaf.is_some(), "a sync span inside an async one links to it");
+    let leaf = snap
+        .events_named("leaf")
+        .find(|e| e.parent == Some(long.id));
+    assert!(
+        leaf.is_some(),
+        "a sync span inside an async one links to it"
+    );
     assert!(outer.busy_ns < outer.duration_ns());
 }
 
@@ -161,7 +184,11 @@ fn bounded_buffer_drops_raw_events_but_not_counts() {
     assert_eq!(snap.total_events(), 5000);
     assert_eq!(snap.events.len(), 1000);
     assert_eq!(snap.dropped_events, 4000);
-    assert_eq!(snap.events.last().unwrap().metric("k"), Some(4999.0), "the newest are kept");
+    assert_eq!(
+        snap.events.last().unwrap().metric("k"),
+        Some(4999.0),
+        "the newest are kept"
+    );
 }
 
 #[profile]
@@ -187,23 +214,40 @@ fn a_panic_closes_the_event_and_the_profiler_keeps_working() {
     assert_eq!(evs.iter().filter(|e| e.panicked).count(), 1);
     assert_eq!(snap.operation("explodes").unwrap().panics, 1);
     let l = snap.events_named("leaf").next().unwrap();
-    assert_eq!(l.parent, None, "the panicked span is not left open as a parent");
+    assert_eq!(
+        l.parent, None,
+        "the panicked span is not left open as a parent"
+    );
 }
 
 #[test]
 fn record_event_and_metrics_outside_spans() {
     let p = common::profiler();
     p.in_scope(|| {
-        p.record_event("calibrate", EventKind::HardwareAccess, [("energy_pj", 4.0), ("cells", 64.0)]);
-        p.record_event("count", EventKind::Computation, vec![("n".to_string(), 3usize)]);
+        p.record_event(
+            "calibrate",
+            EventKind::HardwareAccess,
+            [("energy_pj", 4.0), ("cells", 64.0)],
+        );
+        p.record_event(
+            "count",
+            EventKind::Computation,
+            vec![("n".to_string(), 3usize)],
+        );
         metrics!(loose = 1.5);
     });
     let snap = p.snapshot();
     let c = snap.events_named("calibrate").next().unwrap();
     assert_eq!(c.kind, EventKind::HardwareAccess);
     assert_eq!(c.metric("energy_pj"), Some(4.0));
-    assert_eq!(snap.events_named("count").next().unwrap().metric("n"), Some(3.0));
-    assert_eq!(snap.events_named("metrics").next().unwrap().metric("loose"), Some(1.5));
+    assert_eq!(
+        snap.events_named("count").next().unwrap().metric("n"),
+        Some(3.0)
+    );
+    assert_eq!(
+        snap.events_named("metrics").next().unwrap().metric("loose"),
+        Some(1.5)
+    );
 }
 
 #[test]
@@ -223,7 +267,12 @@ fn profile_function_and_algorithm() {
     });
     let snap = p.snapshot();
     let sum = snap.events_named("sum").next().unwrap();
-    assert_eq!(snap.events_named("leaf").filter(|e| e.parent == Some(sum.id)).count(), 10);
+    assert_eq!(
+        snap.events_named("leaf")
+            .filter(|e| e.parent == Some(sum.id))
+            .count(),
+        10
+    );
     let solve = snap.events_named("solve").next().unwrap();
     assert_eq!(solve.kind, EventKind::Computation);
     let par = snap.events_named("parent").next().unwrap();

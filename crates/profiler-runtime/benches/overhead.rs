@@ -52,7 +52,9 @@ fn layers(c: &mut Criterion) {
         .expect("valid config");
     tracing::subscriber::with_default(profiler.subscriber(), || {
         g.bench_function("profiler_layer", |b| b.iter(empty));
-        g.bench_function("profiler_layer_metrics", |b| b.iter(|| with_metric(black_box(3))));
+        g.bench_function("profiler_layer_metrics", |b| {
+            b.iter(|| with_metric(black_box(3)))
+        });
     });
     g.finish();
 }

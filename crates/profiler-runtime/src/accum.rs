@@ -92,7 +92,9 @@ impl OpAccum {
     fn add_metric(&mut self, key: &str, v: f64) {
         match self.metrics.iter_mut().find(|(k, _)| k == key) {
             Some((_, m)) => m.add(v),
-            None => self.metrics.push((Cow::Owned(key.to_owned()), MetricAggregate::of(v))),
+            None => self
+                .metrics
+                .push((Cow::Owned(key.to_owned()), MetricAggregate::of(v))),
         }
     }
 
@@ -148,7 +150,11 @@ mod tests {
             assert!(b >= last || v < 200, "bucket order at {v}");
             last = b;
             let rep = bucket_value(b) as f64;
-            let err = if v == 0 { rep } else { (rep - v as f64).abs() / v as f64 };
+            let err = if v == 0 {
+                rep
+            } else {
+                (rep - v as f64).abs() / v as f64
+            };
             assert!(err <= 0.01, "v {v} rep {rep} err {err}");
         }
         assert!(bucket(u64::MAX) < NBUCKETS);

@@ -136,13 +136,18 @@ impl Ring {
                 self.spare.push(front);
             }
         }
-        self.spare.pop().unwrap_or_else(|| Vec::with_capacity(BATCH))
+        self.spare
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(BATCH))
     }
 
     /// The kept events (the newest `capacity`), and the count dropped.
     fn kept(&self) -> (impl Iterator<Item = &RawEvent>, u64) {
         let excess = self.len.saturating_sub(self.capacity);
-        (self.chunks.iter().flatten().skip(excess), self.dropped + excess as u64)
+        (
+            self.chunks.iter().flatten().skip(excess),
+            self.dropped + excess as u64,
+        )
     }
 }
 
@@ -240,7 +245,11 @@ impl Collector {
 
     /// The (name, kind) of every interned operation, by index.
     fn op_keys(&self) -> Vec<(Name, EventKind)> {
-        self.ops.read().unwrap_or_else(PoisonError::into_inner).ops.clone()
+        self.ops
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .ops
+            .clone()
     }
 
     /// Exact aggregates of every operation so far, merged across threads.
@@ -285,7 +294,8 @@ impl Collector {
         let (mut events, dropped) = {
             let ring = lock(&self.ring);
             let (kept, dropped) = ring.kept();
-            let events: Vec<ProfileEvent> = kept.map(|r| to_public(&table, &self.clock, r)).collect();
+            let events: Vec<ProfileEvent> =
+                kept.map(|r| to_public(&table, &self.clock, r)).collect();
             (events, dropped)
         };
         drop(table);

@@ -34,7 +34,8 @@ impl CallFigures {
             count: o.count,
             p50_ns: o.p50_ns() as f64,
             mean_ns: o.mean_ns(),
-            alloc_bytes_per_call: (o.alloc_count > 0).then(|| o.alloc.allocated_bytes as f64 / o.alloc_count as f64),
+            alloc_bytes_per_call: (o.alloc_count > 0)
+                .then(|| o.alloc.allocated_bytes as f64 / o.alloc_count as f64),
             energy_pj_per_call: o.metrics.get("energy_pj").map(|m| m.sum / n),
         }
     }
@@ -95,7 +96,9 @@ impl ProfileDiff {
                     }
                 }
             }
-            m.into_iter().map(|(k, o)| (k, CallFigures::of(&o))).collect()
+            m.into_iter()
+                .map(|(k, o)| (k, CallFigures::of(&o)))
+                .collect()
         };
         let (a, b) = (index(old), index(new));
         let mut keys: Vec<&(String, EventKind)> = a.keys().chain(b.keys()).collect();
@@ -110,9 +113,18 @@ impl ProfileDiff {
             .map(|k| {
                 let (o, n) = (a.get(k).copied(), b.get(k).copied());
                 let time = pct(o.map(|f| f.p50_ns), n.map(|f| f.p50_ns));
-                let mem = pct(o.and_then(|f| f.alloc_bytes_per_call), n.and_then(|f| f.alloc_bytes_per_call));
-                let energy = pct(o.and_then(|f| f.energy_pj_per_call), n.and_then(|f| f.energy_pj_per_call));
-                let regression = [time, mem, energy].iter().flatten().any(|c| *c > threshold_pct);
+                let mem = pct(
+                    o.and_then(|f| f.alloc_bytes_per_call),
+                    n.and_then(|f| f.alloc_bytes_per_call),
+                );
+                let energy = pct(
+                    o.and_then(|f| f.energy_pj_per_call),
+                    n.and_then(|f| f.energy_pj_per_call),
+                );
+                let regression = [time, mem, energy]
+                    .iter()
+                    .flatten()
+                    .any(|c| *c > threshold_pct);
                 OperationDiff {
                     name: k.0.clone(),
                     kind: k.1,
@@ -160,7 +172,15 @@ impl fmt::Display for ProfileDiff {
         writeln!(
             f,
             "  {:<2} {:<34} {:>11} {:>11} {:>9} {:>11} {:>9} {:>11} {:>9}",
-            "", "operation", "old p50", "new p50", "time", "new bytes", "memory", "new energy", "energy"
+            "",
+            "operation",
+            "old p50",
+            "new p50",
+            "time",
+            "new bytes",
+            "memory",
+            "new energy",
+            "energy"
         )?;
         for d in &self.operations {
             let mark = if d.regression {
@@ -172,7 +192,8 @@ impl fmt::Display for ProfileDiff {
             } else {
                 ""
             };
-            let p50 = |x: Option<CallFigures>| x.map_or_else(|| "-".to_owned(), |x| fmt_ns(x.p50_ns));
+            let p50 =
+                |x: Option<CallFigures>| x.map_or_else(|| "-".to_owned(), |x| fmt_ns(x.p50_ns));
             writeln!(
                 f,
                 "  {:<2} {:<34} {:>11} {:>11} {:>9} {:>11} {:>9} {:>11} {:>9}",
@@ -181,9 +202,13 @@ impl fmt::Display for ProfileDiff {
                 p50(d.old),
                 p50(d.new),
                 change(d.time_change_pct),
-                d.new.and_then(|x| x.alloc_bytes_per_call).map_or_else(|| "-".to_owned(), fmt_bytes),
+                d.new
+                    .and_then(|x| x.alloc_bytes_per_call)
+                    .map_or_else(|| "-".to_owned(), fmt_bytes),
                 change(d.memory_change_pct),
-                d.new.and_then(|x| x.energy_pj_per_call).map_or_else(|| "-".to_owned(), fmt_pj),
+                d.new
+                    .and_then(|x| x.energy_pj_per_call)
+                    .map_or_else(|| "-".to_owned(), fmt_pj),
                 change(d.energy_change_pct),
             )?;
         }

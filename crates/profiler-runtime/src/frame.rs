@@ -62,7 +62,14 @@ impl Frame {
 
     /// Re-initialises a reused frame in place.
     #[inline(always)]
-    pub(crate) fn reset(&mut self, span: u64, event_id: u64, parent: u64, parent_span: u64, op: u32) {
+    pub(crate) fn reset(
+        &mut self,
+        span: u64,
+        event_id: u64,
+        parent: u64,
+        parent_span: u64,
+        op: u32,
+    ) {
         self.span = span;
         self.event_id = event_id;
         self.parent = parent;
@@ -184,7 +191,11 @@ impl Frame {
     /// The metrics and error in the event's compact form.
     #[inline(always)]
     fn take_metrics(&mut self) -> (Option<(&'static str, f64)>, Option<Box<Extra>>) {
-        match (self.metrics.len(), &self.metrics.first(), self.error.is_some()) {
+        match (
+            self.metrics.len(),
+            &self.metrics.first(),
+            self.error.is_some(),
+        ) {
             (0, _, false) => (None, None),
             (1, Some((Cow::Borrowed(k), v)), false) => {
                 let m = (*k, *v);

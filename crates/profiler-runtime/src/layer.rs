@@ -192,7 +192,10 @@ where
                 _ => {
                     let frame = match slot.take_frame(span) {
                         Some(f) => f,
-                        None => match ctx.span(&id).and_then(|s| s.extensions_mut().remove::<Frame>()) {
+                        None => match ctx
+                            .span(&id)
+                            .and_then(|s| s.extensions_mut().remove::<Frame>())
+                        {
                             Some(f) => f,
                             None => return,
                         },

@@ -26,25 +26,25 @@
 //! ```
 #![warn(missing_docs)]
 
+mod accum;
 pub mod alloc;
 pub mod analysis;
 mod clock;
-mod accum;
 mod collector;
 pub mod diff;
-mod frame;
-mod local;
-mod profile_merge;
 pub mod error;
 pub mod event;
+pub mod export;
+mod frame;
 pub mod hardware;
 mod layer;
+mod local;
 mod metrics_macro;
 pub mod monitor;
 pub mod persist;
 pub mod plot;
-pub mod export;
 pub mod profile;
+mod profile_merge;
 pub mod profiler;
 pub mod report;
 pub mod session;
@@ -58,20 +58,22 @@ pub mod __macro_support {
 mod macro_support;
 
 pub use alloc::CountingAllocator;
+pub use analysis::{
+    BottleneckAnalyzer, OptimizationAnalysis, ScalingResults, ScalingStudy, Severity,
+};
 pub use error::ProfileError;
 pub use event::{AllocStats, EventKind, Name, PerformanceMetric, ProfileEvent};
 pub use layer::ProfilerLayer;
+pub use macro_support::MetricValue;
 pub use monitor::MonitorSample;
 pub use plot::PlotType;
 pub use profile::{Profile, SessionRecord, ThreadInfo, FORMAT_VERSION};
-pub use macro_support::MetricValue;
 pub use profiler::{
     AlgorithmResults, FunctionMetrics, MemorySource, PerformanceProfiler, ProfilerBuilder,
     DEFAULT_MONITOR_INTERVAL, DEFAULT_RAW_CAPACITY,
 };
 pub use profiler_macros::profile;
 pub use report::PerformanceReport;
-pub use analysis::{BottleneckAnalyzer, OptimizationAnalysis, ScalingResults, ScalingStudy, Severity};
 pub use session::{MetricsSummary, SessionResults};
 pub use stats::{DurationHistogram, MetricAggregate, OperationStats};
 pub use system::SystemInfo;

@@ -71,13 +71,18 @@ pub(crate) struct Monitor {
 }
 
 impl Monitor {
-    pub(crate) fn start(collector: Arc<Collector>, interval: Duration) -> Result<Self, ProfileError> {
+    pub(crate) fn start(
+        collector: Arc<Collector>,
+        interval: Duration,
+    ) -> Result<Self, ProfileError> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let stop2 = stop.clone();
         let handle = std::thread::Builder::new()
             .name("rram-profiler-monitor".into())
             .spawn(move || run(&collector, interval, &stop2))
-            .map_err(|e| ProfileError::InvalidConfig(format!("cannot start the monitor thread: {e}")))?;
+            .map_err(|e| {
+                ProfileError::InvalidConfig(format!("cannot start the monitor thread: {e}"))
+            })?;
         Ok(Monitor {
             stop,
             handle: Some(handle),

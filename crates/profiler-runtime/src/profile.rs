@@ -108,7 +108,10 @@ impl Profile {
     }
 
     /// The kept raw events named `name`, in start order.
-    pub fn events_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a ProfileEvent> + 'a {
+    pub fn events_named<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a ProfileEvent> + 'a {
         self.events.iter().filter(move |e| &*e.name == name)
     }
 

@@ -17,7 +17,9 @@ pub(crate) fn merge(loaded: &Profile, live: Profile) -> Profile {
         p.sessions.extend(live.sessions);
         return p;
     }
-    let shift = live.started_at_unix_ns.saturating_sub(loaded.started_at_unix_ns);
+    let shift = live
+        .started_at_unix_ns
+        .saturating_sub(loaded.started_at_unix_ns);
     let id_offset = loaded.events.iter().map(|e| e.id).max().unwrap_or(0);
     let thread_offset = loaded.threads.iter().map(|t| t.id).max().unwrap_or(0);
     let mut out = loaded.clone();
@@ -60,7 +62,9 @@ pub(crate) fn merge(loaded: &Profile, live: Profile) -> Profile {
 }
 
 fn shift_samples(live: &Profile, loaded: &Profile) -> Vec<crate::monitor::MonitorSample> {
-    let shift = live.started_at_unix_ns.saturating_sub(loaded.started_at_unix_ns);
+    let shift = live
+        .started_at_unix_ns
+        .saturating_sub(loaded.started_at_unix_ns);
     live.samples
         .iter()
         .map(|s| {

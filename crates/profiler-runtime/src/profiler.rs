@@ -382,10 +382,19 @@ impl PerformanceProfiler {
         )
     }
 
-    fn run_framed<R>(&self, name: &str, kind: EventKind, f: impl FnOnce() -> R) -> (R, FunctionMetrics) {
+    fn run_framed<R>(
+        &self,
+        name: &str,
+        kind: EventKind,
+        f: impl FnOnce() -> R,
+    ) -> (R, FunctionMetrics) {
         let c = self.inner.collector.clone();
         let op = c.intern(name, kind);
-        let rss_before = if alloc::is_active() { None } else { current_rss_bytes() };
+        let rss_before = if alloc::is_active() {
+            None
+        } else {
+            current_rss_bytes()
+        };
         let t0 = std::time::Instant::now();
         let span = with_slot(&c, |slot| {
             let _own = alloc::OwnAllocations::begin();
@@ -397,7 +406,11 @@ impl PerformanceProfiler {
             frame.enter(c.clock.raw());
             span
         });
-        let mut guard = VirtualGuard { collector: c.clone(), span, done: false };
+        let mut guard = VirtualGuard {
+            collector: c.clone(),
+            span,
+            done: false,
+        };
         let r = f();
         let alloc = guard.finish(false);
         let execution_time = t0.elapsed();

@@ -5,7 +5,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{energy_by_component, modelled_cpu_energy, CpuEnergy, DEFAULT_WATTS_PER_CORE};
+use crate::analysis::{
+    energy_by_component, modelled_cpu_energy, CpuEnergy, DEFAULT_WATTS_PER_CORE,
+};
 use crate::event::EventKind;
 use crate::profile::Profile;
 use crate::stats::OperationStats;
@@ -73,7 +75,8 @@ impl OperationReport {
             ops_per_sec: per_sec(o.count as f64),
             bytes_per_sec: o.metrics.get("bytes").map(|m| per_sec(m.sum)),
             energy_pj: o.metrics.get("energy_pj").map(|m| m.sum),
-            allocated_bytes: (alloc_tracking && o.alloc_count > 0).then_some(o.alloc.allocated_bytes),
+            allocated_bytes: (alloc_tracking && o.alloc_count > 0)
+                .then_some(o.alloc.allocated_bytes),
             errors: o.errors,
             panics: o.panics,
         }
@@ -120,9 +123,21 @@ impl MonitorSummary {
         MonitorSummary {
             samples: n,
             peak_rss_bytes: p.samples.iter().map(|s| s.rss_bytes).max(),
-            mean_rss_bytes: Some(p.samples.iter().map(|s| s.rss_bytes as f64).sum::<f64>() / n as f64),
-            mean_cpu_percent: Some(p.samples.iter().map(|s| f64::from(s.cpu_percent)).sum::<f64>() / n as f64),
-            peak_cpu_percent: p.samples.iter().map(|s| f64::from(s.cpu_percent)).reduce(f64::max),
+            mean_rss_bytes: Some(
+                p.samples.iter().map(|s| s.rss_bytes as f64).sum::<f64>() / n as f64,
+            ),
+            mean_cpu_percent: Some(
+                p.samples
+                    .iter()
+                    .map(|s| f64::from(s.cpu_percent))
+                    .sum::<f64>()
+                    / n as f64,
+            ),
+            peak_cpu_percent: p
+                .samples
+                .iter()
+                .map(|s| f64::from(s.cpu_percent))
+                .reduce(f64::max),
         }
     }
 }
@@ -165,9 +180,15 @@ impl PerformanceReport {
     /// Builds the report of a profile.
     pub fn from_profile(p: &Profile) -> Self {
         let mut ops: Vec<&OperationStats> = p.operations.iter().collect();
-        ops.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then_with(|| a.name.cmp(&b.name)));
-        let operations: Vec<OperationReport> =
-            ops.iter().map(|o| OperationReport::from_stats(o, p.alloc_tracking)).collect();
+        ops.sort_by(|a, b| {
+            b.total_ns
+                .cmp(&a.total_ns)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        let operations: Vec<OperationReport> = ops
+            .iter()
+            .map(|o| OperationReport::from_stats(o, p.alloc_tracking))
+            .collect();
         let mut kinds: BTreeMap<EventKind, KindTotals> = BTreeMap::new();
         for o in &p.operations {
             let k = kinds.entry(o.kind).or_insert(KindTotals {
@@ -191,7 +212,10 @@ impl PerformanceReport {
         }
         if total_events > 0 {
             let total_ns: u64 = p.operations.iter().map(|o| o.total_ns).sum();
-            derived.insert("mean_event_ns".to_owned(), total_ns as f64 / total_events as f64);
+            derived.insert(
+                "mean_event_ns".to_owned(),
+                total_ns as f64 / total_events as f64,
+            );
         }
         derived.insert("total_self_ns".to_owned(), total_self as f64);
         let energy = p.metric_total("energy_pj");
@@ -214,7 +238,11 @@ impl PerformanceReport {
         derived.insert("dropped_events".to_owned(), p.dropped_events as f64);
         derived.insert(
             "kept_event_fraction".to_owned(),
-            if total_events == 0 { 1.0 } else { p.events.len() as f64 / total_events as f64 },
+            if total_events == 0 {
+                1.0
+            } else {
+                p.events.len() as f64 / total_events as f64
+            },
         );
         PerformanceReport {
             total_events,
@@ -281,10 +309,15 @@ impl fmt::Display for PerformanceReport {
         if let Some(peak) = self.monitor.peak_rss_bytes {
             writeln!(
                 f,
-                "  memory: peak RSS {}, mean CPU {:.0}%{}",
+                "  memory: peak RSS {}, mean RSS {}, mean CPU {:.0}%{}",
                 fmt_bytes(peak as f64),
+                fmt_bytes(self.monitor.mean_rss_bytes.unwrap_or(0.0)),
                 self.monitor.mean_cpu_percent.unwrap_or(0.0),
-                if self.alloc_tracking { "" } else { " (per-span memory unknown: no CountingAllocator)" }
+                if self.alloc_tracking {
+                    ""
+                } else {
+                    " (per-span memory unknown: no CountingAllocator)"
+                }
             )?;
         }
         if let Some(c) = &self.cpu_energy {
@@ -298,8 +331,11 @@ impl fmt::Display for PerformanceReport {
             )?;
         }
         if !self.energy_by_component.is_empty() {
-            let parts: Vec<String> =
-                self.energy_by_component.iter().map(|(k, v)| format!("{k} {}", fmt_pj(*v))).collect();
+            let parts: Vec<String> = self
+                .energy_by_component
+                .iter()
+                .map(|(k, v)| format!("{k} {}", fmt_pj(*v)))
+                .collect();
             writeln!(f, "  energy by component: {}", parts.join(", "))?;
         }
         writeln!(f)?;

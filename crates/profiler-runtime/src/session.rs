@@ -69,6 +69,10 @@ pub(crate) fn window(now: &[OperationStats], baseline: &[OperationStats]) -> Vec
         })
         .filter(|o| o.count > 0)
         .collect();
-    out.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then_with(|| a.name.cmp(&b.name)));
+    out.sort_by(|a, b| {
+        b.total_ns
+            .cmp(&a.total_ns)
+            .then_with(|| a.name.cmp(&b.name))
+    });
     out
 }

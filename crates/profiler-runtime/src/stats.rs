@@ -342,7 +342,9 @@ impl OperationStats {
 
     /// Wall time at quantile `q` (0.5 for the median), ns, within 1%.
     pub fn percentile_ns(&self, q: f64) -> u64 {
-        self.histogram.quantile_ns(q).clamp(self.min_ns, self.max_ns.max(self.min_ns))
+        self.histogram
+            .quantile_ns(q)
+            .clamp(self.min_ns, self.max_ns.max(self.min_ns))
     }
 
     /// Median wall time, ns.

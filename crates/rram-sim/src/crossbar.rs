@@ -134,7 +134,13 @@ impl Crossbar {
 
     /// Sets the temperature (K, in (0, 2000]); conductance and periphery power follow it.
     pub fn set_temperature_k(&mut self, temp_k: f64) -> Result<(), SimError> {
-        crate::error::check_range("temperature_k", temp_k, 1.0, 2000.0, "must lie in [1, 2000] K")?;
+        crate::error::check_range(
+            "temperature_k",
+            temp_k,
+            1.0,
+            2000.0,
+            "must lie in [1, 2000] K",
+        )?;
         self.temperature_k = temp_k;
         self.invalidate();
         Ok(())
@@ -162,7 +168,9 @@ impl Crossbar {
         self.device.validate()?;
         self.periphery.validate()?;
         if self.rows == 0 || self.cols == 0 {
-            return Err(SimError::Empty { input: "crossbar shape" });
+            return Err(SimError::Empty {
+                input: "crossbar shape",
+            });
         }
         Ok(())
     }
@@ -179,7 +187,12 @@ impl Crossbar {
 
     /// Programs `m` (at most rows x cols) by write-verify: 3-bit (per the device) levels on
     /// differential pairs, scaled so max |m| is the top level. Resets the age to 0.
-    #[profile(kind = "hardware_access", name = "crossbar.write_matrix", skip_all, err)]
+    #[profile(
+        kind = "hardware_access",
+        name = "crossbar.write_matrix",
+        skip_all,
+        err
+    )]
     pub fn write_matrix(&mut self, m: &DMatrix<f64>) -> Result<WriteReport, SimError> {
         self.validate()?;
         let (r, c) = m.shape();
@@ -187,26 +200,56 @@ impl Crossbar {
             return Err(SimError::Empty { input: "m" });
         }
         if r > self.rows || c > self.cols {
-            return Err(SimError::DoesNotFit { input: "m", rows: r, cols: c, array_rows: self.rows, array_cols: self.cols });
+            return Err(SimError::DoesNotFit {
+                input: "m",
+                rows: r,
+                cols: c,
+                array_rows: self.rows,
+                array_cols: self.cols,
+            });
         }
         check_finite("m", m.as_slice())?;
         let map = ConductanceMap::new(&self.device, full_scale(m.as_slice()));
         let levels = m.map(|v| map.level(v));
         let key = CounterRng::new(self.seed, stream::PROGRAM).key();
-        let (pairs, st) = program_levels(&self.device, &self.periphery, &map, &levels, key, self.temperature_k);
+        let (pairs, st) = program_levels(
+            &self.device,
+            &self.periphery,
+            &map,
+            &levels,
+            key,
+            self.temperature_k,
+        );
         self.state = Some(Programmed { map, pairs });
         self.age_s = 0.0;
         self.invalidate();
-        let cost = OpCost { energy: st.ledger, bytes: (m.len() * 8) as u64, cells_used: (2 * m.len()) as u64 };
+        let cost = OpCost {
+            energy: st.ledger,
+            bytes: (m.len() * 8) as u64,
+            cells_used: (2 * m.len()) as u64,
+        };
         self.charge(&cost.energy);
         profiler_runtime::metrics!(bytes = cost.bytes, write_pulses = st.pulses_total);
-        Ok(WriteReport { cost, pulses_total: st.pulses_total, pulses_max: st.pulses_max, cells_failed: st.failed, max_error_us: st.max_error_us })
+        Ok(WriteReport {
+            cost,
+            pulses_total: st.pulses_total,
+            pulses_max: st.pulses_max,
+            cells_failed: st.failed,
+            max_error_us: st.max_error_us,
+        })
     }
 
     fn effective(&mut self) -> Result<&Effective, SimError> {
         if self.eff.is_none() {
             let st = self.state.as_ref().ok_or(SimError::NotProgrammed)?;
-            self.eff = Some(compute_effective(st, &self.device, &self.periphery, self.seed, self.age_s, self.temperature_k));
+            self.eff = Some(compute_effective(
+                st,
+                &self.device,
+                &self.periphery,
+                self.seed,
+                self.age_s,
+                self.temperature_k,
+            ));
         }
         self.eff.as_ref().ok_or(SimError::NotProgrammed)
     }
@@ -222,15 +265,24 @@ impl Crossbar {
     pub fn read_matrix(&mut self) -> Result<ReadReport, SimError> {
         self.validate()?;
         let noise = self.next_noise();
-        let (temp, dev, per) = (self.temperature_k, self.device.clone(), self.periphery.clone());
-        let value_per_us = self.state.as_ref().map(|s| s.map.value_per_us()).unwrap_or(1.0);
+        let (temp, dev, per) = (
+            self.temperature_k,
+            self.device.clone(),
+            self.periphery.clone(),
+        );
+        let value_per_us = self
+            .state
+            .as_ref()
+            .map(|s| s.map.value_per_us())
+            .unwrap_or(1.0);
         let eff = self.effective()?;
         let (r, c) = eff.m.shape();
         let range_us = dev.g_max_us - dev.g_min_us;
         let q = max_level(per.adc_bits - 1);
         let mut out = eff.m.clone();
         for (k, v) in out.as_mut_slice().iter_mut().enumerate() {
-            let diff_us = *v / value_per_us + dev.read_noise_us * std::f64::consts::SQRT_2 * noise.normal(k as u64);
+            let diff_us = *v / value_per_us
+                + dev.read_noise_us * std::f64::consts::SQRT_2 * noise.normal(k as u64);
             *v = (diff_us / range_us * q).round().clamp(-q, q) * range_us / q * value_per_us;
         }
         let line_g: f64 = eff.line_g_us.iter().sum();
@@ -244,7 +296,11 @@ impl Crossbar {
             latency_ns: c as f64 * (dev.read_pulse_ns + t_adc),
             ..Default::default()
         };
-        let cost = OpCost { energy: e, bytes: (r * c * 8) as u64, cells_used: (2 * r * c) as u64 };
+        let cost = OpCost {
+            energy: e,
+            bytes: (r * c * 8) as u64,
+            cells_used: (2 * r * c) as u64,
+        };
         self.charge(&cost.energy);
         profiler_runtime::metrics!(bytes = cost.bytes);
         Ok(ReadReport { matrix: out, cost })
@@ -257,12 +313,25 @@ impl Crossbar {
     pub fn matrix_vector_multiply(&mut self, x: &DVector<f64>) -> Result<MvmReport, SimError> {
         self.validate()?;
         let noise = self.next_noise();
-        let (temp, dev, per) = (self.temperature_k, self.device.clone(), self.periphery.clone());
-        let value_per_us = self.state.as_ref().map(|s| s.map.value_per_us()).unwrap_or(1.0);
+        let (temp, dev, per) = (
+            self.temperature_k,
+            self.device.clone(),
+            self.periphery.clone(),
+        );
+        let value_per_us = self
+            .state
+            .as_ref()
+            .map(|s| s.map.value_per_us())
+            .unwrap_or(1.0);
         let eff = self.effective()?;
         let (r, c) = eff.m.shape();
         if x.len() != c {
-            return Err(SimError::ShapeMismatch { input: "x", found: x.len(), expected: c, why: "x must have one entry per programmed column" });
+            return Err(SimError::ShapeMismatch {
+                input: "x",
+                found: x.len(),
+                expected: c,
+                why: "x must have one entry per programmed column",
+            });
         }
         check_finite("x", x.as_slice())?;
         let (b, d) = (per.input_bits, per.dac_bits.min(per.input_bits));
@@ -287,7 +356,12 @@ impl Crossbar {
             let uk = u.column(k);
             let sum_u2: f64 = uk.iter().map(|v| v * v).sum();
             let sigma = dev.read_noise_us * value_per_us * (2.0 * sum_u2).sqrt();
-            let mut col: Vec<f64> = y_slices.column(k).iter().enumerate().map(|(i, v)| v + sigma * noise.normal((k * r + i) as u64)).collect();
+            let mut col: Vec<f64> = y_slices
+                .column(k)
+                .iter()
+                .enumerate()
+                .map(|(i, v)| v + sigma * noise.normal((k * r + i) as u64))
+                .collect();
             adc_round_in_place(&mut col, per.adc_bits);
             let w = (d as f64 * k as f64).exp2();
             for (yi, v) in y.iter_mut().zip(&col) {
@@ -308,12 +382,21 @@ impl Crossbar {
             opamp_pj: energy::opamp_energy_pj(&per, r, s * dev.read_pulse_ns, temp),
             digital_pj: energy::digital_energy_pj(&per, s * r as f64),
             write_driver_pj: 0.0,
-            latency_ns: s * (per.dac_latency_ns + dev.read_pulse_ns + t_adc) + per.digital_latency_ns,
+            latency_ns: s * (per.dac_latency_ns + dev.read_pulse_ns + t_adc)
+                + per.digital_latency_ns,
         };
-        let cost = OpCost { energy: e, bytes: ((r + c) * 8) as u64, cells_used: (2 * r * c) as u64 };
+        let cost = OpCost {
+            energy: e,
+            bytes: ((r + c) * 8) as u64,
+            cells_used: (2 * r * c) as u64,
+        };
         self.charge(&cost.energy);
         profiler_runtime::metrics!(bytes = cost.bytes);
-        Ok(MvmReport { y, cost, input_slices: slices as u32 })
+        Ok(MvmReport {
+            y,
+            cost,
+            input_slices: slices as u32,
+        })
     }
 
     fn inv_cache(&mut self) -> Result<std::sync::Arc<InvCache>, SimError> {
@@ -321,11 +404,20 @@ impl Crossbar {
             return Ok(c.clone());
         }
         let gain = self.periphery.opamp_gain;
-        let w_max = self.state.as_ref().ok_or(SimError::NotProgrammed)?.map.w_max;
+        let w_max = self
+            .state
+            .as_ref()
+            .ok_or(SimError::NotProgrammed)?
+            .map
+            .w_max;
         let eff = self.effective()?;
         let (r, c) = eff.m.shape();
         if r != c {
-            return Err(SimError::NotSquare { input: "programmed matrix (INV needs a square array)", rows: r, cols: c });
+            return Err(SimError::NotSquare {
+                input: "programmed matrix (INV needs a square array)",
+                rows: r,
+                cols: c,
+            });
         }
         let mut m = &eff.m / w_max;
         for i in 0..r {
@@ -345,7 +437,10 @@ impl Crossbar {
             lambda = 1.0 / nv;
             v.iter_mut().for_each(|x| *x /= nv);
         }
-        let cache = std::sync::Arc::new(InvCache { lu, lambda_min: lambda });
+        let cache = std::sync::Arc::new(InvCache {
+            lu,
+            lambda_min: lambda,
+        });
         self.inv = Some(cache.clone());
         Ok(cache)
     }
@@ -358,17 +453,29 @@ impl Crossbar {
         self.validate()?;
         let noise = self.next_noise();
         let cache = self.inv_cache()?;
-        let (temp, dev, per) = (self.temperature_k, self.device.clone(), self.periphery.clone());
+        let (temp, dev, per) = (
+            self.temperature_k,
+            self.device.clone(),
+            self.periphery.clone(),
+        );
         let w_max = self.state.as_ref().map(|s| s.map.w_max).unwrap_or(1.0);
         let range_us = dev.g_max_us - dev.g_min_us;
         let n = cache.lu.n();
         if b.len() != n {
-            return Err(SimError::ShapeMismatch { input: "b", found: b.len(), expected: n, why: "b must have one entry per row of the array" });
+            return Err(SimError::ShapeMismatch {
+                input: "b",
+                found: b.len(),
+                expected: n,
+                why: "b must have one entry per row of the array",
+            });
         }
         check_finite("b", b.as_slice())?;
         let fs = full_scale(b.as_slice());
         let q = max_level(per.dac_bits);
-        let mut x: Vec<f64> = b.iter().map(|&v| quantize_signed(v, fs, per.dac_bits) * fs / q / w_max).collect();
+        let mut x: Vec<f64> = b
+            .iter()
+            .map(|&v| quantize_signed(v, fs, per.dac_bits) * fs / q / w_max)
+            .collect();
         cache.lu.solve_in_place(&mut x);
         let sigma = dev.read_noise_us / range_us * std::f64::consts::SQRT_2 * norm2(&x);
         if sigma > 0.0 {
@@ -380,7 +487,13 @@ impl Crossbar {
         let settle = energy::inv_settling_ns(&per, cache.lambda_min, per.adc_bits);
         let xs = full_scale(&x);
         let line_g = self.effective()?.line_g_us.clone();
-        let volts = x.iter().map(|v| if xs > 0.0 { v / xs * dev.read_voltage_v } else { 0.0 });
+        let volts = x.iter().map(|v| {
+            if xs > 0.0 {
+                v / xs * dev.read_voltage_v
+            } else {
+                0.0
+            }
+        });
         let t_adc = energy::adc_latency_ns(&per, per.adc_bits);
         let e = EnergyLedger {
             array_pj: energy::array_energy_pj(volts, &line_g, settle),
@@ -391,10 +504,19 @@ impl Crossbar {
             write_driver_pj: 0.0,
             latency_ns: per.dac_latency_ns + settle + t_adc + per.digital_latency_ns,
         };
-        let cost = OpCost { energy: e, bytes: (2 * n * 8) as u64, cells_used: (2 * n * n) as u64 };
+        let cost = OpCost {
+            energy: e,
+            bytes: (2 * n * 8) as u64,
+            cells_used: (2 * n * n) as u64,
+        };
         self.charge(&cost.energy);
         profiler_runtime::metrics!(bytes = cost.bytes, settling_ns = settle);
-        Ok(InvReport { x: DVector::from_vec(x), cost, settling_ns: settle, lambda_min: cache.lambda_min })
+        Ok(InvReport {
+            x: DVector::from_vec(x),
+            cost,
+            settling_ns: settle,
+            lambda_min: cache.lambda_min,
+        })
     }
 
     /// The linear, noise-free part of INV (no DAC/ADC rounding, no noise, not charged): for
@@ -413,7 +535,14 @@ impl Crossbar {
     }
 }
 
-fn compute_effective(st: &Programmed, dev: &DeviceParams, per: &PeripheryParams, seed: u64, age_s: f64, temp_k: f64) -> Effective {
+fn compute_effective(
+    st: &Programmed,
+    dev: &DeviceParams,
+    per: &PeripheryParams,
+    seed: u64,
+    age_s: f64,
+    temp_k: f64,
+) -> Effective {
     let (r, c) = st.pairs.g_pos.shape();
     let drift_key = CounterRng::new(seed, stream::DRIFT).key();
     let r_wire = per.wire_resistance_ohm * 1e-6; // uS * Ohm * 1e-6 is dimensionless
@@ -426,7 +555,10 @@ fn compute_effective(st: &Programmed, dev: &DeviceParams, per: &PeripheryParams,
             let mut g = [st.pairs.g_pos[(i, j)], st.pairs.g_neg[(i, j)]];
             for (side, gs) in g.iter_mut().enumerate() {
                 let z: f64 = if age_s > 0.0 {
-                    rand::Rng::sample(&mut DeviceRng::new(drift_key, idx * 2 + side as u64), StandardNormal)
+                    rand::Rng::sample(
+                        &mut DeviceRng::new(drift_key, idx * 2 + side as u64),
+                        StandardNormal,
+                    )
                 } else {
                     0.0
                 };

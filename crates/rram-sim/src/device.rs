@@ -145,7 +145,9 @@ impl DeviceParams {
     /// Checks every field; the error names the field and its valid range.
     pub fn validate(&self) -> Result<(), SimError> {
         if self.bits_per_cell == 0 {
-            return Err(SimError::ZeroBits { name: "DeviceParams::bits_per_cell" });
+            return Err(SimError::ZeroBits {
+                name: "DeviceParams::bits_per_cell",
+            });
         }
         if self.bits_per_cell > 16 {
             return Err(SimError::InvalidParameter {
@@ -154,7 +156,13 @@ impl DeviceParams {
                 why: "at most 16 bits per cell are modelled",
             });
         }
-        check_range("DeviceParams::g_min_us", self.g_min_us, 0.0, 1e6, "must be >= 0 uS")?;
+        check_range(
+            "DeviceParams::g_min_us",
+            self.g_min_us,
+            0.0,
+            1e6,
+            "must be >= 0 uS",
+        )?;
         if !(self.g_max_us.is_finite() && self.g_max_us > self.g_min_us) {
             return Err(SimError::InvalidParameter {
                 name: "DeviceParams::g_max_us",
@@ -162,25 +170,125 @@ impl DeviceParams {
                 why: "must be finite and greater than g_min_us",
             });
         }
-        check_range("DeviceParams::prog_sigma_intercept_us", self.prog_sigma_intercept_us, 0.0, 1e6, "must be >= 0")?;
-        check_range("DeviceParams::prog_sigma_slope", self.prog_sigma_slope, -1.0, 1.0, "must lie in [-1, 1]")?;
-        check_range("DeviceParams::verify_step_sigma", self.verify_step_sigma, 0.0, 0.99, "must lie in [0, 0.99] so write-verify converges")?;
-        check_range("DeviceParams::verify_floor_sigma_us", self.verify_floor_sigma_us, 0.0, 1e6, "must be >= 0")?;
-        check_range("DeviceParams::write_verify_tol_us", self.write_verify_tol_us, 0.0, 1e6, "must be >= 0")?;
+        check_range(
+            "DeviceParams::prog_sigma_intercept_us",
+            self.prog_sigma_intercept_us,
+            0.0,
+            1e6,
+            "must be >= 0",
+        )?;
+        check_range(
+            "DeviceParams::prog_sigma_slope",
+            self.prog_sigma_slope,
+            -1.0,
+            1.0,
+            "must lie in [-1, 1]",
+        )?;
+        check_range(
+            "DeviceParams::verify_step_sigma",
+            self.verify_step_sigma,
+            0.0,
+            0.99,
+            "must lie in [0, 0.99] so write-verify converges",
+        )?;
+        check_range(
+            "DeviceParams::verify_floor_sigma_us",
+            self.verify_floor_sigma_us,
+            0.0,
+            1e6,
+            "must be >= 0",
+        )?;
+        check_range(
+            "DeviceParams::write_verify_tol_us",
+            self.write_verify_tol_us,
+            0.0,
+            1e6,
+            "must be >= 0",
+        )?;
         if self.max_write_pulses == 0 {
-            return Err(SimError::InvalidParameter { name: "DeviceParams::max_write_pulses", value: "0".into(), why: "at least one pulse is needed" });
+            return Err(SimError::InvalidParameter {
+                name: "DeviceParams::max_write_pulses",
+                value: "0".into(),
+                why: "at least one pulse is needed",
+            });
         }
-        check_range("DeviceParams::write_voltage_v", self.write_voltage_v, 0.0, 100.0, "must lie in [0, 100] V")?;
-        check_range("DeviceParams::write_pulse_ns", self.write_pulse_ns, 0.0, 1e9, "must be >= 0 ns")?;
-        check_range("DeviceParams::read_voltage_v", self.read_voltage_v, 1e-6, 10.0, "must lie in (0, 10] V")?;
-        check_range("DeviceParams::read_pulse_ns", self.read_pulse_ns, 1e-6, 1e9, "must be > 0 ns")?;
-        check_range("DeviceParams::read_noise_us", self.read_noise_us, 0.0, 1e6, "must be >= 0")?;
-        check_range("DeviceParams::drift_mean_us_per_ln_t", self.drift_mean_us_per_ln_t, -1e6, 1e6, "must be finite")?;
-        check_range("DeviceParams::drift_sigma_us_per_ln_t", self.drift_sigma_us_per_ln_t, 0.0, 1e6, "must be >= 0")?;
-        check_range("DeviceParams::drift_t0_s", self.drift_t0_s, 1e-12, 1e12, "must be > 0 s")?;
-        check_range("DeviceParams::temp_coeff_per_k", self.temp_coeff_per_k, -0.1, 0.1, "must lie in [-0.1, 0.1] per K")?;
-        check_range("DeviceParams::activation_energy_ev", self.activation_energy_ev, 0.0, 10.0, "must lie in [0, 10] eV")?;
-        check_range("DeviceParams::reference_temp_k", self.reference_temp_k, 1.0, 2000.0, "must lie in [1, 2000] K")?;
+        check_range(
+            "DeviceParams::write_voltage_v",
+            self.write_voltage_v,
+            0.0,
+            100.0,
+            "must lie in [0, 100] V",
+        )?;
+        check_range(
+            "DeviceParams::write_pulse_ns",
+            self.write_pulse_ns,
+            0.0,
+            1e9,
+            "must be >= 0 ns",
+        )?;
+        check_range(
+            "DeviceParams::read_voltage_v",
+            self.read_voltage_v,
+            1e-6,
+            10.0,
+            "must lie in (0, 10] V",
+        )?;
+        check_range(
+            "DeviceParams::read_pulse_ns",
+            self.read_pulse_ns,
+            1e-6,
+            1e9,
+            "must be > 0 ns",
+        )?;
+        check_range(
+            "DeviceParams::read_noise_us",
+            self.read_noise_us,
+            0.0,
+            1e6,
+            "must be >= 0",
+        )?;
+        check_range(
+            "DeviceParams::drift_mean_us_per_ln_t",
+            self.drift_mean_us_per_ln_t,
+            -1e6,
+            1e6,
+            "must be finite",
+        )?;
+        check_range(
+            "DeviceParams::drift_sigma_us_per_ln_t",
+            self.drift_sigma_us_per_ln_t,
+            0.0,
+            1e6,
+            "must be >= 0",
+        )?;
+        check_range(
+            "DeviceParams::drift_t0_s",
+            self.drift_t0_s,
+            1e-12,
+            1e12,
+            "must be > 0 s",
+        )?;
+        check_range(
+            "DeviceParams::temp_coeff_per_k",
+            self.temp_coeff_per_k,
+            -0.1,
+            0.1,
+            "must lie in [-0.1, 0.1] per K",
+        )?;
+        check_range(
+            "DeviceParams::activation_energy_ev",
+            self.activation_energy_ev,
+            0.0,
+            10.0,
+            "must lie in [0, 10] eV",
+        )?;
+        check_range(
+            "DeviceParams::reference_temp_k",
+            self.reference_temp_k,
+            1.0,
+            2000.0,
+            "must lie in [1, 2000] K",
+        )?;
         Ok(())
     }
 
@@ -196,9 +304,17 @@ impl DeviceParams {
     /// tolerance and pulses remain, a corrective pulse turns the error e into
     /// `e * verify_step_sigma * N(0,1) + N(0, verify_floor_sigma)`. The conductance is kept >= 0.
     /// `rng` is the device's own stream, so the result is reproducible.
-    pub(crate) fn program_device<R: rand::Rng + ?Sized>(&self, target_us: f64, rng: &mut R) -> (f64, u32) {
+    pub(crate) fn program_device<R: rand::Rng + ?Sized>(
+        &self,
+        target_us: f64,
+        rng: &mut R,
+    ) -> (f64, u32) {
         let sigma = self.prog_sigma_us(target_us);
-        let mut e = if sigma > 0.0 { sigma * rng.sample::<f64, _>(StandardNormal) } else { 0.0 };
+        let mut e = if sigma > 0.0 {
+            sigma * rng.sample::<f64, _>(StandardNormal)
+        } else {
+            0.0
+        };
         let mut pulses = 1u32;
         while e.abs() > self.write_verify_tol_us && pulses < self.max_write_pulses {
             let z1: f64 = rng.sample(StandardNormal);
@@ -211,7 +327,9 @@ impl DeviceParams {
 
     /// Factor by which time runs faster at `temp_k` (Arrhenius): exp(Ea/k (1/T_ref - 1/T)).
     pub fn arrhenius_factor(&self, temp_k: f64) -> f64 {
-        (self.activation_energy_ev / BOLTZMANN_EV_PER_K * (1.0 / self.reference_temp_k - 1.0 / temp_k)).exp()
+        (self.activation_energy_ev / BOLTZMANN_EV_PER_K
+            * (1.0 / self.reference_temp_k - 1.0 / temp_k))
+            .exp()
     }
 
     /// Drift of one device after `t_s` seconds at `temp_k`, given its standard-normal drift
@@ -221,7 +339,8 @@ impl DeviceParams {
             return 0.0;
         }
         let t_eff = t_s * self.arrhenius_factor(temp_k);
-        (self.drift_mean_us_per_ln_t + self.drift_sigma_us_per_ln_t * z) * (1.0 + t_eff / self.drift_t0_s).ln()
+        (self.drift_mean_us_per_ln_t + self.drift_sigma_us_per_ln_t * z)
+            * (1.0 + t_eff / self.drift_t0_s).ln()
     }
 
     /// Temperature factor of conductance, 1 + coeff (T - T_ref).
@@ -232,7 +351,8 @@ impl DeviceParams {
     /// Conductance of a device programmed to `g_prog_us` when read `t_s` seconds later at
     /// `temp_k`: (g + drift) (1 + coeff dT), kept >= 0.
     pub fn conductance_at(&self, g_prog_us: f64, t_s: f64, temp_k: f64, z: f64) -> f64 {
-        ((g_prog_us + self.drift_us(t_s, temp_k, z)).max(0.0) * self.temperature_factor(temp_k)).max(0.0)
+        ((g_prog_us + self.drift_us(t_s, temp_k, z)).max(0.0) * self.temperature_factor(temp_k))
+            .max(0.0)
     }
 }
 
@@ -246,7 +366,10 @@ mod tests {
         assert!(DeviceParams::taox_3bit().validate().is_ok());
         let ideal = DeviceParams::ideal();
         assert!(ideal.validate().is_ok());
-        assert_eq!(ideal.program_device(10.35, &mut DeviceRng::new(1, 5)), (10.35, 1));
+        assert_eq!(
+            ideal.program_device(10.35, &mut DeviceRng::new(1, 5)),
+            (10.35, 1)
+        );
         assert_eq!(ideal.conductance_at(10.0, 1e6, 350.0, 1.0), 10.0);
         assert_eq!(DeviceParams::taox_3bit().levels(), 8);
         assert!((DeviceParams::taox_3bit().level_step_us() - 34.5 / 7.0).abs() < 1e-12);
@@ -272,13 +395,22 @@ mod tests {
     fn every_bad_field_is_named() {
         let mut p = DeviceParams::taox_3bit();
         p.bits_per_cell = 0;
-        assert_eq!(p.validate(), Err(SimError::ZeroBits { name: "DeviceParams::bits_per_cell" }));
+        assert_eq!(
+            p.validate(),
+            Err(SimError::ZeroBits {
+                name: "DeviceParams::bits_per_cell"
+            })
+        );
         let mut p = DeviceParams::taox_3bit();
         p.g_max_us = 0.1;
         assert!(p.validate().unwrap_err().to_string().contains("g_max_us"));
         let mut p = DeviceParams::taox_3bit();
         p.read_voltage_v = f64::NAN;
-        assert!(p.validate().unwrap_err().to_string().contains("read_voltage_v"));
+        assert!(p
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("read_voltage_v"));
     }
 
     #[test]

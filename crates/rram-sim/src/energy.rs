@@ -40,7 +40,8 @@ pub struct EnergyLedger {
 
 impl EnergyLedger {
     /// Component names, in the order of [`Self::components`].
-    pub const COMPONENTS: [&'static str; 6] = ["array", "dac", "adc", "opamp", "write_driver", "digital"];
+    pub const COMPONENTS: [&'static str; 6] =
+        ["array", "dac", "adc", "opamp", "write_driver", "digital"];
 
     /// Total energy, pJ: the sum of the components.
     pub fn total_pj(&self) -> f64 {
@@ -49,7 +50,14 @@ impl EnergyLedger {
 
     /// The components as an array in the order of [`Self::COMPONENTS`].
     pub fn components(&self) -> [f64; 6] {
-        [self.array_pj, self.dac_pj, self.adc_pj, self.opamp_pj, self.write_driver_pj, self.digital_pj]
+        [
+            self.array_pj,
+            self.dac_pj,
+            self.adc_pj,
+            self.opamp_pj,
+            self.write_driver_pj,
+            self.digital_pj,
+        ]
     }
 
     /// Adds a step that runs after this one: energies and latencies add.
@@ -104,7 +112,11 @@ pub fn cell_energy_pj(v: f64, g_us: f64, t_ns: f64) -> f64 {
 
 /// Array energy of one analogue step: sum_j V_j^2 (sum_i G_ij) t, pJ, given the voltage on each
 /// input line and the total conductance on that line (both devices of each pair).
-pub fn array_energy_pj(line_voltages_v: impl IntoIterator<Item = f64>, line_conductance_us: &[f64], t_ns: f64) -> f64 {
+pub fn array_energy_pj(
+    line_voltages_v: impl IntoIterator<Item = f64>,
+    line_conductance_us: &[f64],
+    t_ns: f64,
+) -> f64 {
     line_voltages_v
         .into_iter()
         .zip(line_conductance_us)
@@ -200,12 +212,18 @@ mod tests {
         assert!(close(adc_latency_ns(&p, 8), 9.0));
         assert!(close(adc_energy_pj(&p, 8, 300.0), 8.684 * 9.0 * 1e-3));
         // +100 K: x (1 + 0.13).
-        assert!(close(adc_energy_pj(&p, 8, 400.0), 8.684 * 9.0 * 1e-3 * 1.13));
+        assert!(close(
+            adc_energy_pj(&p, 8, 400.0),
+            8.684 * 9.0 * 1e-3 * 1.13
+        ));
     }
 
     #[test]
     fn flash_adc_by_hand() {
-        let p = PeripheryParams { adc_model: AdcModel::mnsim_flash(), ..Default::default() };
+        let p = PeripheryParams {
+            adc_model: AdcModel::mnsim_flash(),
+            ..Default::default()
+        };
         assert!(close(adc_energy_pj(&p, 6, 300.0), 10.0));
         assert!(close(adc_energy_pj(&p, 8, 300.0), 40.0));
         assert!(close(adc_latency_ns(&p, 8), 1.0));
@@ -219,7 +237,10 @@ mod tests {
         assert!(close(digital_energy_pj(&p, 10.0), 1.0));
         // lambda 0.3, 9 bits: 10 ln2 / (2 pi 30e6 0.3) s = 122.6 ns.
         let t = inv_settling_ns(&p, 0.3, 9);
-        assert!((t - 10.0 * std::f64::consts::LN_2 / (std::f64::consts::TAU * 30e6 * 0.3) * 1e9).abs() < 1e-9);
+        assert!(
+            (t - 10.0 * std::f64::consts::LN_2 / (std::f64::consts::TAU * 30e6 * 0.3) * 1e9).abs()
+                < 1e-9
+        );
         assert!(t > 110.0 && t < 130.0, "{t}");
         let (flops, e) = digital_lu_baseline(&p, 3);
         assert!(close(flops, 18.0 + 18.0));
@@ -228,7 +249,15 @@ mod tests {
 
     #[test]
     fn ledger_components_add_up() {
-        let mut a = EnergyLedger { array_pj: 1.0, dac_pj: 2.0, adc_pj: 3.0, opamp_pj: 4.0, write_driver_pj: 5.0, digital_pj: 6.0, latency_ns: 7.0 };
+        let mut a = EnergyLedger {
+            array_pj: 1.0,
+            dac_pj: 2.0,
+            adc_pj: 3.0,
+            opamp_pj: 4.0,
+            write_driver_pj: 5.0,
+            digital_pj: 6.0,
+            latency_ns: 7.0,
+        };
         assert!(close(a.total_pj(), 21.0));
         let b = a;
         a.add_parallel(&b);

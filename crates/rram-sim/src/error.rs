@@ -114,7 +114,11 @@ pub enum SimError {
 /// Checks every entry of a slice is finite.
 pub(crate) fn check_finite(input: &'static str, values: &[f64]) -> Result<(), SimError> {
     match values.iter().position(|v| !v.is_finite()) {
-        Some(index) => Err(SimError::NonFinite { input, index, value: values[index] }),
+        Some(index) => Err(SimError::NonFinite {
+            input,
+            index,
+            value: values[index],
+        }),
         None => Ok(()),
     }
 }
@@ -130,6 +134,10 @@ pub(crate) fn check_range(
     if value.is_finite() && value >= lo && value <= hi {
         Ok(())
     } else {
-        Err(SimError::InvalidParameter { name, value: format!("{value}"), why })
+        Err(SimError::InvalidParameter {
+            name,
+            value: format!("{value}"),
+            why,
+        })
     }
 }

@@ -39,4 +39,7 @@ pub use energy::EnergyLedger;
 pub use error::SimError;
 pub use periphery::{AdcModel, PeripheryParams};
 pub use report::{InvReport, MvmReport, OpCost, ReadReport, WriteReport};
-pub use solver::{adaptive_hp_inv, block_amc, hp_inv, AdaptiveConfig, BlockAmcConfig, HpInvConfig, SolveInfo, SolveOutput};
+pub use solver::{
+    adaptive_hp_inv, block_amc, hp_inv, AdaptiveConfig, BlockAmcConfig, HpInvConfig, SolveInfo,
+    SolveOutput,
+};

@@ -31,10 +31,20 @@ pub(crate) fn col_view(x: &[f64]) -> MatRef<'_, f64> {
 }
 
 /// `out = a * x` (or `out += alpha a x` with `accumulate`), faer GEMV.
-pub(crate) fn gemv_into(a: &DMatrix<f64>, x: &[f64], out: &mut [f64], alpha: f64, accumulate: bool) {
+pub(crate) fn gemv_into(
+    a: &DMatrix<f64>,
+    x: &[f64],
+    out: &mut [f64],
+    alpha: f64,
+    accumulate: bool,
+) {
     let n = out.len();
     let dst = MatMut::from_column_major_slice_mut(out, n, 1);
-    let acc = if accumulate { Accum::Add } else { Accum::Replace };
+    let acc = if accumulate {
+        Accum::Add
+    } else {
+        Accum::Replace
+    };
     matmul(dst, acc, view(a), col_view(x), alpha, par_for(a.len()));
 }
 
@@ -46,11 +56,21 @@ pub(crate) fn gemv(a: &DMatrix<f64>, x: &[f64]) -> DVector<f64> {
 }
 
 /// `c = a * b` (`c` already shaped), with `alpha` and accumulation as in faer's matmul.
-pub(crate) fn gemm_into(c: &mut DMatrix<f64>, a: MatRef<'_, f64>, b: MatRef<'_, f64>, alpha: f64, accumulate: bool) {
+pub(crate) fn gemm_into(
+    c: &mut DMatrix<f64>,
+    a: MatRef<'_, f64>,
+    b: MatRef<'_, f64>,
+    alpha: f64,
+    accumulate: bool,
+) {
     let (r, k) = (c.nrows(), c.ncols());
     let work = r * k * a.ncols();
     let dst = MatMut::from_column_major_slice_mut(c.as_mut_slice(), r, k);
-    let acc = if accumulate { Accum::Add } else { Accum::Replace };
+    let acc = if accumulate {
+        Accum::Add
+    } else {
+        Accum::Replace
+    };
     matmul(dst, acc, a, b, alpha, par_for(work));
 }
 
@@ -74,7 +94,11 @@ impl std::fmt::Debug for Lu {
 impl Lu {
     /// Factors square `m`. Refuses (naming `input`) a matrix whose smallest pivot is below
     /// n eps times the largest, or that has non-finite pivots: it is singular to working precision.
-    pub(crate) fn factor(m: &DMatrix<f64>, input: &'static str, why: &str) -> Result<Self, SimError> {
+    pub(crate) fn factor(
+        m: &DMatrix<f64>,
+        input: &'static str,
+        why: &str,
+    ) -> Result<Self, SimError> {
         let n = m.nrows();
         let lu = PartialPivLu::new(view(m));
         let u = lu.U();
@@ -105,13 +129,15 @@ impl Lu {
     /// Solves in place: `x <- M^-1 x`.
     pub(crate) fn solve_in_place(&self, x: &mut [f64]) {
         let n = x.len();
-        self.lu.solve_in_place(MatMut::from_column_major_slice_mut(x, n, 1));
+        self.lu
+            .solve_in_place(MatMut::from_column_major_slice_mut(x, n, 1));
     }
 
     /// Solves for many right-hand sides at once: `b <- M^-1 b`.
     pub(crate) fn solve_matrix_in_place(&self, b: &mut DMatrix<f64>) {
         let (r, c) = (b.nrows(), b.ncols());
-        self.lu.solve_in_place(MatMut::from_column_major_slice_mut(b.as_mut_slice(), r, c));
+        self.lu
+            .solve_in_place(MatMut::from_column_major_slice_mut(b.as_mut_slice(), r, c));
     }
 }
 
@@ -128,6 +154,9 @@ mod tests {
         let r = gemv(&a, &x);
         assert!((r[0] - 1.0).abs() < 1e-14 && (r[1] - 2.0).abs() < 1e-14);
         let s = DMatrix::from_row_slice(2, 2, &[1.0, 2.0, 2.0, 4.0]);
-        assert!(matches!(Lu::factor(&s, "g", "test"), Err(SimError::Singular { input: "g", .. })));
+        assert!(matches!(
+            Lu::factor(&s, "g", "test"),
+            Err(SimError::Singular { input: "g", .. })
+        ));
     }
 }

@@ -28,13 +28,19 @@ impl ConductanceMap {
             g_min_us: device.g_min_us,
             step_us: device.level_step_us(),
             max_level: max_level(device.bits_per_cell),
-            w_max: if w_max > 0.0 && w_max.is_finite() { w_max } else { 1.0 },
+            w_max: if w_max > 0.0 && w_max.is_finite() {
+                w_max
+            } else {
+                1.0
+            },
         }
     }
 
     /// The signed level of `v`: round(v / w_max q), clipped to [-q, q].
     pub fn level(&self, v: f64) -> f64 {
-        (v / self.w_max * self.max_level).round().clamp(-self.max_level, self.max_level)
+        (v / self.w_max * self.max_level)
+            .round()
+            .clamp(-self.max_level, self.max_level)
     }
 
     /// Target conductances (G+, G-) of a signed level.

@@ -24,7 +24,9 @@ pub enum AdcModel {
 impl AdcModel {
     /// MNSIM's flash ADC with the table's 10 pJ per 6-bit conversion.
     pub fn mnsim_flash() -> Self {
-        AdcModel::MnsimFlash { energy_6bit_pj: 10.0 }
+        AdcModel::MnsimFlash {
+            energy_6bit_pj: 10.0,
+        }
     }
 
     /// The model's name, for reports.
@@ -119,7 +121,11 @@ impl PeripheryParams {
     /// Ideal periphery for the ideal device: no IR drop, infinite-gain op-amps (1e15), other
     /// values as the default (resolutions still apply).
     pub fn ideal() -> Self {
-        Self { opamp_gain: 1e15, wire_resistance_ohm: 0.0, ..Self::default() }
+        Self {
+            opamp_gain: 1e15,
+            wire_resistance_ohm: 0.0,
+            ..Self::default()
+        }
     }
 
     /// Power scale factor at `temp_k`: 1 + coeff (T - T_ref).
@@ -138,27 +144,113 @@ impl PeripheryParams {
                 return Err(SimError::ZeroBits { name });
             }
             if bits > 40 {
-                return Err(SimError::InvalidParameter { name, value: bits.to_string(), why: "at most 40 bits are modelled" });
+                return Err(SimError::InvalidParameter {
+                    name,
+                    value: bits.to_string(),
+                    why: "at most 40 bits are modelled",
+                });
             }
         }
         if self.adc_bits < 2 {
-            return Err(SimError::InvalidParameter { name: "PeripheryParams::adc_bits", value: "1".into(), why: "a signed ADC needs at least 2 bits" });
+            return Err(SimError::InvalidParameter {
+                name: "PeripheryParams::adc_bits",
+                value: "1".into(),
+                why: "a signed ADC needs at least 2 bits",
+            });
         }
-        check_range("PeripheryParams::dac_energy_per_level_pj", self.dac_energy_per_level_pj, 0.0, 1e6, "must be >= 0")?;
-        check_range("PeripheryParams::dac_latency_ns", self.dac_latency_ns, 0.0, 1e9, "must be >= 0")?;
+        check_range(
+            "PeripheryParams::dac_energy_per_level_pj",
+            self.dac_energy_per_level_pj,
+            0.0,
+            1e6,
+            "must be >= 0",
+        )?;
+        check_range(
+            "PeripheryParams::dac_latency_ns",
+            self.dac_latency_ns,
+            0.0,
+            1e9,
+            "must be >= 0",
+        )?;
         if let AdcModel::MnsimFlash { energy_6bit_pj } = self.adc_model {
-            check_range("PeripheryParams::adc_model.energy_6bit_pj", energy_6bit_pj, 0.0, 1e9, "must be >= 0")?;
+            check_range(
+                "PeripheryParams::adc_model.energy_6bit_pj",
+                energy_6bit_pj,
+                0.0,
+                1e9,
+                "must be >= 0",
+            )?;
         }
-        check_range("PeripheryParams::opamp_gain", self.opamp_gain, 1.0, 1e18, "must lie in [1, 1e18]")?;
-        check_range("PeripheryParams::opamp_gbw_hz", self.opamp_gbw_hz, 1.0, 1e15, "must be > 0 Hz")?;
-        check_range("PeripheryParams::opamp_power_uw", self.opamp_power_uw, 0.0, 1e9, "must be >= 0")?;
-        check_range("PeripheryParams::digital_add_pj", self.digital_add_pj, 0.0, 1e9, "must be >= 0")?;
-        check_range("PeripheryParams::digital_flop_pj", self.digital_flop_pj, 0.0, 1e9, "must be >= 0")?;
-        check_range("PeripheryParams::digital_gflops", self.digital_gflops, 1e-9, 1e12, "must be > 0")?;
-        check_range("PeripheryParams::digital_latency_ns", self.digital_latency_ns, 0.0, 1e9, "must be >= 0")?;
-        check_range("PeripheryParams::wire_resistance_ohm", self.wire_resistance_ohm, 0.0, 1e6, "must be >= 0")?;
-        check_range("PeripheryParams::power_temp_coeff_per_k", self.power_temp_coeff_per_k, -0.1, 0.1, "must lie in [-0.1, 0.1]")?;
-        check_range("PeripheryParams::reference_temp_k", self.reference_temp_k, 1.0, 2000.0, "must lie in [1, 2000] K")?;
+        check_range(
+            "PeripheryParams::opamp_gain",
+            self.opamp_gain,
+            1.0,
+            1e18,
+            "must lie in [1, 1e18]",
+        )?;
+        check_range(
+            "PeripheryParams::opamp_gbw_hz",
+            self.opamp_gbw_hz,
+            1.0,
+            1e15,
+            "must be > 0 Hz",
+        )?;
+        check_range(
+            "PeripheryParams::opamp_power_uw",
+            self.opamp_power_uw,
+            0.0,
+            1e9,
+            "must be >= 0",
+        )?;
+        check_range(
+            "PeripheryParams::digital_add_pj",
+            self.digital_add_pj,
+            0.0,
+            1e9,
+            "must be >= 0",
+        )?;
+        check_range(
+            "PeripheryParams::digital_flop_pj",
+            self.digital_flop_pj,
+            0.0,
+            1e9,
+            "must be >= 0",
+        )?;
+        check_range(
+            "PeripheryParams::digital_gflops",
+            self.digital_gflops,
+            1e-9,
+            1e12,
+            "must be > 0",
+        )?;
+        check_range(
+            "PeripheryParams::digital_latency_ns",
+            self.digital_latency_ns,
+            0.0,
+            1e9,
+            "must be >= 0",
+        )?;
+        check_range(
+            "PeripheryParams::wire_resistance_ohm",
+            self.wire_resistance_ohm,
+            0.0,
+            1e6,
+            "must be >= 0",
+        )?;
+        check_range(
+            "PeripheryParams::power_temp_coeff_per_k",
+            self.power_temp_coeff_per_k,
+            -0.1,
+            0.1,
+            "must lie in [-0.1, 0.1]",
+        )?;
+        check_range(
+            "PeripheryParams::reference_temp_k",
+            self.reference_temp_k,
+            1.0,
+            2000.0,
+            "must lie in [1, 2000] K",
+        )?;
         Ok(())
     }
 }

@@ -84,7 +84,9 @@ pub(crate) fn program_levels(
             *r = (*r).max(m);
         }
     }
-    let step_ns = device.write_pulse_ns + device.read_pulse_ns + adc_latency_ns(periphery, periphery.adc_bits);
+    let step_ns = device.write_pulse_ns
+        + device.read_pulse_ns
+        + adc_latency_ns(periphery, periphery.adc_bits);
     st.ledger = EnergyLedger {
         write_driver_pj: driver_pj,
         array_pj: verify_pj,

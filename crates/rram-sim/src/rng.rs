@@ -22,12 +22,16 @@ pub(crate) struct CounterRng {
 impl CounterRng {
     /// The stream `stream` of generator `seed`.
     pub(crate) fn new(seed: u64, stream: u64) -> Self {
-        Self { key: mix(mix(seed) ^ stream.wrapping_mul(0xD6E8_FEB8_6659_FD93)) }
+        Self {
+            key: mix(mix(seed) ^ stream.wrapping_mul(0xD6E8_FEB8_6659_FD93)),
+        }
     }
 
     /// A sub-stream, e.g. one per array or per operation.
     pub(crate) fn derive(self, sub: u64) -> Self {
-        Self { key: mix(self.key ^ mix(sub.wrapping_add(0x632B_E59B_D9B4_E019))) }
+        Self {
+            key: mix(self.key ^ mix(sub.wrapping_add(0x632B_E59B_D9B4_E019))),
+        }
     }
 
     /// Uniform in (0, 1), never 0 or 1: `(k + 0.5) 2^-53` for the top 53 bits k of the hash.
@@ -58,7 +62,9 @@ impl DeviceRng {
     /// The generator of item `index` in the stream keyed by `key`.
     #[inline]
     pub(crate) fn new(key: u64, index: u64) -> Self {
-        Self { state: mix(key ^ index.wrapping_mul(0xA076_1D64_78BD_642F)) }
+        Self {
+            state: mix(key ^ index.wrapping_mul(0xA076_1D64_78BD_642F)),
+        }
     }
 }
 

@@ -126,7 +126,7 @@ pub struct DemoArgs {
     #[arg(long, value_enum, default_value_t = Preset::Taox3bit)]
     pub preset: Preset,
     /// Array temperature, K.
-    #[arg(long, default_value_t = 300.0)]
+    #[arg(long, default_value_t = 300.0, allow_negative_numbers = true)]
     pub temperature: f64,
     /// Do not draw a progress bar.
     #[arg(long)]

@@ -122,7 +122,8 @@ impl OptimizationAnalysis {
 
     /// Reads an analysis back from JSON.
     pub fn from_json(s: &str) -> Result<Self, ProfileError> {
-        serde_json::from_str(s).map_err(|e| ProfileError::InvalidInput(format!("analysis JSON: {e}")))
+        serde_json::from_str(s)
+            .map_err(|e| ProfileError::InvalidInput(format!("analysis JSON: {e}")))
     }
 }
 
@@ -289,10 +290,18 @@ fn slowest(p: &Profile, total_self: u64) -> (Vec<SlowOperation>, Vec<SlowOperati
         })
         .collect();
     let mut by_self = rows.clone();
-    by_self.sort_by(|a, b| b.self_time.cmp(&a.self_time).then_with(|| a.name.cmp(&b.name)));
+    by_self.sort_by(|a, b| {
+        b.self_time
+            .cmp(&a.self_time)
+            .then_with(|| a.name.cmp(&b.name))
+    });
     by_self.truncate(TOP_OPERATIONS);
     let mut by_incl = rows;
-    by_incl.sort_by(|a, b| b.execution_time.cmp(&a.execution_time).then_with(|| a.name.cmp(&b.name)));
+    by_incl.sort_by(|a, b| {
+        b.execution_time
+            .cmp(&a.execution_time)
+            .then_with(|| a.name.cmp(&b.name))
+    });
     by_incl.truncate(TOP_OPERATIONS);
     (by_self, by_incl)
 }

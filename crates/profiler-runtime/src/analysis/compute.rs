@@ -186,10 +186,16 @@ fn complexity(p: &Profile) -> Vec<ComplexityFit> {
         .filter_map(|s| {
             let t: Vec<(f64, f64)> = s.points.iter().map(|q| (q.n, q.median_ns)).collect();
             let fit = fit_power_law(&t)?;
-            let e: Vec<(f64, f64)> =
-                s.points.iter().filter_map(|q| q.median_energy_pj.map(|e| (q.n, e))).collect();
-            let m: Vec<(f64, f64)> =
-                s.points.iter().filter_map(|q| q.median_alloc_bytes.map(|b| (q.n, b))).collect();
+            let e: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .filter_map(|q| q.median_energy_pj.map(|e| (q.n, e)))
+                .collect();
+            let m: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .filter_map(|q| q.median_alloc_bytes.map(|b| (q.n, b)))
+                .collect();
             Some(ComplexityFit {
                 operation: s.operation,
                 exponent: fit.exponent,
@@ -225,7 +231,11 @@ fn intensity(p: &Profile, balance: f64) -> Vec<Intensity> {
                 bytes,
                 flops_per_byte: fpb,
                 gflops_per_sec: flops / busy,
-                bound: if fpb < balance { Bound::Memory } else { Bound::Compute },
+                bound: if fpb < balance {
+                    Bound::Memory
+                } else {
+                    Bound::Compute
+                },
             })
         })
         .collect();

@@ -132,7 +132,10 @@ impl ConvergenceAnalysis {
         } else {
             DEFAULT_TARGET_RESIDUAL
         };
-        let runs: Vec<RunSummary> = convergence_runs(p).iter().map(|r| summarise(r, target)).collect();
+        let runs: Vec<RunSummary> = convergence_runs(p)
+            .iter()
+            .map(|r| summarise(r, target))
+            .collect();
         let mut ops: Vec<&str> = runs.iter().map(|r| r.operation.as_str()).collect();
         ops.sort_unstable();
         ops.dedup();
@@ -165,16 +168,28 @@ impl ConvergenceAnalysis {
 
 fn summarise(r: &ConvergenceRun, target: f64) -> RunSummary {
     let residuals: Vec<f64> = r.points.iter().map(|p| p.residual).collect();
-    let bits: Vec<f64> = r.points.iter().filter_map(|p| p.bits_gained).filter(|b| b.is_finite()).collect();
+    let bits: Vec<f64> = r
+        .points
+        .iter()
+        .filter_map(|p| p.bits_gained)
+        .filter(|b| b.is_finite())
+        .collect();
     let mean_bits = (!bits.is_empty()).then(|| bits.iter().sum::<f64>() / bits.len() as f64);
-    let hit = r.points.iter().find(|p| p.residual.is_finite() && p.residual <= target);
+    let hit = r
+        .points
+        .iter()
+        .find(|p| p.residual.is_finite() && p.residual <= target);
     let final_residual = residuals.last().copied().unwrap_or(f64::NAN);
     RunSummary {
         operation: r.operation.clone(),
         run_id: r.run_id,
         n: r.n,
         iterations: r.points.len(),
-        final_bits: if final_residual > 0.0 { (-final_residual.log2()).min(MAX_BITS) } else { MAX_BITS },
+        final_bits: if final_residual > 0.0 {
+            (-final_residual.log2()).min(MAX_BITS)
+        } else {
+            MAX_BITS
+        },
         diverged: match (residuals.first(), residuals.last()) {
             (Some(a), Some(b)) => residuals.len() > 1 && (b > a || !b.is_finite()),
             _ => false,

@@ -147,7 +147,11 @@ impl EnergyAnalysis {
                     energy_pj: e,
                     share: share(e, total),
                     energy_per_call_pj: e / o.count.max(1) as f64,
-                    mean_power_mw: if o.total_ns > 0 { e / o.total_ns as f64 } else { 0.0 },
+                    mean_power_mw: if o.total_ns > 0 {
+                        e / o.total_ns as f64
+                    } else {
+                        0.0
+                    },
                 })
             })
             .collect();
@@ -160,7 +164,11 @@ impl EnergyAnalysis {
             }
             match by_kind.iter_mut().find(|k| k.kind == o.kind) {
                 Some(k) => k.energy_pj += e,
-                None => by_kind.push(KindEnergy { kind: o.kind, energy_pj: e, components: Vec::new() }),
+                None => by_kind.push(KindEnergy {
+                    kind: o.kind,
+                    energy_pj: e,
+                    components: Vec::new(),
+                }),
             }
         }
         for (kind, c, e) in &scan.component_by_kind {
@@ -173,7 +181,11 @@ impl EnergyAnalysis {
         let named: f64 = comps.values().sum();
         let mut by_component: Vec<ComponentEnergy> = comps
             .into_iter()
-            .map(|(c, e)| ComponentEnergy { component: c, energy_pj: e, share: share(e, total) })
+            .map(|(c, e)| ComponentEnergy {
+                component: c,
+                energy_pj: e,
+                share: share(e, total),
+            })
             .collect();
         let rest = total - named;
         if rest.abs() > 1e-9 * total.abs().max(1.0) {
@@ -189,7 +201,12 @@ impl EnergyAnalysis {
             .iter()
             .map(|&(e, i)| {
                 let ev = &p.events[i as usize];
-                SpanEnergy { id: ev.id, name: ev.name.to_string(), energy_pj: e, duration_ns: ev.duration_ns() }
+                SpanEnergy {
+                    id: ev.id,
+                    name: ev.name.to_string(),
+                    energy_pj: e,
+                    duration_ns: ev.duration_ns(),
+                }
             })
             .collect();
         let mut acc = 0.0;
@@ -199,7 +216,10 @@ impl EnergyAnalysis {
             .enumerate()
             .map(|(i, e)| {
                 acc += e;
-                EnergyPoint { t_ns: (i as u64 + 1) * scan.bin_ns, cumulative_pj: acc }
+                EnergyPoint {
+                    t_ns: (i as u64 + 1) * scan.bin_ns,
+                    cumulative_pj: acc,
+                }
             })
             .collect();
         let temperature = p
@@ -231,7 +251,11 @@ impl EnergyAnalysis {
             by_component,
             top_spans,
             timeline,
-            mean_power_mw: if p.duration_ns > 0 { total / p.duration_ns as f64 } else { 0.0 },
+            mean_power_mw: if p.duration_ns > 0 {
+                total / p.duration_ns as f64
+            } else {
+                0.0
+            },
             nested_energy_events: scan.ops.iter().map(|o| o.nested_energy).sum(),
             temperature,
             cpu,
@@ -246,6 +270,9 @@ impl EnergyAnalysis {
 
     /// Energy of one component, if reported.
     pub fn component(&self, name: &str) -> Option<f64> {
-        self.by_component.iter().find(|c| c.component == name).map(|c| c.energy_pj)
+        self.by_component
+            .iter()
+            .find(|c| c.component == name)
+            .map(|c| c.energy_pj)
     }
 }

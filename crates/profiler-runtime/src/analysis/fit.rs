@@ -60,7 +60,11 @@ pub fn fit_power_law(points: &[(f64, f64)]) -> Option<PowerLawFit> {
         .iter()
         .map(|p| (p.1 - (intercept + slope * p.0)).powi(2))
         .sum();
-    let r_squared = if ss_tot <= 0.0 { 1.0 } else { (1.0 - ss_res / ss_tot).clamp(0.0, 1.0) };
+    let r_squared = if ss_tot <= 0.0 {
+        1.0
+    } else {
+        (1.0 - ss_res / ss_tot).clamp(0.0, 1.0)
+    };
     Some(PowerLawFit {
         exponent: slope,
         coefficient: intercept.exp(),

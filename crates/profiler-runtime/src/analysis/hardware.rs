@@ -98,7 +98,10 @@ pub struct HardwareAnalysis {
 
 impl HardwareAnalysis {
     pub(crate) fn build(p: &Profile, scan: &Scan, total_self_ns: u64, total_energy: f64) -> Self {
-        let hw = p.operations.iter().filter(|o| o.kind == EventKind::HardwareAccess);
+        let hw = p
+            .operations
+            .iter()
+            .filter(|o| o.kind == EventKind::HardwareAccess);
         let (mut events, mut self_ns, mut energy) = (0, 0, 0.0);
         for o in hw {
             events += o.count;
@@ -137,7 +140,8 @@ impl HardwareAnalysis {
                 events: d.events,
                 busy_ns: d.busy_ns,
                 energy_pj: d.energy_pj,
-                mean_utilization: (d.utilization_n > 0).then(|| d.utilization_sum / d.utilization_n as f64),
+                mean_utilization: (d.utilization_n > 0)
+                    .then(|| d.utilization_sum / d.utilization_n as f64),
             })
             .collect();
         devices.sort_by(|a, b| b.busy_ns.cmp(&a.busy_ns).then(a.id.cmp(&b.id)));
@@ -180,11 +184,16 @@ fn spread(values: &[(String, f64)], measure: &str) -> Option<Imbalance> {
 fn device_imbalance(devices: &[DeviceLoad]) -> Option<Imbalance> {
     let label = |d: &DeviceLoad| format!("{} {}", d.key, d.id);
     if devices.iter().all(|d| d.mean_utilization.is_some()) {
-        let v: Vec<(String, f64)> =
-            devices.iter().map(|d| (label(d), d.mean_utilization.unwrap_or(0.0))).collect();
+        let v: Vec<(String, f64)> = devices
+            .iter()
+            .map(|d| (label(d), d.mean_utilization.unwrap_or(0.0)))
+            .collect();
         return spread(&v, UTILIZATION_KEY);
     }
-    let v: Vec<(String, f64)> = devices.iter().map(|d| (label(d), d.busy_ns as f64)).collect();
+    let v: Vec<(String, f64)> = devices
+        .iter()
+        .map(|d| (label(d), d.busy_ns as f64))
+        .collect();
     spread(&v, "busy time")
 }
 
@@ -193,7 +202,11 @@ fn utilization_spread(p: &Profile) -> Option<Imbalance> {
     let v: Vec<(String, f64)> = p
         .operations
         .iter()
-        .filter_map(|o| o.metrics.get(UTILIZATION_KEY).map(|m| (o.name.to_string(), m.mean())))
+        .filter_map(|o| {
+            o.metrics
+                .get(UTILIZATION_KEY)
+                .map(|m| (o.name.to_string(), m.mean()))
+        })
         .collect();
     spread(&v, UTILIZATION_KEY)
 }

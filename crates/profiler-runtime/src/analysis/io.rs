@@ -9,8 +9,16 @@ use super::scan::Scan;
 use super::severity::share;
 
 /// Name fragments of operations that serialise or parse data (case-insensitive).
-pub const SERIALISATION_HINTS: [&str; 8] =
-    ["serial", "serde", "json", "encode", "decode", "parse", "to_string", "format"];
+pub const SERIALISATION_HINTS: [&str; 8] = [
+    "serial",
+    "serde",
+    "json",
+    "encode",
+    "decode",
+    "parse",
+    "to_string",
+    "format",
+];
 
 /// An operation that (by its name) serialises or parses data.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,7 +58,11 @@ pub struct IoAnalysis {
 impl IoAnalysis {
     pub(crate) fn build(p: &Profile, scan: &Scan, total_self_ns: u64) -> Self {
         let (mut events, mut self_ns, mut wall_ns) = (0, 0, 0);
-        for o in p.operations.iter().filter(|o| o.kind == EventKind::IoOperation) {
+        for o in p
+            .operations
+            .iter()
+            .filter(|o| o.kind == EventKind::IoOperation)
+        {
             events += o.count;
             self_ns += o.self_ns;
             wall_ns += o.total_ns;

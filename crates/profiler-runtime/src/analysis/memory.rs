@@ -125,14 +125,16 @@ impl MemoryAnalysis {
                     return None;
                 }
                 let (slope, _, r2) = s.growth.fit()?;
-                (slope >= LEAK_MIN_BYTES_PER_CALL && r2 >= LEAK_MIN_R_SQUARED).then(|| LeakSuspect {
-                    name: o.name.to_string(),
-                    kind: o.kind,
-                    calls: s.alloc_events,
-                    growth_per_call_bytes: slope,
-                    retained_bytes: s.self_net,
-                    r_squared: r2,
-                    growing_calls: s.growing_calls,
+                (slope >= LEAK_MIN_BYTES_PER_CALL && r2 >= LEAK_MIN_R_SQUARED).then(|| {
+                    LeakSuspect {
+                        name: o.name.to_string(),
+                        kind: o.kind,
+                        calls: s.alloc_events,
+                        growth_per_call_bytes: slope,
+                        retained_bytes: s.self_net,
+                        r_squared: r2,
+                        growing_calls: s.growing_calls,
+                    }
                 })
             })
             .collect();
@@ -140,7 +142,9 @@ impl MemoryAnalysis {
         let secs = p.duration_ns as f64 / 1e9;
         let per_sec = |x: f64| if secs > 0.0 { x / secs } else { 0.0 };
         let rss_growth_bytes = match (p.samples.first(), p.samples.last()) {
-            (Some(a), Some(b)) if p.samples.len() > 1 => Some(b.rss_bytes as i64 - a.rss_bytes as i64),
+            (Some(a), Some(b)) if p.samples.len() > 1 => {
+                Some(b.rss_bytes as i64 - a.rss_bytes as i64)
+            }
             _ => None,
         };
         MemoryAnalysis {

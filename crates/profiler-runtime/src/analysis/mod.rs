@@ -9,6 +9,7 @@ mod bottleneck;
 mod categories;
 mod compute;
 mod convergence;
+mod cputime;
 mod energy;
 mod fit;
 mod hardware;
@@ -35,6 +36,7 @@ pub use compute::{
 pub use convergence::{
     ConvergenceAnalysis, RunSummary, Spread, Stability, DEFAULT_TARGET_RESIDUAL, MAX_BITS,
 };
+pub use cputime::{thread_cpu_ns, ScalingClock};
 pub use energy::{
     ComponentEnergy, EnergyAnalysis, EnergyPoint, KindEnergy, OperationEnergy, SpanEnergy,
     TemperatureDependence, UNATTRIBUTED,
@@ -50,8 +52,8 @@ pub use memory::{
     LEAK_MIN_R_SQUARED, TOP_ALLOCATORS,
 };
 pub use power::{
-    modelled_cpu_energy, process_cpu_seconds, CpuEnergy, CpuEnergyMeter, EnergySource,
-    RaplReader, DEFAULT_WATTS_PER_CORE, POWERCAP_DIR,
+    modelled_cpu_energy, process_cpu_seconds, CpuEnergy, CpuEnergyMeter, EnergySource, RaplReader,
+    DEFAULT_WATTS_PER_CORE, POWERCAP_DIR,
 };
 pub use recommend::{MAX_HOTSPOTS, MIN_LISTED_SHARE};
 pub use scaling::{

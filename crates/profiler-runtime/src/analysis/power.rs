@@ -91,8 +91,12 @@ impl RaplReader {
             if read_u64(&energy).is_none() {
                 continue;
             }
-            let max_range_uj = read_u64(&entry.path().join("max_energy_range_uj")).unwrap_or(u64::MAX);
-            domains.push(RaplDomain { energy, max_range_uj });
+            let max_range_uj =
+                read_u64(&entry.path().join("max_energy_range_uj")).unwrap_or(u64::MAX);
+            domains.push(RaplDomain {
+                energy,
+                max_range_uj,
+            });
         }
         if domains.is_empty() {
             return Err(ProfileError::InvalidInput(format!(
@@ -105,7 +109,10 @@ impl RaplReader {
 
     /// The current counter of every domain, µJ.
     pub fn read_uj(&self) -> Vec<u64> {
-        self.domains.iter().map(|d| read_u64(&d.energy).unwrap_or(0)).collect()
+        self.domains
+            .iter()
+            .map(|d| read_u64(&d.energy).unwrap_or(0))
+            .collect()
     }
 
     /// Energy between two readings, J, allowing for counter wrap-around.
@@ -114,7 +121,13 @@ impl RaplReader {
             .domains
             .iter()
             .zip(before.iter().zip(after))
-            .map(|(d, (&b, &a))| if a >= b { a - b } else { d.max_range_uj.saturating_sub(b) + a })
+            .map(|(d, (&b, &a))| {
+                if a >= b {
+                    a - b
+                } else {
+                    d.max_range_uj.saturating_sub(b) + a
+                }
+            })
             .sum();
         uj as f64 / 1e6
     }
@@ -201,7 +214,10 @@ impl CpuEnergyMeter {
             mean_power_w: if dt > 0.0 { j / dt } else { 0.0 },
             duration_s: dt,
             source: EnergySource::Modelled,
-            method: format!("{} W per busy core x {cpu:.3} CPU-s ({how})", self.watts_per_core),
+            method: format!(
+                "{} W per busy core x {cpu:.3} CPU-s ({how})",
+                self.watts_per_core
+            ),
         }
     }
 }
@@ -220,17 +236,27 @@ pub fn modelled_cpu_energy(p: &Profile, watts_per_core: f64) -> CpuEnergy {
         let cpu: f64 = p
             .samples
             .windows(2)
-            .map(|s| f64::from(s[1].cpu_percent) / 100.0 * s[1].t_ns.saturating_sub(s[0].t_ns) as f64 / 1e9)
+            .map(|s| {
+                f64::from(s[1].cpu_percent) / 100.0 * s[1].t_ns.saturating_sub(s[0].t_ns) as f64
+                    / 1e9
+            })
             .sum();
         (cpu, format!("CPU% of {} monitor samples", p.samples.len()))
     } else {
         let self_ns: u64 = p.operations.iter().map(|o| o.self_ns).sum();
-        (self_ns as f64 / 1e9, "profiled self time as one busy core (no monitor samples)".to_owned())
+        (
+            self_ns as f64 / 1e9,
+            "profiled self time as one busy core (no monitor samples)".to_owned(),
+        )
     };
     let j = cpu_s * w;
     CpuEnergy {
         energy_j: j,
-        mean_power_w: if duration_s > 0.0 { j / duration_s } else { 0.0 },
+        mean_power_w: if duration_s > 0.0 {
+            j / duration_s
+        } else {
+            0.0
+        },
         duration_s,
         source: EnergySource::Modelled,
         method: format!("{w} W per busy core x {cpu_s:.3} CPU-s ({how})"),

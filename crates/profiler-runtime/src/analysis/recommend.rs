@@ -77,7 +77,12 @@ fn hotspot(op: &SlowOperation, a: &BottleneckAnalysis) -> Bottleneck {
             op.p99_ns as f64 / op.p50_ns as f64
         ));
     }
-    if let Some(c) = a.compute_analysis.complexity.iter().find(|c| c.operation == op.name) {
+    if let Some(c) = a
+        .compute_analysis
+        .complexity
+        .iter()
+        .find(|c| c.operation == op.name)
+    {
         if c.exponent >= 1.5 {
             advice.push(format!(
                 "it grows as {} (R^2 {:.2}): a lower-complexity algorithm or blocking pays most at large n",
@@ -86,8 +91,16 @@ fn hotspot(op: &SlowOperation, a: &BottleneckAnalysis) -> Bottleneck {
             ));
         }
     }
-    if let Some(r) = a.compute_analysis.repeated_calls.iter().find(|r| r.name == op.name) {
-        advice.push(format!("{} calls repeat earlier arguments: memoise the result", r.repeated_calls));
+    if let Some(r) = a
+        .compute_analysis
+        .repeated_calls
+        .iter()
+        .find(|r| r.name == op.name)
+    {
+        advice.push(format!(
+            "{} calls repeat earlier arguments: memoise the result",
+            r.repeated_calls
+        ));
     }
     advice.push(kind_advice(op.kind).to_owned());
     Bottleneck {
@@ -95,7 +108,11 @@ fn hotspot(op: &SlowOperation, a: &BottleneckAnalysis) -> Bottleneck {
         severity: op.severity,
         subject: op.name.clone(),
         share: op.time_share,
-        title: format!("`{}` takes {:.0}% of profiled time", op.name, op.time_share * 100.0),
+        title: format!(
+            "`{}` takes {:.0}% of profiled time",
+            op.name,
+            op.time_share * 100.0
+        ),
         evidence: format!(
             "self time {} of {} profiled ({:.1}%); {} calls, mean {}, p50 {}, p99 {}; inclusive {}",
             fmt_ns(op.self_time.as_nanos() as f64),
@@ -118,7 +135,11 @@ fn energy_findings(e: &EnergyAnalysis, out: &mut Vec<Bottleneck>) {
             severity: Severity::from_share(o.share),
             subject: o.name.clone(),
             share: o.share,
-            title: format!("`{}` spends {:.0}% of reported energy", o.name, o.share * 100.0),
+            title: format!(
+                "`{}` spends {:.0}% of reported energy",
+                o.name,
+                o.share * 100.0
+            ),
             evidence: format!(
                 "{} of {} over {} calls ({} per call, mean power {:.3} mW)",
                 fmt_pj(o.energy_pj),
@@ -127,7 +148,10 @@ fn energy_findings(e: &EnergyAnalysis, out: &mut Vec<Bottleneck>) {
                 fmt_pj(o.energy_per_call_pj),
                 o.mean_power_mw
             ),
-            recommendation: format!("call it less often or make each call cheaper; {}", kind_advice(o.kind)),
+            recommendation: format!(
+                "call it less often or make each call cheaper; {}",
+                kind_advice(o.kind)
+            ),
         });
     }
     for c in e.by_component.iter().filter(|c| c.share >= MEDIUM_SHARE) {
@@ -136,7 +160,11 @@ fn energy_findings(e: &EnergyAnalysis, out: &mut Vec<Bottleneck>) {
             severity: Severity::from_share(c.share),
             subject: c.component.clone(),
             share: c.share,
-            title: format!("component `{}` takes {:.0}% of energy", c.component, c.share * 100.0),
+            title: format!(
+                "component `{}` takes {:.0}% of energy",
+                c.component,
+                c.share * 100.0
+            ),
             evidence: format!("{} of {}", fmt_pj(c.energy_pj), fmt_pj(e.total_energy_pj)),
             recommendation: component_advice(&c.component),
         });
@@ -164,7 +192,11 @@ fn memory_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>) {
             recommendation: "free what each call allocates, or bound the cache or collection it grows (an LRU, a capacity limit, clearing between runs)".to_owned(),
         });
     }
-    if let Some(t) = m.top_allocators.first().filter(|t| t.share >= 0.25 && t.self_allocations >= 1000) {
+    if let Some(t) = m
+        .top_allocators
+        .first()
+        .filter(|t| t.share >= 0.25 && t.self_allocations >= 1000)
+    {
         out.push(Bottleneck {
             category: Category::Memory,
             severity: Severity::from_share(t.share * a.type_analysis.kind(t.kind).map_or(0.0, |k| k.time_share)),
@@ -193,7 +225,11 @@ fn hardware_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>) {
             .find(|o| o.name == t.name)
             .map_or(0.0, |o| o.time_share);
         let fixed = t.fixed_cost_ns.map_or_else(String::new, |f| {
-            format!(", fixed cost {} per call ({:.0}% of its time)", fmt_ns(f), t.fixed_cost_share.unwrap_or(0.0) * 100.0)
+            format!(
+                ", fixed cost {} per call ({:.0}% of its time)",
+                fmt_ns(f),
+                t.fixed_cost_share.unwrap_or(0.0) * 100.0
+            )
         });
         out.push(Bottleneck {
             category: Category::Hardware,
@@ -211,7 +247,11 @@ fn hardware_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>) {
             recommendation: "batch transfers into fewer, larger ones (whole rows or tiles at a time) to amortise the per-call cost".to_owned(),
         });
     }
-    if let Some(i) = h.imbalance.as_ref().filter(|i| i.max_over_mean >= super::hardware::IMBALANCE_RATIO) {
+    if let Some(i) = h
+        .imbalance
+        .as_ref()
+        .filter(|i| i.max_over_mean >= super::hardware::IMBALANCE_RATIO)
+    {
         let s = h.time_share * (1.0 - 1.0 / i.max_over_mean);
         out.push(Bottleneck {
             category: Category::Hardware,
@@ -242,18 +282,26 @@ fn io_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>) {
             severity: Severity::from_share(io.time_share),
             subject: "io_operation".to_owned(),
             share: io.time_share,
-            title: format!("blocking I/O takes {:.0}% of profiled time", io.time_share * 100.0),
+            title: format!(
+                "blocking I/O takes {:.0}% of profiled time",
+                io.time_share * 100.0
+            ),
             evidence: format!(
                 "{} I/O events, self {} (wall {}), concurrency {}",
                 io.events,
                 fmt_ns(io.self_ns as f64),
                 fmt_ns(io.wall_ns as f64),
-                io.concurrency.map_or_else(|| "-".to_owned(), |c| format!("{c:.2}"))
+                io.concurrency
+                    .map_or_else(|| "-".to_owned(), |c| format!("{c:.2}"))
             ),
             recommendation: how.to_owned(),
         });
     }
-    for s in io.serialisation_ops.iter().filter(|s| s.time_share >= MEDIUM_SHARE) {
+    for s in io
+        .serialisation_ops
+        .iter()
+        .filter(|s| s.time_share >= MEDIUM_SHARE)
+    {
         out.push(Bottleneck {
             category: Category::Io,
             severity: Severity::from_share(s.time_share),
@@ -288,11 +336,20 @@ fn compute_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>) {
                 r.example_args,
                 r.example_calls
             ),
-            recommendation: "memoise the result by its arguments, or hoist the call out of the loop".to_owned(),
+            recommendation:
+                "memoise the result by its arguments, or hoist the call out of the loop".to_owned(),
         });
     }
-    for f in c.complexity.iter().filter(|f| f.exponent >= 2.0 && f.r_squared >= 0.8) {
-        let s = a.slowest_operations.iter().find(|o| o.name == f.operation).map_or(0.0, |o| o.time_share);
+    for f in c
+        .complexity
+        .iter()
+        .filter(|f| f.exponent >= 2.0 && f.r_squared >= 0.8)
+    {
+        let s = a
+            .slowest_operations
+            .iter()
+            .find(|o| o.name == f.operation)
+            .map_or(0.0, |o| o.time_share);
         out.push(Bottleneck {
             category: Category::Algorithm,
             severity: Severity::from_share(s),
@@ -311,7 +368,11 @@ fn compute_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>) {
         });
     }
     for i in c.intensity.iter().filter(|i| i.bound == Bound::Memory) {
-        let s = a.slowest_operations.iter().find(|o| o.name == i.name).map_or(0.0, |o| o.time_share);
+        let s = a
+            .slowest_operations
+            .iter()
+            .find(|o| o.name == i.name)
+            .map_or(0.0, |o| o.time_share);
         if s < MIN_LISTED_SHARE {
             continue;
         }
@@ -332,7 +393,11 @@ fn compute_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>) {
 
 fn convergence_findings(c: &ConvergenceAnalysis, out: &mut Vec<Bottleneck>) {
     for s in &c.stability {
-        let runs: Vec<_> = c.runs.iter().filter(|r| r.operation == s.operation).collect();
+        let runs: Vec<_> = c
+            .runs
+            .iter()
+            .filter(|r| r.operation == s.operation)
+            .collect();
         let diverged = runs.iter().filter(|r| r.diverged).count();
         if diverged > 0 {
             out.push(Bottleneck {
@@ -345,7 +410,11 @@ fn convergence_findings(c: &ConvergenceAnalysis, out: &mut Vec<Bottleneck>) {
                 recommendation: "the iteration's contraction factor is >= 1: use more bits in the low-precision inverse, or precondition / rescale the matrix".to_owned(),
             });
         }
-        if let Some(b) = runs.iter().filter_map(|r| r.mean_bits_per_iteration).reduce(f64::min) {
+        if let Some(b) = runs
+            .iter()
+            .filter_map(|r| r.mean_bits_per_iteration)
+            .reduce(f64::min)
+        {
             if b < 1.0 && diverged == 0 {
                 out.push(Bottleneck {
                     category: Category::Algorithm,
@@ -362,7 +431,11 @@ fn convergence_findings(c: &ConvergenceAnalysis, out: &mut Vec<Bottleneck>) {
 }
 
 /// Every finding, most severe (then largest share) first.
-pub(crate) fn bottlenecks(a: &BottleneckAnalysis, e: &EnergyAnalysis, c: &ConvergenceAnalysis) -> Vec<Bottleneck> {
+pub(crate) fn bottlenecks(
+    a: &BottleneckAnalysis,
+    e: &EnergyAnalysis,
+    c: &ConvergenceAnalysis,
+) -> Vec<Bottleneck> {
     let mut out: Vec<Bottleneck> = a
         .slowest_operations
         .iter()
@@ -376,7 +449,11 @@ pub(crate) fn bottlenecks(a: &BottleneckAnalysis, e: &EnergyAnalysis, c: &Conver
     io_findings(a, &mut out);
     compute_findings(a, &mut out);
     convergence_findings(c, &mut out);
-    out.sort_by(|x, y| y.severity.cmp(&x.severity).then(y.share.total_cmp(&x.share)));
+    out.sort_by(|x, y| {
+        y.severity
+            .cmp(&x.severity)
+            .then(y.share.total_cmp(&x.share))
+    });
     out
 }
 
@@ -385,7 +462,12 @@ pub(crate) fn bottlenecks(a: &BottleneckAnalysis, e: &EnergyAnalysis, c: &Conver
 pub(crate) fn recommendation_lines(list: &[Bottleneck], alloc_tracked: bool) -> Vec<String> {
     let mut v: Vec<String> = list
         .iter()
-        .map(|b| format!("[{}] {} ({}): {}", b.severity, b.subject, b.category, b.recommendation))
+        .map(|b| {
+            format!(
+                "[{}] {} ({}): {}",
+                b.severity, b.subject, b.category, b.recommendation
+            )
+        })
         .collect();
     if !alloc_tracked {
         v.push(

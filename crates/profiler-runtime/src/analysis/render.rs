@@ -8,6 +8,7 @@ use crate::report::{fmt_bytes, fmt_ns, fmt_pj, PerformanceReport};
 
 use super::bottleneck::OptimizationAnalysis;
 use super::power::CpuEnergy;
+use super::severity::share;
 
 /// Output style.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +27,10 @@ struct Doc {
 
 impl Doc {
     fn new(style: Style) -> Self {
-        Doc { style, out: String::with_capacity(8192) }
+        Doc {
+            style,
+            out: String::with_capacity(8192),
+        }
     }
 
     fn heading(&mut self, level: usize, t: &str) {
@@ -77,7 +81,11 @@ impl Doc {
                     let mut s = String::from(" ");
                     for (i, c) in cells.enumerate() {
                         let c: String = c.chars().take(48).collect();
-                        let pad = w.get(i).copied().unwrap_or(0).saturating_sub(c.chars().count());
+                        let pad = w
+                            .get(i)
+                            .copied()
+                            .unwrap_or(0)
+                            .saturating_sub(c.chars().count());
                         if i == 0 {
                             let _ = write!(s, " {c}{}", " ".repeat(pad));
                         } else {
@@ -137,7 +145,13 @@ pub(crate) fn render_analysis(a: &OptimizationAnalysis, style: Style) -> String 
         d.gap();
     }
     for (i, x) in b.bottlenecks.iter().enumerate() {
-        d.line(&format!("{}. [{}] ({}) {}", i + 1, x.severity, x.category, x.title));
+        d.line(&format!(
+            "{}. [{}] ({}) {}",
+            i + 1,
+            x.severity,
+            x.category,
+            x.title
+        ));
         d.line(&format!("   evidence: {}", x.evidence));
         d.line(&format!("   do: {}", x.recommendation));
     }
@@ -162,7 +176,20 @@ pub(crate) fn render_analysis(a: &OptimizationAnalysis, style: Style) -> String 
             ]
         })
         .collect();
-    d.table(&["operation", "kind", "calls", "self", "share", "inclusive", "mean", "p99", "severity"], &rows);
+    d.table(
+        &[
+            "operation",
+            "kind",
+            "calls",
+            "self",
+            "share",
+            "inclusive",
+            "mean",
+            "p99",
+            "severity",
+        ],
+        &rows,
+    );
 
     d.heading(2, "Time by kind");
     let rows: Vec<Vec<String>> = b
@@ -180,7 +207,17 @@ pub(crate) fn render_analysis(a: &OptimizationAnalysis, style: Style) -> String 
             ]
         })
         .collect();
-    d.table(&["kind", "events", "self", "time share", "energy", "energy share"], &rows);
+    d.table(
+        &[
+            "kind",
+            "events",
+            "self",
+            "time share",
+            "energy",
+            "energy share",
+        ],
+        &rows,
+    );
 
     render_energy(&mut d, a);
     render_memory(&mut d, a);
@@ -232,7 +269,17 @@ fn render_energy(d: &mut Doc, a: &OptimizationAnalysis) {
             ]
         })
         .collect();
-    d.table(&["operation", "calls", "energy", "share", "per call", "power (mW)"], &rows);
+    d.table(
+        &[
+            "operation",
+            "calls",
+            "energy",
+            "share",
+            "per call",
+            "power (mW)",
+        ],
+        &rows,
+    );
     for t in &e.temperature {
         d.bullet(&format!(
             "`{}` at {:.0}-{:.0} K: {} per K ({}), {} per call at 300 K, {} at 350 K{}",
@@ -240,10 +287,15 @@ fn render_energy(d: &mut Doc, a: &OptimizationAnalysis) {
             t.min_k,
             t.max_k,
             t.pj_per_k.map_or_else(|| "-".to_owned(), fmt_pj),
-            t.relative_per_k.map_or_else(|| "-".to_owned(), |r| format!("{:+.3}%/K", r * 100.0)),
+            t.relative_per_k
+                .map_or_else(|| "-".to_owned(), |r| format!("{:+.3}%/K", r * 100.0)),
             t.estimate_300k_pj.map_or_else(|| "-".to_owned(), fmt_pj),
             t.estimate_350k_pj.map_or_else(|| "-".to_owned(), fmt_pj),
-            if t.extrapolated { " (extrapolated)" } else { "" }
+            if t.extrapolated {
+                " (extrapolated)"
+            } else {
+                ""
+            }
         ));
     }
     if !e.temperature.is_empty() {
@@ -269,7 +321,8 @@ fn render_memory(d: &mut Doc, a: &OptimizationAnalysis) {
         d.line(&format!(
             "Peak RSS {}{}.",
             fmt_bytes(peak as f64),
-            m.rss_growth_bytes.map_or_else(String::new, |g| format!(", growth {}", fmt_bytes(g as f64)))
+            m.rss_growth_bytes
+                .map_or_else(String::new, |g| format!(", growth {}", fmt_bytes(g as f64)))
         ));
     }
     d.gap();
@@ -287,7 +340,17 @@ fn render_memory(d: &mut Doc, a: &OptimizationAnalysis) {
             ]
         })
         .collect();
-    d.table(&["allocator", "calls", "self bytes", "allocations", "per call", "share"], &rows);
+    d.table(
+        &[
+            "allocator",
+            "calls",
+            "self bytes",
+            "allocations",
+            "per call",
+            "share",
+        ],
+        &rows,
+    );
     for l in &m.leak_suspects {
         d.bullet(&format!(
             "leak suspect `{}`: +{} per call over {} calls, {} retained (R^2 {:.2})",
@@ -335,7 +398,17 @@ fn render_hw_io_compute(d: &mut Doc, a: &OptimizationAnalysis) {
                 ]
             })
             .collect();
-        d.table(&["transfer", "calls", "mean size", "throughput", "fixed cost", ""], &rows);
+        d.table(
+            &[
+                "transfer",
+                "calls",
+                "mean size",
+                "throughput",
+                "fixed cost",
+                "",
+            ],
+            &rows,
+        );
     }
     let io = &b.io_analysis;
     if io.events > 0 {
@@ -344,8 +417,13 @@ fn render_hw_io_compute(d: &mut Doc, a: &OptimizationAnalysis) {
             "{} io_operation events: {} of time; concurrency {}{}.",
             io.events,
             pct(io.time_share),
-            io.concurrency.map_or_else(|| "-".to_owned(), |c| format!("{c:.2}")),
-            if io.serialised { " (serialised: one request at a time)" } else { "" }
+            io.concurrency
+                .map_or_else(|| "-".to_owned(), |c| format!("{c:.2}")),
+            if io.serialised {
+                " (serialised: one request at a time)"
+            } else {
+                ""
+            }
         ));
         d.gap();
     }
@@ -360,7 +438,10 @@ fn render_hw_io_compute(d: &mut Doc, a: &OptimizationAnalysis) {
                 f.r_squared,
                 f.min_n,
                 f.max_n,
-                f.trend_break.map_or_else(String::new, |t| format!(", trend breaks after n = {}", t.at_n))
+                f.trend_break.map_or_else(String::new, |t| format!(
+                    ", trend breaks after n = {}",
+                    t.at_n
+                ))
             ));
         }
         for r in &c.repeated_calls {
@@ -387,7 +468,11 @@ fn render_convergence(d: &mut Doc, a: &OptimizationAnalysis) {
         return;
     }
     d.heading(2, "Convergence");
-    d.line(&format!("Target residual {:.3e} ({:.1} bits).", c.target_residual, -c.target_residual.log2()));
+    d.line(&format!(
+        "Target residual {:.3e} ({:.1} bits).",
+        c.target_residual,
+        -c.target_residual.log2()
+    ));
     d.gap();
     let rows: Vec<Vec<String>> = c
         .runs
@@ -400,13 +485,28 @@ fn render_convergence(d: &mut Doc, a: &OptimizationAnalysis) {
                 r.iterations.to_string(),
                 format!("{:.2e}", r.final_residual),
                 format!("{:.1}", r.final_bits),
-                r.mean_bits_per_iteration.map_or_else(|| "-".to_owned(), |b| format!("{b:.2}")),
-                r.time_to_precision_ns.map_or_else(|| "not reached".to_owned(), |t| fmt_ns(t as f64)),
-                r.energy_to_precision_pj.map_or_else(|| "-".to_owned(), fmt_pj),
+                r.mean_bits_per_iteration
+                    .map_or_else(|| "-".to_owned(), |b| format!("{b:.2}")),
+                r.time_to_precision_ns
+                    .map_or_else(|| "not reached".to_owned(), |t| fmt_ns(t as f64)),
+                r.energy_to_precision_pj
+                    .map_or_else(|| "-".to_owned(), fmt_pj),
             ]
         })
         .collect();
-    d.table(&["solver", "n", "iters", "final residual", "bits", "bits/iter", "time to target", "energy to target"], &rows);
+    d.table(
+        &[
+            "solver",
+            "n",
+            "iters",
+            "final residual",
+            "bits",
+            "bits/iter",
+            "time to target",
+            "energy to target",
+        ],
+        &rows,
+    );
     for s in &c.stability {
         if s.runs > 1 {
             d.bullet(&format!(
@@ -414,8 +514,14 @@ fn render_convergence(d: &mut Doc, a: &OptimizationAnalysis) {
                 s.operation,
                 s.runs,
                 pct(s.success_rate),
-                s.final_bits.map_or_else(|| "-".to_owned(), |x| format!("{:.1} ± {:.1}", x.mean, x.std)),
-                s.iterations.map_or_else(|| "-".to_owned(), |x| format!("{:.1} ± {:.1}", x.mean, x.std))
+                s.final_bits.map_or_else(
+                    || "-".to_owned(),
+                    |x| format!("{:.1} ± {:.1}", x.mean, x.std)
+                ),
+                s.iterations.map_or_else(
+                    || "-".to_owned(),
+                    |x| format!("{:.1} ± {:.1}", x.mean, x.std)
+                )
             ));
         }
     }
@@ -455,7 +561,8 @@ pub(crate) fn render_report(r: &PerformanceReport, style: Style) -> String {
         d.line(&format!(
             "Monitor: {} samples; RSS peak {}, mean {}; CPU mean {:.0}%, peak {:.0}%.",
             m.samples,
-            m.peak_rss_bytes.map_or_else(|| "-".to_owned(), |b| fmt_bytes(b as f64)),
+            m.peak_rss_bytes
+                .map_or_else(|| "-".to_owned(), |b| fmt_bytes(b as f64)),
             m.mean_rss_bytes.map_or_else(|| "-".to_owned(), fmt_bytes),
             m.mean_cpu_percent.unwrap_or(0.0),
             m.peak_cpu_percent.unwrap_or(0.0)
@@ -487,22 +594,63 @@ pub(crate) fn render_report(r: &PerformanceReport, style: Style) -> String {
                 fmt_ns(o.p90_ns as f64),
                 fmt_ns(o.p99_ns as f64),
                 format!("{:.0}", o.ops_per_sec),
-                o.bytes_per_sec.map_or_else(|| "-".to_owned(), |b| format!("{}/s", fmt_bytes(b))),
+                o.bytes_per_sec
+                    .map_or_else(|| "-".to_owned(), |b| format!("{}/s", fmt_bytes(b))),
                 o.energy_pj.map_or_else(|| "-".to_owned(), fmt_pj),
             ]
         })
         .collect();
     d.table(
-        &["operation", "kind", "count", "total", "self", "mean", "std", "min", "max", "p50", "p90", "p99", "ops/s", "bytes/s", "energy"],
+        &[
+            "operation",
+            "kind",
+            "count",
+            "total",
+            "self",
+            "mean",
+            "std",
+            "min",
+            "max",
+            "p50",
+            "p90",
+            "p99",
+            "ops/s",
+            "bytes/s",
+            "energy",
+        ],
         &rows,
     );
     d.heading(2, "By kind");
     let rows: Vec<Vec<String>> = r
         .kinds
         .iter()
-        .map(|k| vec![k.kind.to_string(), k.count.to_string(), fmt_ns(k.total_ns as f64), fmt_ns(k.self_ns as f64), fmt_pj(k.energy_pj)])
+        .map(|k| {
+            vec![
+                k.kind.to_string(),
+                k.count.to_string(),
+                fmt_ns(k.total_ns as f64),
+                fmt_ns(k.self_ns as f64),
+                fmt_pj(k.energy_pj),
+            ]
+        })
         .collect();
     d.table(&["kind", "events", "total", "self", "energy"], &rows);
+    if !r.energy_by_component.is_empty() {
+        d.heading(2, "Energy by component");
+        let total: f64 = r.energy_by_component.values().sum();
+        let rows: Vec<Vec<String>> = r
+            .energy_by_component
+            .iter()
+            .map(|(c, e)| {
+                vec![
+                    c.clone(),
+                    fmt_pj(*e),
+                    format!("{:.1}%", 100.0 * share(*e, total)),
+                ]
+            })
+            .collect();
+        d.table(&["component", "energy", "share"], &rows);
+    }
     d.heading(2, "Derived metrics");
     for (k, v) in &r.derived_metrics {
         d.bullet(&format!("{k}: {v:.6}"));

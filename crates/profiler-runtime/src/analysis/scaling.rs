@@ -11,6 +11,7 @@ use crate::error::ProfileError;
 use crate::monitor::current_rss_bytes;
 use crate::profiler::{MemorySource, PerformanceProfiler};
 
+use super::cputime::{thread_cpu_ns, ScalingClock};
 use super::fit::{fit_power_law, PowerLawFit};
 use super::trend::{find_trend_break, TrendBreak, BREAK_TOLERANCE};
 
@@ -60,12 +61,16 @@ pub struct ScalingMeasurement {
     pub n: usize,
     /// Threads.
     pub threads: usize,
-    /// Fastest run, ns: the least-disturbed measurement, which the time fit uses.
+    /// Fastest run, ns, by the study's clock: the least-disturbed measurement, which the time
+    /// fit uses.
     pub time_ns: u64,
-    /// Median run, ns.
+    /// Median run, ns, by the study's clock.
     pub median_time_ns: u64,
-    /// Every run, ns.
+    /// Every run, ns, by the study's clock.
     pub times_ns: Vec<u64>,
+    /// Fastest run by wall time, ns (parallel efficiency uses it whatever the clock).
+    #[serde(default)]
+    pub wall_time_ns: u64,
     /// Median bytes allocated by the calling thread during a run (with a `CountingAllocator`).
     pub allocated_bytes: Option<u64>,
     /// Median net heap growth of the calling thread during a run.
@@ -104,9 +109,9 @@ pub struct ThreadScaling {
     pub n: usize,
     /// Threads.
     pub threads: usize,
-    /// Fastest run, ns.
+    /// Fastest run, wall time, ns.
     pub time_ns: u64,
-    /// Time at the smallest thread count over this time.
+    /// Wall time at the smallest thread count over this time.
     pub speedup: f64,
     /// `speedup x base threads / threads`: 1 is perfect scaling.
     pub efficiency: f64,
@@ -127,6 +132,10 @@ pub struct ScalingResults {
     pub energy: Option<SeriesFit>,
     /// Where memory figures came from.
     pub memory_source: MemorySource,
+    /// The clock the runs were timed with (after any fallback: a study that asked for
+    /// [`ScalingClock::ThreadCpu`] where it is unavailable says [`ScalingClock::Wall`]).
+    #[serde(default)]
+    pub clock: ScalingClock,
     /// Speed-up and efficiency per size and thread count (empty with one thread count).
     pub parallel: Vec<ThreadScaling>,
 }
@@ -139,9 +148,19 @@ impl ScalingResults {
 
     /// A few lines a person reads: `time ~ n^2.9 (R^2 0.99)`, memory, energy, breaks, efficiency.
     pub fn summary(&self) -> String {
-        let mut lines = vec![format!("scaling study `{}`:", self.name)];
-        for f in [&self.time, &self.memory, &self.energy].into_iter().flatten() {
-            let mut l = format!("  {} (R^2 {:.3}, {} sizes)", f.label, f.fit.r_squared, f.fit.points);
+        let mut lines = vec![format!(
+            "scaling study `{}` ({} time):",
+            self.name,
+            self.clock.label()
+        )];
+        for f in [&self.time, &self.memory, &self.energy]
+            .into_iter()
+            .flatten()
+        {
+            let mut l = format!(
+                "  {} (R^2 {:.3}, {} sizes)",
+                f.label, f.fit.r_squared, f.fit.points
+            );
             if let Some(b) = f.trend_break {
                 l.push_str(&format!(
                     "; trend breaks after n = {} (local slope {:.2} against {:.2})",
@@ -169,7 +188,8 @@ impl ScalingResults {
 /// Runs a workload over problem sizes and thread counts.
 ///
 /// Each (size, threads) pair runs `repeats` times (default 3) after one untimed warm-up run at
-/// the first size. Time is the fastest repeat (the least disturbed; the median is kept too);
+/// the first size. Time is the fastest repeat (the least disturbed; the median is kept too),
+/// by wall time or, with [`clock`](Self::clock), the calling thread's CPU time;
 /// memory is the calling thread's allocated bytes from the `CountingAllocator` where installed,
 /// else RSS growth; energy is what the workload returns ([`ScalingOutcome`]), or else the
 /// `energy_pj` recorded by the profiler given with [`profiler`](Self::profiler) during the run.
@@ -200,6 +220,7 @@ pub struct ScalingStudy<'p> {
     repeats: usize,
     warmup: bool,
     break_tolerance: f64,
+    clock: ScalingClock,
     profiler: Option<&'p PerformanceProfiler>,
 }
 
@@ -213,6 +234,7 @@ impl<'p> ScalingStudy<'p> {
             repeats: 3,
             warmup: true,
             break_tolerance: BREAK_TOLERANCE,
+            clock: ScalingClock::Wall,
             profiler: None,
         }
     }
@@ -245,6 +267,13 @@ impl<'p> ScalingStudy<'p> {
     /// [`BREAK_TOLERANCE`]).
     pub fn break_tolerance(mut self, tol: f64) -> Self {
         self.break_tolerance = tol;
+        self
+    }
+
+    /// The clock runs are timed with (default [`ScalingClock::Wall`]). Use
+    /// [`ScalingClock::ThreadCpu`] for a single-threaded workload on a busy machine.
+    pub fn clock(mut self, clock: ScalingClock) -> Self {
+        self.clock = clock;
         self
     }
 
@@ -282,7 +311,14 @@ impl<'p> ScalingStudy<'p> {
     }
 
     /// Runs the study.
-    pub fn run<R: ScalingOutcome>(&self, mut workload: impl FnMut(&StudyRun) -> R) -> Result<ScalingResults, ProfileError> {
+    ///
+    /// Repeats run in rounds: every (size, threads) pair once per round, so a burst of load
+    /// from elsewhere on the machine slows one round of every size rather than every repeat of
+    /// one size, and the fastest repeat of each size stays comparable.
+    pub fn run<R: ScalingOutcome>(
+        &self,
+        mut workload: impl FnMut(&StudyRun) -> R,
+    ) -> Result<ScalingResults, ProfileError> {
         self.validate()?;
         let mut sizes = self.sizes.clone();
         sizes.sort_unstable();
@@ -291,72 +327,105 @@ impl<'p> ScalingStudy<'p> {
         threads.sort_unstable();
         threads.dedup();
         if self.warmup {
-            workload(&StudyRun { n: sizes[0], threads: threads[0], repeat: 0 });
+            workload(&StudyRun {
+                n: sizes[0],
+                threads: threads[0],
+                repeat: 0,
+            });
         }
+        let clock = match self.clock {
+            ScalingClock::ThreadCpu if thread_cpu_ns().is_some() => ScalingClock::ThreadCpu,
+            _ => ScalingClock::Wall,
+        };
         let session = format!("scaling:{}", self.name);
         let mut memory_source = MemorySource::Unknown;
-        let mut measurements = Vec::with_capacity(sizes.len() * threads.len());
-        for &n in &sizes {
-            for &t in &threads {
-                let mut times = Vec::with_capacity(self.repeats);
-                let (mut alloc_b, mut net_b, mut rss_b, mut energy) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-                for repeat in 0..self.repeats {
-                    let run = StudyRun { n, threads: t, repeat };
-                    let a0 = alloc::thread_counters();
-                    let rss0 = if a0.is_none() { current_rss_bytes() } else { None };
-                    if let Some(p) = self.profiler {
-                        p.start_profiling(session.clone());
+        let pairs: Vec<(usize, usize)> = sizes
+            .iter()
+            .flat_map(|&n| threads.iter().map(move |&t| (n, t)))
+            .collect();
+        let mut acc: Vec<RunSamples> = pairs
+            .iter()
+            .map(|_| RunSamples::with_capacity(self.repeats))
+            .collect();
+        for repeat in 0..self.repeats {
+            for (&(n, t), acc) in pairs.iter().zip(&mut acc) {
+                let run = StudyRun {
+                    n,
+                    threads: t,
+                    repeat,
+                };
+                let a0 = alloc::thread_counters();
+                let rss0 = if a0.is_none() {
+                    current_rss_bytes()
+                } else {
+                    None
+                };
+                if let Some(p) = self.profiler {
+                    p.start_profiling(session.clone());
+                }
+                let cpu0 = if clock == ScalingClock::ThreadCpu {
+                    thread_cpu_ns()
+                } else {
+                    None
+                };
+                let t0 = Instant::now();
+                let out = workload(&run);
+                let wall_ns = t0.elapsed().as_nanos() as u64;
+                let ns = match (cpu0, cpu0.and_then(|_| thread_cpu_ns())) {
+                    (Some(a), Some(b)) => b.saturating_sub(a),
+                    _ => wall_ns,
+                };
+                let recorded = self
+                    .profiler
+                    .and_then(|p| p.stop_profiling(&session).ok())
+                    .map(|s| s.metrics_summary.total_energy_pj)
+                    .filter(|e| *e != 0.0);
+                acc.times.push(ns);
+                acc.wall.push(wall_ns);
+                if let Some(e) = out.energy_pj().or(recorded) {
+                    acc.energy.push(e);
+                }
+                match (a0, alloc::thread_counters()) {
+                    (Some(a), Some(b)) => {
+                        let d = alloc::diff(&b, &a);
+                        acc.alloc.push(d.allocated_bytes as f64);
+                        acc.net.push(d.net_bytes() as f64);
+                        memory_source = MemorySource::Allocator;
                     }
-                    let t0 = Instant::now();
-                    let out = workload(&run);
-                    let ns = t0.elapsed().as_nanos() as u64;
-                    let recorded = self
-                        .profiler
-                        .and_then(|p| p.stop_profiling(&session).ok())
-                        .map(|s| s.metrics_summary.total_energy_pj)
-                        .filter(|e| *e != 0.0);
-                    times.push(ns);
-                    if let Some(e) = out.energy_pj().or(recorded) {
-                        energy.push(e);
-                    }
-                    match (a0, alloc::thread_counters()) {
-                        (Some(a), Some(b)) => {
-                            let d = alloc::diff(&b, &a);
-                            alloc_b.push(d.allocated_bytes as f64);
-                            net_b.push(d.net_bytes() as f64);
-                            memory_source = MemorySource::Allocator;
-                        }
-                        _ => {
-                            if let (Some(r0), Some(r1)) = (rss0, current_rss_bytes()) {
-                                rss_b.push(r1 as f64 - r0 as f64);
-                                memory_source = MemorySource::Rss;
-                            }
+                    _ => {
+                        if let (Some(r0), Some(r1)) = (rss0, current_rss_bytes()) {
+                            acc.rss.push(r1 as f64 - r0 as f64);
+                            memory_source = MemorySource::Rss;
                         }
                     }
                 }
-                let min = times.iter().copied().min().unwrap_or(0);
-                let mut sorted = times.clone();
-                sorted.sort_unstable();
-                measurements.push(ScalingMeasurement {
-                    n,
-                    threads: t,
-                    time_ns: min,
-                    median_time_ns: sorted[sorted.len() / 2],
-                    times_ns: times,
-                    allocated_bytes: median(&mut alloc_b).map(|x| x as u64),
-                    net_bytes: median(&mut net_b).map(|x| x as i64),
-                    rss_delta_bytes: median(&mut rss_b).map(|x| x as i64),
-                    energy_pj: median(&mut energy),
-                });
             }
         }
-        Ok(self.results(measurements, threads[0], memory_source))
+        let measurements = pairs
+            .into_iter()
+            .zip(acc)
+            .map(|((n, t), a)| a.measurement(n, t))
+            .collect();
+        let mut results = self.results(measurements, threads[0], memory_source);
+        results.clock = clock;
+        Ok(results)
     }
 
-    fn results(&self, measurements: Vec<ScalingMeasurement>, base_threads: usize, memory_source: MemorySource) -> ScalingResults {
-        let base: Vec<&ScalingMeasurement> = measurements.iter().filter(|m| m.threads == base_threads).collect();
+    fn results(
+        &self,
+        measurements: Vec<ScalingMeasurement>,
+        base_threads: usize,
+        memory_source: MemorySource,
+    ) -> ScalingResults {
+        let base: Vec<&ScalingMeasurement> = measurements
+            .iter()
+            .filter(|m| m.threads == base_threads)
+            .collect();
         let tol = self.break_tolerance;
-        let time_pts: Vec<(f64, f64)> = base.iter().map(|m| (m.n as f64, m.time_ns as f64)).collect();
+        let time_pts: Vec<(f64, f64)> = base
+            .iter()
+            .map(|m| (m.n as f64, m.time_ns as f64))
+            .collect();
         let mem_pts: Vec<(f64, f64)> = base
             .iter()
             .filter_map(|m| {
@@ -366,17 +435,20 @@ impl<'p> ScalingStudy<'p> {
                     .map(|b| (m.n as f64, b))
             })
             .collect();
-        let energy_pts: Vec<(f64, f64)> = base.iter().filter_map(|m| m.energy_pj.map(|e| (m.n as f64, e))).collect();
+        let energy_pts: Vec<(f64, f64)> = base
+            .iter()
+            .filter_map(|m| m.energy_pj.map(|e| (m.n as f64, e)))
+            .collect();
         let parallel = measurements
             .iter()
             .filter(|m| m.threads != base_threads)
             .filter_map(|m| {
                 let b = base.iter().find(|b| b.n == m.n)?;
-                let speedup = b.time_ns as f64 / m.time_ns.max(1) as f64;
+                let speedup = b.wall_time_ns as f64 / m.wall_time_ns.max(1) as f64;
                 Some(ThreadScaling {
                     n: m.n,
                     threads: m.threads,
-                    time_ns: m.time_ns,
+                    time_ns: m.wall_time_ns,
                     speedup,
                     efficiency: speedup * base_threads as f64 / m.threads as f64,
                 })
@@ -388,6 +460,7 @@ impl<'p> ScalingStudy<'p> {
             memory: series_fit("memory", &mem_pts, tol),
             energy: series_fit("energy", &energy_pts, tol),
             memory_source,
+            clock: self.clock,
             parallel,
             measurements,
         }
@@ -400,4 +473,44 @@ fn median(v: &mut [f64]) -> Option<f64> {
     }
     v.sort_by(f64::total_cmp);
     Some(v[v.len() / 2])
+}
+
+/// The runs of one (size, threads) pair, collected over the rounds.
+struct RunSamples {
+    times: Vec<u64>,
+    wall: Vec<u64>,
+    alloc: Vec<f64>,
+    net: Vec<f64>,
+    rss: Vec<f64>,
+    energy: Vec<f64>,
+}
+
+impl RunSamples {
+    fn with_capacity(n: usize) -> Self {
+        RunSamples {
+            times: Vec::with_capacity(n),
+            wall: Vec::with_capacity(n),
+            alloc: Vec::new(),
+            net: Vec::new(),
+            rss: Vec::new(),
+            energy: Vec::new(),
+        }
+    }
+
+    fn measurement(mut self, n: usize, threads: usize) -> ScalingMeasurement {
+        let mut sorted = self.times.clone();
+        sorted.sort_unstable();
+        ScalingMeasurement {
+            n,
+            threads,
+            time_ns: sorted.first().copied().unwrap_or(0),
+            median_time_ns: sorted.get(sorted.len() / 2).copied().unwrap_or(0),
+            times_ns: self.times,
+            wall_time_ns: self.wall.iter().copied().min().unwrap_or(0),
+            allocated_bytes: median(&mut self.alloc).map(|x| x as u64),
+            net_bytes: median(&mut self.net).map(|x| x as i64),
+            rss_delta_bytes: median(&mut self.rss).map(|x| x as i64),
+            energy_pj: median(&mut self.energy),
+        }
+    }
 }

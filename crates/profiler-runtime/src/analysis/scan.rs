@@ -40,7 +40,8 @@ impl Hasher for IntHasher {
     }
     fn write(&mut self, bytes: &[u8]) {
         for b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
         }
     }
     fn write_u64(&mut self, v: u64) {
@@ -50,13 +51,36 @@ impl Hasher for IntHasher {
 
 pub(crate) type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
 
-/// Whether a metric key is an outcome of a call (energy, residual, utilisation) rather than
-/// one of its arguments. Repeated-call detection compares arguments only.
+/// Whether a metric key is an outcome of a call (energy, residual, utilisation, work done)
+/// rather than one of its arguments. Repeated-call detection compares arguments only, so a
+/// span whose only numbers are outcomes (`bytes`, `flops`, `adc_conversions`, ...) is never
+/// called a repeat.
+///
+/// Outcomes: keys starting with `energy`; keys ending in `_pj`, `_ns`, `_bytes`, `_count`,
+/// `_conversions` or `_pulses`; and `residual`, `final_residual`, `bits_gained`,
+/// `iterations`, `bytes`, `flops`, `utilization`, `error`.
+///
+/// ```
+/// use profiler_runtime::analysis::is_output_metric;
+/// assert!(is_output_metric("energy.adc_pj") && is_output_metric("bytes"));
+/// assert!(is_output_metric("adc_conversions") && is_output_metric("write_pulses"));
+/// assert!(!is_output_metric("n") && !is_output_metric("k"));
+/// ```
 pub fn is_output_metric(key: &str) -> bool {
+    const SUFFIXES: [&str; 6] = ["_pj", "_ns", "_bytes", "_count", "_conversions", "_pulses"];
     key.starts_with("energy")
-        || key.ends_with("_pj")
-        || key.ends_with("_ns")
-        || matches!(key, "residual" | "bits_gained" | UTILIZATION_KEY | "error")
+        || SUFFIXES.iter().any(|s| key.ends_with(s))
+        || matches!(
+            key,
+            "residual"
+                | "final_residual"
+                | "bits_gained"
+                | "iterations"
+                | BYTES_KEY
+                | FLOPS_KEY
+                | UTILIZATION_KEY
+                | "error"
+        )
 }
 
 /// Streaming least squares of `y` on `x`.
@@ -94,7 +118,11 @@ impl Regression {
         }
         let slope = cxy / vx;
         let intercept = (self.sy - slope * self.sx) / self.n;
-        let r2 = if vy <= 0.0 { 1.0 } else { (cxy * cxy / (vx * vy)).clamp(0.0, 1.0) };
+        let r2 = if vy <= 0.0 {
+            1.0
+        } else {
+            (cxy * cxy / (vx * vy)).clamp(0.0, 1.0)
+        };
         Some((slope, intercept, r2))
     }
 
@@ -276,7 +304,11 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
         let mut has_args = false;
         for (k, v) in &e.metrics {
             if let Some(c) = component_of(k) {
-                match s.component_by_kind.iter_mut().find(|x| x.0 == e.kind && x.1 == c) {
+                match s
+                    .component_by_kind
+                    .iter_mut()
+                    .find(|x| x.0 == e.kind && x.1 == c)
+                {
                     Some(x) => x.2 += v,
                     None => s.component_by_kind.push((e.kind, c.to_owned(), *v)),
                 }
@@ -323,7 +355,9 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
 }
 
 fn device_of(e: &ProfileEvent) -> Option<(&'static str, i64)> {
-    DEVICE_KEYS
-        .iter()
-        .find_map(|k| e.metric(k).filter(|v| v.is_finite()).map(|v| (*k, v as i64)))
+    DEVICE_KEYS.iter().find_map(|k| {
+        e.metric(k)
+            .filter(|v| v.is_finite())
+            .map(|v| (*k, v as i64))
+    })
 }

@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use crate::event::{EventKind, ProfileEvent};
 use crate::profile::Profile;
 
+use super::scan::IntMap;
+
 /// Metric key of a span's total energy.
 pub const ENERGY_KEY: &str = "energy_pj";
 /// Prefix of per-component energy metrics (`energy.adc_pj`).
@@ -30,7 +32,8 @@ pub const ITERATION_KEY: &str = "k";
 
 /// The component name of a metric key such as `energy.adc_pj` (`adc`), if it is one.
 pub fn component_of(key: &str) -> Option<&str> {
-    key.strip_prefix(COMPONENT_PREFIX)?.strip_suffix(COMPONENT_SUFFIX)
+    key.strip_prefix(COMPONENT_PREFIX)?
+        .strip_suffix(COMPONENT_SUFFIX)
 }
 
 /// Energy by circuit component over the whole profile (exact: from aggregates), pJ.
@@ -93,7 +96,11 @@ fn median(v: &mut [f64]) -> Option<f64> {
     }
     v.sort_by(f64::total_cmp);
     let m = v.len() / 2;
-    Some(if v.len() % 2 == 1 { v[m] } else { (v[m - 1] + v[m]) / 2.0 })
+    Some(if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    })
 }
 
 /// Scaling series for every operation whose kept events report at least two distinct sizes
@@ -103,7 +110,12 @@ pub fn scaling_series(profile: &Profile) -> Vec<ScalingSeries> {
     for e in &profile.events {
         if let Some(n) = e.metric(SIZE_KEY) {
             if n.is_finite() && n > 0.0 {
-                by_op.entry(&e.name).or_default().entry(n.to_bits()).or_default().push(e);
+                by_op
+                    .entry(&e.name)
+                    .or_default()
+                    .entry(n.to_bits())
+                    .or_default()
+                    .push(e);
             }
         }
     }
@@ -117,8 +129,10 @@ pub fn scaling_series(profile: &Profile) -> Vec<ScalingSeries> {
             .map(|(bits, evs)| {
                 let mut t: Vec<f64> = evs.iter().map(|e| e.duration_ns() as f64).collect();
                 let mut en: Vec<f64> = evs.iter().filter_map(|e| e.metric(ENERGY_KEY)).collect();
-                let mut al: Vec<f64> =
-                    evs.iter().filter_map(|e| e.alloc.map(|a| a.allocated_bytes as f64)).collect();
+                let mut al: Vec<f64> = evs
+                    .iter()
+                    .filter_map(|e| e.alloc.map(|a| a.allocated_bytes as f64))
+                    .collect();
                 ScalingPoint {
                     n: f64::from_bits(bits),
                     median_ns: median(&mut t).unwrap_or(0.0),
@@ -148,7 +162,8 @@ pub struct ConvergencePoint {
     pub bits_gained: Option<f64>,
     /// End of the iteration, ns since the start of the run.
     pub elapsed_ns: u64,
-    /// Energy spent up to and including this iteration, pJ (where reported).
+    /// Energy spent up to and including this iteration, pJ (where reported): the iterations'
+    /// own `energy_pj` and that of the operations nested in them.
     pub cumulative_energy_pj: f64,
 }
 
@@ -165,16 +180,88 @@ pub struct ConvergenceRun {
     pub points: Vec<ConvergencePoint>,
 }
 
-/// Convergence runs: `algorithm_step` events that report a `residual`, grouped by parent.
-pub fn convergence_runs(profile: &Profile) -> Vec<ConvergenceRun> {
-    let by_id: BTreeMap<u64, &ProfileEvent> = profile.events.iter().map(|e| (e.id, e)).collect();
-    let mut runs: BTreeMap<(Option<u64>, &str), Vec<&ProfileEvent>> = BTreeMap::new();
-    for e in &profile.events {
-        if e.kind == EventKind::AlgorithmStep && e.metric(RESIDUAL_KEY).is_some() {
-            runs.entry((e.parent, &e.name)).or_default().push(e);
+/// The run an iteration event belongs to: its nearest ancestor that is not itself an
+/// `algorithm_step` span of the same name. An event recorded inside its own iteration span
+/// (`record_event("solver.iteration", ..)` within `#[profile(name = "solver.iteration")]`)
+/// thus belongs to the solver call around that span, like the span itself.
+fn run_of(e: &ProfileEvent, by_id: &IntMap<u64, &ProfileEvent>) -> Option<u64> {
+    let mut parent = e.parent;
+    // Bounded walk: a malformed (cyclic) profile cannot loop forever.
+    for _ in 0..64 {
+        match parent.and_then(|p| by_id.get(&p)) {
+            Some(p) if p.kind == EventKind::AlgorithmStep && p.name == e.name => parent = p.parent,
+            _ => break,
         }
     }
-    let mut out: Vec<ConvergenceRun> = runs
+    parent
+}
+
+/// Energy spent inside each iteration, pJ, by the iteration event's id: the `energy_pj` of
+/// every kept event nested in it (hardware operations under the iteration span), and of an
+/// enclosing iteration span of the same name that the event was recorded in. The iteration
+/// event's own `energy_pj` is not included.
+fn inner_energy(
+    profile: &Profile,
+    steps: &[&ProfileEvent],
+    by_id: &IntMap<u64, &ProfileEvent>,
+) -> IntMap<u64, f64> {
+    // Scope id (the step, or an iteration span around it) -> the step's id.
+    let mut scope: IntMap<u64, u64> = IntMap::default();
+    for e in steps {
+        scope.insert(e.id, e.id);
+        let mut parent = e.parent;
+        for _ in 0..64 {
+            match parent.and_then(|p| by_id.get(&p)) {
+                Some(p) if p.kind == EventKind::AlgorithmStep && p.name == e.name => {
+                    scope.entry(p.id).or_insert(e.id);
+                    parent = p.parent;
+                }
+                _ => break,
+            }
+        }
+    }
+    let mut out: IntMap<u64, f64> = IntMap::default();
+    for e in &profile.events {
+        let Some(energy) = e.metric(ENERGY_KEY) else {
+            continue;
+        };
+        if scope.get(&e.id) == Some(&e.id) {
+            continue; // a step's own energy
+        }
+        let mut at = Some(e.id);
+        for _ in 0..64 {
+            let Some(id) = at else { break };
+            if let Some(step) = scope.get(&id) {
+                *out.entry(*step).or_insert(0.0) += energy;
+                break;
+            }
+            at = by_id.get(&id).and_then(|x| x.parent);
+        }
+    }
+    out
+}
+
+/// Convergence runs: `algorithm_step` events that report a `residual`, grouped by the run
+/// they belong to (their parent, skipping enclosing iteration spans of the same name), in time
+/// order.
+pub fn convergence_runs(profile: &Profile) -> Vec<ConvergenceRun> {
+    let steps: Vec<&ProfileEvent> = profile
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::AlgorithmStep && e.metric(RESIDUAL_KEY).is_some())
+        .collect();
+    if steps.is_empty() {
+        return Vec::new();
+    }
+    let by_id: IntMap<u64, &ProfileEvent> = profile.events.iter().map(|e| (e.id, e)).collect();
+    let inner = inner_energy(profile, &steps, &by_id);
+    let mut runs: BTreeMap<(Option<u64>, &str), Vec<&ProfileEvent>> = BTreeMap::new();
+    for e in steps {
+        runs.entry((run_of(e, &by_id), &e.name))
+            .or_default()
+            .push(e);
+    }
+    let mut out: Vec<(u64, ConvergenceRun)> = runs
         .into_iter()
         .map(|((parent, op), mut evs)| {
             evs.sort_by_key(|e| (e.start_ns, e.id));
@@ -188,10 +275,11 @@ pub fn convergence_runs(profile: &Profile) -> Vec<ConvergenceRun> {
                 .enumerate()
                 .map(|(i, e)| {
                     let r = e.metric(RESIDUAL_KEY).unwrap_or(f64::NAN);
-                    energy += e.metric(ENERGY_KEY).unwrap_or(0.0);
-                    let bits = e.metric("bits_gained").or_else(|| {
-                        prev.filter(|p| *p > 0.0 && r > 0.0).map(|p| (p / r).log2())
-                    });
+                    energy += e.metric(ENERGY_KEY).unwrap_or(0.0)
+                        + inner.get(&e.id).copied().unwrap_or(0.0);
+                    let bits = e
+                        .metric("bits_gained")
+                        .or_else(|| prev.filter(|p| *p > 0.0 && r > 0.0).map(|p| (p / r).log2()));
                     prev = Some(r);
                     ConvergencePoint {
                         iteration: e.metric(ITERATION_KEY).map_or(i as u64, |k| k as u64),
@@ -202,14 +290,17 @@ pub fn convergence_runs(profile: &Profile) -> Vec<ConvergenceRun> {
                     }
                 })
                 .collect();
-            ConvergenceRun {
+            let run = ConvergenceRun {
                 operation: op.to_owned(),
                 run_id: parent,
-                n: parent.and_then(|p| by_id.get(&p)).and_then(|p| p.metric(SIZE_KEY)),
+                n: parent
+                    .and_then(|p| by_id.get(&p))
+                    .and_then(|p| p.metric(SIZE_KEY)),
                 points,
-            }
+            };
+            (run_start, run)
         })
         .collect();
-    out.sort_by_key(|r| r.points.first().map_or(0, |p| p.elapsed_ns));
-    out
+    out.sort_by_key(|(start, r)| (*start, r.run_id));
+    out.into_iter().map(|(_, r)| r).collect()
 }

@@ -51,7 +51,11 @@ impl Profile {
     pub fn to_chrome_trace<W: Write>(&self, mut writer: W) -> io::Result<()> {
         let w = &mut writer;
         let lanes = lanes::assign(&self.events);
-        let names: BTreeMap<u64, &str> = self.threads.iter().map(|t| (t.id, t.name.as_str())).collect();
+        let names: BTreeMap<u64, &str> = self
+            .threads
+            .iter()
+            .map(|t| (t.id, t.name.as_str()))
+            .collect();
         let mut next_tid = self
             .threads
             .iter()
@@ -72,11 +76,22 @@ impl Profile {
             Ok(())
         };
         sep(w)?;
-        write!(w, r#"{{"ph":"M","name":"process_name","pid":{TRACE_PID},"tid":0,"args":{{"name":"rram-profiler"}}}}"#)?;
+        write!(
+            w,
+            r#"{{"ph":"M","name":"process_name","pid":{TRACE_PID},"tid":0,"args":{{"name":"rram-profiler"}}}}"#
+        )?;
         let mut thread_ids: Vec<u64> = names.keys().copied().collect();
-        thread_ids.extend(lanes.per_thread.keys().copied().filter(|t| !names.contains_key(t)));
+        thread_ids.extend(
+            lanes
+                .per_thread
+                .keys()
+                .copied()
+                .filter(|t| !names.contains_key(t)),
+        );
         for &tid in &thread_ids {
-            let name = names.get(&tid).map_or_else(|| format!("thread-{tid}"), |n| (*n).to_owned());
+            let name = names
+                .get(&tid)
+                .map_or_else(|| format!("thread-{tid}"), |n| (*n).to_owned());
             sep(w)?;
             metadata(w, tid, &name, tid.saturating_mul(1000))?;
             for k in 1..lanes.per_thread.get(&tid).copied().unwrap_or(1) {
@@ -84,13 +99,21 @@ impl Profile {
                 next_tid += 1;
                 lane_tid.insert((tid, k), t);
                 sep(w)?;
-                metadata(w, t, &format!("{name} (overlap {k})"), tid.saturating_mul(1000).saturating_add(u64::from(k)))?;
+                metadata(
+                    w,
+                    t,
+                    &format!("{name} (overlap {k})"),
+                    tid.saturating_mul(1000).saturating_add(u64::from(k)),
+                )?;
             }
         }
         for (i, e) in self.events.iter().enumerate() {
             let tid = match lanes.lane[i] {
                 0 => e.thread_id,
-                k => lane_tid.get(&(e.thread_id, k)).copied().unwrap_or(e.thread_id),
+                k => lane_tid
+                    .get(&(e.thread_id, k))
+                    .copied()
+                    .unwrap_or(e.thread_id),
             };
             sep(w)?;
             complete(w, e, tid)?;
@@ -99,12 +122,20 @@ impl Profile {
             sep(w)?;
             w.write_all(br#"{"ph":"C","name":"memory","pid":1,"tid":0,"ts":"#)?;
             write_us(w, s.t_ns)?;
-            write!(w, r#","args":{{"rss_mib":{}}}}}"#, JsonNum(s.rss_bytes as f64 / (1024.0 * 1024.0)))?;
+            write!(
+                w,
+                r#","args":{{"rss_mib":{}}}}}"#,
+                JsonNum(s.rss_bytes as f64 / (1024.0 * 1024.0))
+            )?;
         }
         let mut energy: Vec<(u64, f64)> = self
             .events
             .iter()
-            .filter_map(|e| e.metric(crate::analysis::ENERGY_KEY).filter(|v| v.is_finite()).map(|v| (e.end_ns, v)))
+            .filter_map(|e| {
+                e.metric(crate::analysis::ENERGY_KEY)
+                    .filter(|v| v.is_finite())
+                    .map(|v| (e.end_ns, v))
+            })
             .collect();
         energy.sort_by_key(|p| p.0);
         let mut total = 0.0;
@@ -121,7 +152,10 @@ impl Profile {
 }
 
 fn metadata<W: Write>(w: &mut W, tid: u64, name: &str, sort_index: u64) -> io::Result<()> {
-    write!(w, r#"{{"ph":"M","name":"thread_name","pid":{TRACE_PID},"tid":{tid},"args":{{"name":"#)?;
+    write!(
+        w,
+        r#"{{"ph":"M","name":"thread_name","pid":{TRACE_PID},"tid":{tid},"args":{{"name":"#
+    )?;
     serde_json::to_writer(&mut *w, name).map_err(io::Error::other)?;
     write!(
         w,
@@ -132,7 +166,11 @@ fn metadata<W: Write>(w: &mut W, tid: u64, name: &str, sort_index: u64) -> io::R
 fn complete<W: Write>(w: &mut W, e: &ProfileEvent, tid: u64) -> io::Result<()> {
     w.write_all(br#"{"ph":"X","name":"#)?;
     serde_json::to_writer(&mut *w, &*e.name).map_err(io::Error::other)?;
-    write!(w, r#","cat":"{}","pid":{TRACE_PID},"tid":{tid},"ts":"#, e.kind.as_str())?;
+    write!(
+        w,
+        r#","cat":"{}","pid":{TRACE_PID},"tid":{tid},"ts":"#,
+        e.kind.as_str()
+    )?;
     write_us(w, e.start_ns)?;
     w.write_all(br#","dur":"#)?;
     write_us(w, e.duration_ns())?;

@@ -23,7 +23,12 @@ pub(crate) fn assign(events: &[ProfileEvent]) -> Lanes {
     let mut order: Vec<usize> = (0..events.len()).collect();
     order.sort_by_key(|&i| {
         let e = &events[i];
-        (e.thread_id, e.start_ns, std::cmp::Reverse(e.end_ns.max(e.start_ns)), e.id)
+        (
+            e.thread_id,
+            e.start_ns,
+            std::cmp::Reverse(e.end_ns.max(e.start_ns)),
+            e.id,
+        )
     });
     let mut lane = vec![0u32; events.len()];
     let mut per_thread = BTreeMap::new();
@@ -39,7 +44,10 @@ pub(crate) fn assign(events: &[ProfileEvent]) -> Lanes {
         }
         let mut placed = None;
         for (k, stack) in stacks.iter_mut().enumerate() {
-            while stack.last().is_some_and(|&top| top <= start && !(top == start && end == start)) {
+            while stack
+                .last()
+                .is_some_and(|&top| top <= start && !(top == start && end == start))
+            {
                 stack.pop();
             }
             if stack.last().is_none_or(|&top| end <= top) {
@@ -84,7 +92,13 @@ mod tests {
 
     #[test]
     fn nested_stay_overlapping_move() {
-        let evs = vec![ev(1, 0, 100), ev(2, 10, 20), ev(3, 20, 30), ev(4, 25, 150), ev(5, 100, 100)];
+        let evs = vec![
+            ev(1, 0, 100),
+            ev(2, 10, 20),
+            ev(3, 20, 30),
+            ev(4, 25, 150),
+            ev(5, 100, 100),
+        ];
         let l = assign(&evs);
         assert_eq!(l.lane, vec![0, 0, 0, 1, 0]);
         assert_eq!(l.per_thread[&1], 2);

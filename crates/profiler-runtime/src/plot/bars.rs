@@ -73,11 +73,18 @@ pub(crate) fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &HBars<
         .map_err(de)?;
 
     let top = |i: usize| (n - i) as f64;
-    let outer_color = if c.inner.is_some() { color(4).mix(0.55) } else { color(0).mix(0.9) };
+    let outer_color = if c.inner.is_some() {
+        color(4).mix(0.55)
+    } else {
+        color(0).mix(0.9)
+    };
     chart
         .draw_series(c.bars.iter().enumerate().map(|(i, b)| {
             let v = c.scale.apply(finite(b.value));
-            Rectangle::new([(0.0, top(i) - 0.12), (v, top(i) - 0.88)], outer_color.filled())
+            Rectangle::new(
+                [(0.0, top(i) - 0.12), (v, top(i) - 0.88)],
+                outer_color.filled(),
+            )
         }))
         .map_err(de)?
         .label(c.outer)
@@ -87,22 +94,33 @@ pub(crate) fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &HBars<
         chart
             .draw_series(c.bars.iter().enumerate().filter_map(|(i, b)| {
                 let v = c.scale.apply(finite(b.inner?));
-                Some(Rectangle::new([(0.0, top(i) - 0.3), (v, top(i) - 0.7)], inner_color.filled()))
+                Some(Rectangle::new(
+                    [(0.0, top(i) - 0.3), (v, top(i) - 0.7)],
+                    inner_color.filled(),
+                ))
             }))
             .map_err(de)?
             .label(inner_label)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 16, y + 4)], inner_color.filled()));
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 4), (x + 16, y + 4)], inner_color.filled())
+            });
     }
     // Value labels at the bar ends.
     chart
         .draw_series(c.bars.iter().enumerate().map(|(i, b)| {
             let v = c.scale.apply(finite(b.value));
             let text = match b.inner {
-                Some(inner) => format!("{} (self {})", c.scale.label(b.value), c.scale.label(inner)),
+                Some(inner) => {
+                    format!("{} (self {})", c.scale.label(b.value), c.scale.label(inner))
+                }
                 None => c.scale.label(b.value),
             };
             EmptyElement::at((v, top(i) - 0.5))
-                + Text::new(text, (6, 0), font(LABEL - 2).pos(Pos::new(HPos::Left, VPos::Center)))
+                + Text::new(
+                    text,
+                    (6, 0),
+                    font(LABEL - 2).pos(Pos::new(HPos::Left, VPos::Center)),
+                )
         }))
         .map_err(de)?;
     chart
@@ -119,8 +137,12 @@ pub(crate) fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &HBars<
     let anchor = Pos::new(HPos::Right, VPos::Center);
     for (i, b) in c.bars.iter().enumerate() {
         let (px, py) = chart.backend_coord(&(lo, top(i) - 0.5));
-        area.draw(&Text::new(short(&b.label), (px - bx - 8, py - by), font(LABEL).pos(anchor)))
-            .map_err(de)?;
+        area.draw(&Text::new(
+            short(&b.label),
+            (px - bx - 8, py - by),
+            font(LABEL).pos(anchor),
+        ))
+        .map_err(de)?;
     }
     Ok(())
 }

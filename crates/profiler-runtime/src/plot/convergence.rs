@@ -11,24 +11,47 @@ use crate::analysis::convergence_runs;
 /// Runs shown.
 const MAX_RUNS: usize = 8;
 
-pub(super) fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, input: &Input<'_>) -> DrawResult {
+pub(super) fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    input: &Input<'_>,
+) -> DrawResult {
     let title = "Convergence: residual per iteration";
     let runs: Vec<_> = convergence_runs(input.profile)
         .into_iter()
-        .filter(|r| r.points.iter().any(|p| p.residual.is_finite() && p.residual > 0.0))
+        .filter(|r| {
+            r.points
+                .iter()
+                .any(|p| p.residual.is_finite() && p.residual > 0.0)
+        })
         .collect();
     if runs.is_empty() {
-        return no_data(root, title, "needs algorithm_step events that report a positive `residual`");
+        return no_data(
+            root,
+            title,
+            "needs algorithm_step events that report a positive `residual`",
+        );
     }
     let total = runs.len();
     let shown = &runs[..total.min(MAX_RUNS)];
     let ok = |r: f64| r.is_finite() && r > 0.0;
-    let ys = log_span(shown.iter().flat_map(|r| r.points.iter().map(|p| p.residual)));
+    let ys = log_span(
+        shown
+            .iter()
+            .flat_map(|r| r.points.iter().map(|p| p.residual)),
+    );
     let Some((y0, y1)) = ys else {
         return no_data(root, title, "no positive residuals to plot");
     };
-    let k_max = shown.iter().flat_map(|r| r.points.iter().map(|p| p.iteration)).max().unwrap_or(0);
-    let k_min = shown.iter().flat_map(|r| r.points.iter().map(|p| p.iteration)).min().unwrap_or(0);
+    let k_max = shown
+        .iter()
+        .flat_map(|r| r.points.iter().map(|p| p.iteration))
+        .max()
+        .unwrap_or(0);
+    let k_min = shown
+        .iter()
+        .flat_map(|r| r.points.iter().map(|p| p.iteration))
+        .min()
+        .unwrap_or(0);
     let (x0, x1) = span(k_min as f64 - 0.5, k_max as f64 + 0.5);
     let caption = if total > MAX_RUNS {
         format!("{title} ({MAX_RUNS} of {total} runs)")
@@ -49,7 +72,13 @@ pub(super) fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, input: &In
         .y_desc("relative residual ||b - Gx|| / ||b||")
         .label_style(font(LABEL))
         .axis_desc_style(font(AXIS))
-        .x_label_formatter(&|v| if (v - v.round()).abs() < 1e-9 { format!("{v:.0}") } else { String::new() })
+        .x_label_formatter(&|v| {
+            if (v - v.round()).abs() < 1e-9 {
+                format!("{v:.0}")
+            } else {
+                String::new()
+            }
+        })
         .y_label_formatter(&|v| short_num(*v))
         .draw()
         .map_err(de)?;

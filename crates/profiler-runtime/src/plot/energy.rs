@@ -12,7 +12,10 @@ use crate::report::fmt_pj;
 /// Operations shown.
 const TOP: usize = 12;
 
-pub(super) fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, input: &Input<'_>) -> DrawResult {
+pub(super) fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    input: &Input<'_>,
+) -> DrawResult {
     let p = input.profile;
     let components = energy_by_component(p);
     let ops = energy_by_operation(p);
@@ -34,7 +37,11 @@ pub(super) fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, input: &In
     } else {
         let mut bars: Vec<Bar> = components
             .iter()
-            .map(|(c, pj)| Bar { label: c.clone(), value: *pj, inner: None })
+            .map(|(c, pj)| Bar {
+                label: c.clone(),
+                value: *pj,
+                inner: None,
+            })
             .collect();
         bars.sort_by(|a, b| b.value.total_cmp(&a.value));
         let max = bars.first().map_or(0.0, |b| b.value);
@@ -57,7 +64,11 @@ pub(super) fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, input: &In
         let bars: Vec<Bar> = ops
             .iter()
             .take(TOP)
-            .map(|(name, kind, pj)| Bar { label: format!("{name} [{kind}]"), value: *pj, inner: None })
+            .map(|(name, kind, pj)| Bar {
+                label: format!("{name} [{kind}]"),
+                value: *pj,
+                inner: None,
+            })
             .collect();
         let max = bars.first().map_or(0.0, |b| b.value);
         let sub = format!("By operation (top {} of {})", bars.len(), ops.len());

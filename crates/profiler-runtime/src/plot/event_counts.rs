@@ -8,7 +8,10 @@ use super::style::{no_data, Scale};
 use super::{DrawResult, Input};
 use crate::event::EventKind;
 
-pub(super) fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, input: &Input<'_>) -> DrawResult {
+pub(super) fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    input: &Input<'_>,
+) -> DrawResult {
     let counts = &input.report.event_counts_by_type;
     let total: u64 = counts.values().sum();
     if total == 0 {

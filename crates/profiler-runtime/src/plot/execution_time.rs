@@ -10,12 +10,24 @@ use super::{DrawResult, Input};
 /// Operations shown.
 const TOP: usize = 15;
 
-pub(super) fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, input: &Input<'_>) -> DrawResult {
-    let mut ops: Vec<_> = input.report.operations.iter().filter(|o| o.count > 0).collect();
+pub(super) fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    input: &Input<'_>,
+) -> DrawResult {
+    let mut ops: Vec<_> = input
+        .report
+        .operations
+        .iter()
+        .filter(|o| o.count > 0)
+        .collect();
     if ops.is_empty() {
         return no_data(root, "Execution time", "no events were recorded");
     }
-    ops.sort_by(|a, b| b.total_ns.cmp(&a.total_ns).then_with(|| a.name.cmp(&b.name)));
+    ops.sort_by(|a, b| {
+        b.total_ns
+            .cmp(&a.total_ns)
+            .then_with(|| a.name.cmp(&b.name))
+    });
     let shown = ops.len().min(TOP);
     let title = format!(
         "Execution time: top {shown} of {} operations ({} events)",

@@ -26,8 +26,12 @@ pub(crate) fn ensure_registered() -> Result<(), ProfileError> {
                 (FontStyle::Italic, dejavu::sans::oblique()),
                 (FontStyle::Oblique, dejavu::sans::oblique()),
             ] {
-                plotters::style::register_font(FAMILY, style, bytes)
-                    .map_err(|_| format!("the bundled DejaVu Sans ({}) is not a valid font", style.as_str()))?;
+                plotters::style::register_font(FAMILY, style, bytes).map_err(|_| {
+                    format!(
+                        "the bundled DejaVu Sans ({}) is not a valid font",
+                        style.as_str()
+                    )
+                })?;
             }
             Ok(())
         })

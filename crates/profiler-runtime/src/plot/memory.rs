@@ -11,7 +11,10 @@ use super::{DrawResult, Input};
 /// Operations shown.
 const TOP: usize = 8;
 
-pub(super) fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, input: &Input<'_>) -> DrawResult {
+pub(super) fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    input: &Input<'_>,
+) -> DrawResult {
     let p = input.profile;
     let allocs: Vec<_> = input
         .report
@@ -43,10 +46,18 @@ pub(super) fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, input: &In
     let bars: Vec<Bar> = allocs
         .iter()
         .take(TOP)
-        .map(|(o, b)| Bar { label: format!("{} ×{}", o.name, o.count), value: *b as f64, inner: None })
+        .map(|(o, b)| Bar {
+            label: format!("{} ×{}", o.name, o.count),
+            value: *b as f64,
+            inner: None,
+        })
         .collect();
     let max = bars.first().map_or(0.0, |b| b.value);
-    let title = format!("Allocated per operation (top {} of {})", bars.len(), allocs.len());
+    let title = format!(
+        "Allocated per operation (top {} of {})",
+        bars.len(),
+        allocs.len()
+    );
     bars::draw(
         &bottom,
         &HBars {
@@ -64,7 +75,11 @@ pub(super) fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, input: &In
 fn rss<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, input: &Input<'_>) -> DrawResult {
     let samples = &input.profile.samples;
     if samples.is_empty() {
-        return no_data(area, "Resident set size over time", "no monitor samples (monitor off, or the run was shorter than its interval)");
+        return no_data(
+            area,
+            "Resident set size over time",
+            "no monitor samples (monitor off, or the run was shorter than its interval)",
+        );
     }
     let t_max = samples.iter().map(|s| s.t_ns).max().unwrap_or(0) as f64;
     let t_min = samples.iter().map(|s| s.t_ns).min().unwrap_or(0) as f64;
@@ -75,7 +90,11 @@ fn rss<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, input: &Input<'_>) -> 
     let (_, y1) = span(0.0, rs.apply(r_max) * 1.15);
     let mut chart = ChartBuilder::on(area)
         .caption(
-            format!("Resident set size over time ({} samples, peak {})", samples.len(), rs.label(r_max)),
+            format!(
+                "Resident set size over time ({} samples, peak {})",
+                samples.len(),
+                rs.label(r_max)
+            ),
             font(SUBTITLE),
         )
         .margin(12)

@@ -101,10 +101,16 @@ impl FromStr for PlotType {
     /// ```
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let norm = s.trim().to_ascii_lowercase().replace('-', "_");
-        PlotType::ALL.into_iter().find(|p| p.as_str() == norm).ok_or_else(|| {
-            let names: Vec<&str> = PlotType::ALL.iter().map(|p| p.as_str()).collect();
-            ProfileError::InvalidInput(format!("unknown chart `{s}`; expected one of {}", names.join(", ")))
-        })
+        PlotType::ALL
+            .into_iter()
+            .find(|p| p.as_str() == norm)
+            .ok_or_else(|| {
+                let names: Vec<&str> = PlotType::ALL.iter().map(|p| p.as_str()).collect();
+                ProfileError::InvalidInput(format!(
+                    "unknown chart `{s}`; expected one of {}",
+                    names.join(", ")
+                ))
+            })
     }
 }
 
@@ -121,7 +127,9 @@ impl ImageFormat {
     /// The format of `path` by its extension (case-insensitive), or an
     /// [`InvalidInput`](ProfileError::InvalidInput) error naming the extension.
     pub fn of(path: &Path) -> Result<ImageFormat, ProfileError> {
-        let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
         match ext.as_deref() {
             Some("png") => Ok(ImageFormat::Png),
             Some("svg") => Ok(ImageFormat::Svg),
@@ -150,8 +158,17 @@ pub(crate) struct Input<'a> {
 /// let dir = tempfile::tempdir().unwrap();
 /// render(&Profile::empty(), PlotType::Scaling, dir.path().join("s.svg")).unwrap();
 /// ```
-pub fn render(profile: &Profile, plot: PlotType, path: impl AsRef<Path>) -> Result<(), ProfileError> {
-    render_with_report(&PerformanceReport::from_profile(profile), profile, plot, path)
+pub fn render(
+    profile: &Profile,
+    plot: PlotType,
+    path: impl AsRef<Path>,
+) -> Result<(), ProfileError> {
+    render_with_report(
+        &PerformanceReport::from_profile(profile),
+        profile,
+        plot,
+        path,
+    )
 }
 
 /// Draws `plot` to `path` from a report and the profile it was made from (the report for

@@ -11,20 +11,42 @@ use crate::analysis::{fit_power_law, scaling_series, ScalingSeries};
 /// Series shown.
 const MAX_SERIES: usize = 6;
 
-pub(super) fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, input: &Input<'_>) -> DrawResult {
+pub(super) fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    input: &Input<'_>,
+) -> DrawResult {
     let mut series: Vec<ScalingSeries> = scaling_series(input.profile)
         .into_iter()
-        .filter(|s| s.points.iter().filter(|p| p.n > 0.0 && p.median_ns > 0.0).count() >= 2)
+        .filter(|s| {
+            s.points
+                .iter()
+                .filter(|p| p.n > 0.0 && p.median_ns > 0.0)
+                .count()
+                >= 2
+        })
         .collect();
     let title = "Scaling: time against problem size";
     if series.is_empty() {
-        return no_data(root, title, "needs events of one operation reporting at least two sizes `n`");
+        return no_data(
+            root,
+            title,
+            "needs events of one operation reporting at least two sizes `n`",
+        );
     }
     let total = series.len();
-    series.sort_by(|a, b| b.points.len().cmp(&a.points.len()).then_with(|| a.operation.cmp(&b.operation)));
+    series.sort_by(|a, b| {
+        b.points
+            .len()
+            .cmp(&a.points.len())
+            .then_with(|| a.operation.cmp(&b.operation))
+    });
     series.truncate(MAX_SERIES);
     let xs = log_span(series.iter().flat_map(|s| s.points.iter().map(|p| p.n)));
-    let ys = log_span(series.iter().flat_map(|s| s.points.iter().map(|p| p.median_ns)));
+    let ys = log_span(
+        series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.median_ns)),
+    );
     let (Some((x0, x1)), Some((y0, y1))) = (xs, ys) else {
         return no_data(root, title, "no positive sizes and times to plot");
     };
@@ -61,7 +83,12 @@ pub(super) fn draw<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, input: &In
             .collect();
         let fit = fit_power_law(&pts);
         let label = match fit {
-            Some(f) => format!("{}: t ∝ n^{:.2} (R² {:.3})", short(&s.operation), f.exponent, f.r_squared),
+            Some(f) => format!(
+                "{}: t ∝ n^{:.2} (R² {:.3})",
+                short(&s.operation),
+                f.exponent,
+                f.r_squared
+            ),
             None => short(&s.operation),
         };
         chart

@@ -57,7 +57,10 @@ impl Scale {
                 s = step;
             }
         }
-        Scale { div: s.0, unit: s.1 }
+        Scale {
+            div: s.0,
+            unit: s.1,
+        }
     }
 
     /// ns, µs, ms or s for durations in ns up to `max_ns`.
@@ -67,12 +70,29 @@ impl Scale {
 
     /// B, KiB, MiB or GiB for sizes up to `max` bytes.
     pub(crate) fn bytes(max: f64) -> Scale {
-        Scale::pick(max, &[(1.0, "B"), (1024.0, "KiB"), (1048576.0, "MiB"), (1073741824.0, "GiB")])
+        Scale::pick(
+            max,
+            &[
+                (1.0, "B"),
+                (1024.0, "KiB"),
+                (1048576.0, "MiB"),
+                (1073741824.0, "GiB"),
+            ],
+        )
     }
 
     /// pJ, nJ, µJ, mJ or J for energies up to `max` pJ.
     pub(crate) fn energy(max_pj: f64) -> Scale {
-        Scale::pick(max_pj, &[(1.0, "pJ"), (1e3, "nJ"), (1e6, "µJ"), (1e9, "mJ"), (1e12, "J")])
+        Scale::pick(
+            max_pj,
+            &[
+                (1.0, "pJ"),
+                (1e3, "nJ"),
+                (1e6, "µJ"),
+                (1e9, "mJ"),
+                (1e12, "J"),
+            ],
+        )
     }
 
     /// Plain counts.
@@ -115,18 +135,37 @@ pub(crate) fn short(s: &str) -> String {
 }
 
 /// Fills `area` with a titled panel that says there is no data, and why.
-pub(crate) fn no_data<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, title: &str, why: &str) -> DrawResult {
+pub(crate) fn no_data<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    why: &str,
+) -> DrawResult {
     let (w, h) = area.dim_in_pixel();
     let (w, h) = (w as i32, h as i32);
     let center = Pos::new(HPos::Center, VPos::Center);
-    area.draw(&Rectangle::new([(8, 8), (w - 8, h - 8)], RGBColor(200, 200, 200).stroke_width(2)))
-        .map_err(de)?;
-    area.draw(&Text::new(title.to_owned(), (w / 2, 40), font(TITLE).pos(center)))
-        .map_err(de)?;
-    area.draw(&Text::new("no data", (w / 2, h / 2 - 20), font(TITLE + 10).color(&RGBColor(120, 120, 120)).pos(center)))
-        .map_err(de)?;
-    area.draw(&Text::new(why.to_owned(), (w / 2, h / 2 + 30), font(AXIS).pos(center)))
-        .map_err(de)?;
+    area.draw(&Rectangle::new(
+        [(8, 8), (w - 8, h - 8)],
+        RGBColor(200, 200, 200).stroke_width(2),
+    ))
+    .map_err(de)?;
+    area.draw(&Text::new(
+        title.to_owned(),
+        (w / 2, 40),
+        font(TITLE).pos(center),
+    ))
+    .map_err(de)?;
+    area.draw(&Text::new(
+        "no data",
+        (w / 2, h / 2 - 20),
+        font(TITLE + 10).color(&RGBColor(120, 120, 120)).pos(center),
+    ))
+    .map_err(de)?;
+    area.draw(&Text::new(
+        why.to_owned(),
+        (w / 2, h / 2 + 30),
+        font(AXIS).pos(center),
+    ))
+    .map_err(de)?;
     Ok(())
 }
 
@@ -137,7 +176,11 @@ pub(crate) fn de<E: std::fmt::Display>(e: E) -> String {
 
 /// `(lo, hi)` widened so that it is a usable, finite, non-empty axis range.
 pub(crate) fn span(lo: f64, hi: f64) -> (f64, f64) {
-    let (lo, hi) = if lo.is_finite() && hi.is_finite() { (lo.min(hi), lo.max(hi)) } else { (0.0, 1.0) };
+    let (lo, hi) = if lo.is_finite() && hi.is_finite() {
+        (lo.min(hi), lo.max(hi))
+    } else {
+        (0.0, 1.0)
+    };
     if hi - lo > f64::EPSILON * hi.abs().max(1.0) {
         (lo, hi)
     } else if hi == 0.0 {
@@ -152,7 +195,9 @@ pub(crate) fn span(lo: f64, hi: f64) -> (f64, f64) {
 pub(crate) fn log_span(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     let (lo, hi) = values
         .filter(|v| v.is_finite() && *v > 0.0)
-        .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
     if !lo.is_finite() || hi <= 0.0 {
         return None;
     }

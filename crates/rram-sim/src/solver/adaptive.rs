@@ -25,7 +25,11 @@ pub struct AdaptiveConfig {
 
 impl Default for AdaptiveConfig {
     fn default() -> Self {
-        Self { base: HpInvConfig::default(), initial_slices: 2, stall_ratio: 0.5 }
+        Self {
+            base: HpInvConfig::default(),
+            initial_slices: 2,
+            stall_ratio: 0.5,
+        }
     }
 }
 
@@ -43,24 +47,55 @@ impl Default for AdaptiveConfig {
 /// assert!(out.info.slices_per_iteration[0] < *out.info.slices_per_iteration.last().unwrap());
 /// ```
 #[profile(kind = "computation", name = "adaptive_hp_inv", skip_all, fields(n = g.nrows()), err)]
-pub fn adaptive_hp_inv(g: &DMatrix<f64>, b: &DVector<f64>, cfg: &AdaptiveConfig) -> Result<SolveOutput, SimError> {
+pub fn adaptive_hp_inv(
+    g: &DMatrix<f64>,
+    b: &DVector<f64>,
+    cfg: &AdaptiveConfig,
+) -> Result<SolveOutput, SimError> {
     let base = &cfg.base;
     base.validate()?;
     if cfg.initial_slices == 0 || cfg.initial_slices > base.slices {
-        return Err(SimError::InvalidParameter { name: "initial_slices", value: cfg.initial_slices.to_string(), why: "must lie in 1..=base.slices" });
+        return Err(SimError::InvalidParameter {
+            name: "initial_slices",
+            value: cfg.initial_slices.to_string(),
+            why: "must lie in 1..=base.slices",
+        });
     }
-    crate::error::check_range("stall_ratio", cfg.stall_ratio, 0.0, 1.0, "must lie in [0, 1]")?;
+    crate::error::check_range(
+        "stall_ratio",
+        cfg.stall_ratio,
+        0.0,
+        1.0,
+        "must lie in [0, 1]",
+    )?;
     check_system(g, b)?;
     let n = g.nrows();
     let device = base.device();
-    let mut xbar = Crossbar::new(n, n, device.clone(), base.seed).with_periphery(base.periphery.clone());
+    let mut xbar =
+        Crossbar::new(n, n, device.clone(), base.seed).with_periphery(base.periphery.clone());
     xbar.set_temperature_k(base.temperature_k)?;
     let w = xbar.write_matrix(g)?;
     xbar.set_age_s(base.age_s)?;
-    let hp = HpMvm::new(g, &device, &base.periphery, cfg.initial_slices, base.input_bits, base.input_slice_bits, base.mvm_rows_per_adc, base.seed, base.temperature_k, base.age_s, base.max_iter);
+    let hp = HpMvm::new(
+        g,
+        &device,
+        &base.periphery,
+        cfg.initial_slices,
+        base.input_bits,
+        base.input_slice_bits,
+        base.mvm_rows_per_adc,
+        base.seed,
+        base.temperature_k,
+        base.age_s,
+        base.max_iter,
+    );
     let rho = spectral_radius(g, &mut xbar, base.seed)?;
     if rho >= 1.0 {
-        return Err(SimError::Divergence { solver: "adaptive_hp_inv", spectral_radius: rho, bits: base.bits });
+        return Err(SimError::Divergence {
+            solver: "adaptive_hp_inv",
+            spectral_radius: rho,
+            bits: base.bits,
+        });
     }
     let mut st = Refiner::new(g, b, hp);
     let mut prev = 1.0f64;
@@ -81,12 +116,20 @@ pub fn adaptive_hp_inv(g: &DMatrix<f64>, b: &DVector<f64>, cfg: &AdaptiveConfig)
     let mut programming = w.cost.energy;
     programming.add_parallel(&st.hp.programming);
     let out = st.finish(base, programming, rho, 1, w.pulses_total, w.cells_failed);
-    profiler_runtime::metrics!(iterations = out.iterations, final_residual = out.info.final_residual, energy_to_solution_pj = out.energy.total_pj());
+    profiler_runtime::metrics!(
+        iterations = out.iterations,
+        final_residual = out.info.final_residual,
+        energy_to_solution_pj = out.energy.total_pj()
+    );
     Ok(out)
 }
 
 #[profile(kind = "algorithm_step", name = "adaptive_hp_inv.iteration", skip_all, fields(k = k), err)]
-fn adaptive_iteration(k: usize, st: &mut Refiner<'_>, xbar: &mut Crossbar) -> Result<(f64, f64), SimError> {
+fn adaptive_iteration(
+    k: usize,
+    st: &mut Refiner<'_>,
+    xbar: &mut Crossbar,
+) -> Result<(f64, f64), SimError> {
     let (rel, measured) = st.step(xbar)?;
     let bits = st.bits_gained.last().copied().unwrap_or(0.0);
     profiler_runtime::metrics!(residual = rel, bits_gained = bits, slices = st.hp.slices());

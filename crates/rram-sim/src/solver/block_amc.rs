@@ -33,7 +33,10 @@ pub struct BlockAmcConfig {
 
 impl Default for BlockAmcConfig {
     fn default() -> Self {
-        Self { tile_size: 8, hp: HpInvConfig::default() }
+        Self {
+            tile_size: 8,
+            hp: HpInvConfig::default(),
+        }
     }
 }
 
@@ -53,25 +56,63 @@ impl Default for BlockAmcConfig {
 /// assert!(out.info.converged && out.info.final_residual <= 2f64.powi(-24));
 /// ```
 #[profile(kind = "computation", name = "block_amc", skip_all, fields(n = g.nrows()), err)]
-pub fn block_amc(g: &DMatrix<f64>, b: &DVector<f64>, cfg: &BlockAmcConfig) -> Result<SolveOutput, SimError> {
+pub fn block_amc(
+    g: &DMatrix<f64>,
+    b: &DVector<f64>,
+    cfg: &BlockAmcConfig,
+) -> Result<SolveOutput, SimError> {
     let hp_cfg = &cfg.hp;
     hp_cfg.validate()?;
     check_system(g, b)?;
     let n = g.nrows();
     if cfg.tile_size == 0 {
-        return Err(SimError::InvalidParameter { name: "tile_size", value: "0".into(), why: "a tile needs at least one row" });
+        return Err(SimError::InvalidParameter {
+            name: "tile_size",
+            value: "0".into(),
+            why: "a tile needs at least one row",
+        });
     }
     if cfg.tile_size > n {
-        return Err(SimError::TileTooLarge { tile: cfg.tile_size, n });
+        return Err(SimError::TileTooLarge {
+            tile: cfg.tile_size,
+            n,
+        });
     }
-    let mut ctx = BuildCtx { device: hp_cfg.device(), periphery: hp_cfg.periphery.clone(), tile: cfg.tile_size, seed: hp_cfg.seed, next: 0, temp_k: hp_cfg.temperature_k, age_s: hp_cfg.age_s, programming: EnergyLedger::default(), pulses: 0, failed: 0 };
+    let mut ctx = BuildCtx {
+        device: hp_cfg.device(),
+        periphery: hp_cfg.periphery.clone(),
+        tile: cfg.tile_size,
+        seed: hp_cfg.seed,
+        next: 0,
+        temp_k: hp_cfg.temperature_k,
+        age_s: hp_cfg.age_s,
+        programming: EnergyLedger::default(),
+        pulses: 0,
+        failed: 0,
+    };
     let mut tree = Node::build(g.clone(), 0, &mut ctx)?;
-    let hp = HpMvm::new(g, &ctx.device, &ctx.periphery, hp_cfg.slices, hp_cfg.input_bits, hp_cfg.input_slice_bits, hp_cfg.mvm_rows_per_adc, hp_cfg.seed ^ 0xB10C, hp_cfg.temperature_k, hp_cfg.age_s, hp_cfg.max_iter);
+    let hp = HpMvm::new(
+        g,
+        &ctx.device,
+        &ctx.periphery,
+        hp_cfg.slices,
+        hp_cfg.input_bits,
+        hp_cfg.input_slice_bits,
+        hp_cfg.mvm_rows_per_adc,
+        hp_cfg.seed ^ 0xB10C,
+        hp_cfg.temperature_k,
+        hp_cfg.age_s,
+        hp_cfg.max_iter,
+    );
     let mut programming = ctx.programming;
     programming.add_parallel(&hp.programming);
     let rho = spectral_radius(g, &mut tree, hp_cfg.seed)?;
     if rho >= 1.0 {
-        return Err(SimError::Divergence { solver: "block_amc", spectral_radius: rho, bits: hp_cfg.bits });
+        return Err(SimError::Divergence {
+            solver: "block_amc",
+            spectral_radius: rho,
+            bits: hp_cfg.bits,
+        });
     }
     let mut st = Refiner::new(g, b, hp);
     for k in 1..=hp_cfg.max_iter {
@@ -81,13 +122,28 @@ pub fn block_amc(g: &DMatrix<f64>, b: &DVector<f64>, cfg: &BlockAmcConfig) -> Re
         }
         st.check_divergence("block_amc", hp_cfg.bits, rho)?;
     }
-    let out = st.finish(hp_cfg, programming, rho, ctx.next as usize, ctx.pulses, ctx.failed);
-    profiler_runtime::metrics!(iterations = out.iterations, final_residual = out.info.final_residual, energy_to_solution_pj = out.energy.total_pj());
+    let out = st.finish(
+        hp_cfg,
+        programming,
+        rho,
+        ctx.next as usize,
+        ctx.pulses,
+        ctx.failed,
+    );
+    profiler_runtime::metrics!(
+        iterations = out.iterations,
+        final_residual = out.info.final_residual,
+        energy_to_solution_pj = out.energy.total_pj()
+    );
     Ok(out)
 }
 
 #[profile(kind = "algorithm_step", name = "block_amc.iteration", skip_all, fields(k = k), err)]
-fn block_amc_iteration(k: usize, st: &mut Refiner<'_>, tree: &mut Node) -> Result<(f64, f64), SimError> {
+fn block_amc_iteration(
+    k: usize,
+    st: &mut Refiner<'_>,
+    tree: &mut Node,
+) -> Result<(f64, f64), SimError> {
     let (rel, measured) = st.step(tree)?;
     let bits = st.bits_gained.last().copied().unwrap_or(0.0);
     profiler_runtime::metrics!(residual = rel, bits_gained = bits);
@@ -112,7 +168,8 @@ impl BuildCtx {
     fn array(&mut self, m: &DMatrix<f64>) -> Result<Crossbar, SimError> {
         self.next += 1;
         let seed = self.seed.wrapping_add(self.next.wrapping_mul(0x9E37_79B9));
-        let mut x = Crossbar::new(self.tile, self.tile, self.device.clone(), seed).with_periphery(self.periphery.clone());
+        let mut x = Crossbar::new(self.tile, self.tile, self.device.clone(), seed)
+            .with_periphery(self.periphery.clone());
         x.set_temperature_k(self.temp_k)?;
         let w = x.write_matrix(m)?;
         x.set_age_s(self.age_s)?;
@@ -135,14 +192,19 @@ impl Tiled {
         let mut tiles = Vec::new();
         for c0 in (0..m.ncols()).step_by(t) {
             for r0 in (0..m.nrows()).step_by(t) {
-                let blk = m.view((r0, c0), (t.min(m.nrows() - r0), t.min(m.ncols() - c0))).into_owned();
+                let blk = m
+                    .view((r0, c0), (t.min(m.nrows() - r0), t.min(m.ncols() - c0)))
+                    .into_owned();
                 if blk.iter().all(|v| *v == 0.0) {
                     continue; // an all-zero block needs no array
                 }
                 tiles.push((r0, c0, ctx.array(&blk)?));
             }
         }
-        Ok(Self { rows: m.nrows(), tiles })
+        Ok(Self {
+            rows: m.nrows(),
+            tiles,
+        })
     }
 
     fn mvm(&mut self, x: &[f64], ledger: &mut EnergyLedger) -> Result<DVector<f64>, SimError> {
@@ -151,7 +213,10 @@ impl Tiled {
         for (r0, c0, xb) in &mut self.tiles {
             let (r, c) = xb.programmed_shape().ok_or(SimError::NotProgrammed)?;
             let out = xb.matrix_vector_multiply(&DVector::from_column_slice(&x[*c0..*c0 + c]))?;
-            y.rows_mut(*r0, r).iter_mut().zip(out.y.iter()).for_each(|(a, b)| *a += b);
+            y.rows_mut(*r0, r)
+                .iter_mut()
+                .zip(out.y.iter())
+                .for_each(|(a, b)| *a += b);
             par.add_parallel(&out.cost.energy);
         }
         ledger.add_sequential(&par);
@@ -163,7 +228,10 @@ impl Tiled {
         for (r0, c0, xb) in &mut self.tiles {
             let (r, c) = xb.programmed_shape().ok_or(SimError::NotProgrammed)?;
             let out = xb.mvm_ideal(&x[*c0..*c0 + c])?;
-            y.rows_mut(*r0, r).iter_mut().zip(out.iter()).for_each(|(a, b)| *a += b);
+            y.rows_mut(*r0, r)
+                .iter_mut()
+                .zip(out.iter())
+                .for_each(|(a, b)| *a += b);
         }
         Ok(y)
     }
@@ -172,7 +240,13 @@ impl Tiled {
 /// The recursive BlockAMC operator.
 enum Node {
     Leaf(Box<Crossbar>),
-    Split { m: usize, a1: Box<Node>, s: Box<Node>, a2: Tiled, a3: Tiled },
+    Split {
+        m: usize,
+        a1: Box<Node>,
+        s: Box<Node>,
+        a2: Tiled,
+        a3: Tiled,
+    },
 }
 
 impl Node {
@@ -190,27 +264,48 @@ impl Node {
         schur(&a1, &a2, &a3, &mut s, level, ctx)?;
         let a1n = Node::build(a1, level + 1, ctx)?;
         let sn = Node::build(s, level + 1, ctx)?;
-        Ok(Node::Split { m, a1: Box::new(a1n), s: Box::new(sn), a2: Tiled::build(&a2, ctx)?, a3: Tiled::build(&a3, ctx)? })
+        Ok(Node::Split {
+            m,
+            a1: Box::new(a1n),
+            s: Box::new(sn),
+            a2: Tiled::build(&a2, ctx)?,
+            a3: Tiled::build(&a3, ctx)?,
+        })
     }
 }
 
 /// S = A4 - A3 A1^-1 A2, digitally; charged as (2/3 m^3 + 2 m^2 k + 2 k m k) flops.
 #[profile(kind = "computation", name = "block_amc.schur", skip_all, fields(level = level), err)]
-fn schur(a1: &DMatrix<f64>, a2: &DMatrix<f64>, a3: &DMatrix<f64>, s: &mut DMatrix<f64>, level: usize, ctx: &mut BuildCtx) -> Result<(), SimError> {
+fn schur(
+    a1: &DMatrix<f64>,
+    a2: &DMatrix<f64>,
+    a3: &DMatrix<f64>,
+    s: &mut DMatrix<f64>,
+    level: usize,
+    ctx: &mut BuildCtx,
+) -> Result<(), SimError> {
     let lu = Lu::factor(a1, "g", &format!("the leading {}x{} block at BlockAMC level {level} is singular (BlockAMC cannot pivot across arrays)", a1.nrows(), a1.nrows()))?;
     let mut x = a2.clone();
     lu.solve_matrix_in_place(&mut x);
     gemm_into(s, view(a3), view(&x), -1.0, true);
     let (m, k) = (a1.nrows() as f64, a2.ncols() as f64);
     let flops = 2.0 / 3.0 * m * m * m + 2.0 * m * m * k + 2.0 * k * m * k;
-    let e = EnergyLedger { digital_pj: flops * ctx.periphery.digital_flop_pj, latency_ns: flops / ctx.periphery.digital_gflops, ..Default::default() };
+    let e = EnergyLedger {
+        digital_pj: flops * ctx.periphery.digital_flop_pj,
+        latency_ns: flops / ctx.periphery.digital_gflops,
+        ..Default::default()
+    };
     e.emit_metrics();
     ctx.programming.add_sequential(&e);
     Ok(())
 }
 
 impl LowPrecisionInverse for Node {
-    fn apply(&mut self, r: &DVector<f64>, ledger: &mut EnergyLedger) -> Result<DVector<f64>, SimError> {
+    fn apply(
+        &mut self,
+        r: &DVector<f64>,
+        ledger: &mut EnergyLedger,
+    ) -> Result<DVector<f64>, SimError> {
         match self {
             Node::Leaf(x) => x.apply(r, ledger),
             Node::Split { m, a1, s, a2, a3 } => {

@@ -66,7 +66,10 @@ impl Default for HpInvConfig {
 impl HpInvConfig {
     /// The device with `bits` applied.
     pub(crate) fn device(&self) -> DeviceParams {
-        DeviceParams { bits_per_cell: self.bits, ..self.device.clone() }
+        DeviceParams {
+            bits_per_cell: self.bits,
+            ..self.device.clone()
+        }
     }
 
     /// Checks every field; errors name the field.
@@ -78,22 +81,52 @@ impl HpInvConfig {
             return Err(SimError::ZeroBits { name: "input_bits" });
         }
         if self.input_slice_bits == 0 {
-            return Err(SimError::ZeroBits { name: "input_slice_bits" });
+            return Err(SimError::ZeroBits {
+                name: "input_slice_bits",
+            });
         }
         if self.input_bits > 52 {
-            return Err(SimError::InvalidParameter { name: "input_bits", value: self.input_bits.to_string(), why: "at most 52 bits (f64 mantissa)" });
+            return Err(SimError::InvalidParameter {
+                name: "input_bits",
+                value: self.input_bits.to_string(),
+                why: "at most 52 bits (f64 mantissa)",
+            });
         }
         if self.slices == 0 || self.slices > 16 {
-            return Err(SimError::InvalidParameter { name: "slices", value: self.slices.to_string(), why: "must lie in 1..=16" });
+            return Err(SimError::InvalidParameter {
+                name: "slices",
+                value: self.slices.to_string(),
+                why: "must lie in 1..=16",
+            });
         }
         if self.mvm_rows_per_adc == 0 {
-            return Err(SimError::InvalidParameter { name: "mvm_rows_per_adc", value: "0".into(), why: "at least one row per conversion" });
+            return Err(SimError::InvalidParameter {
+                name: "mvm_rows_per_adc",
+                value: "0".into(),
+                why: "at least one row per conversion",
+            });
         }
         if self.max_iter == 0 {
-            return Err(SimError::InvalidParameter { name: "max_iter", value: "0".into(), why: "at least one iteration" });
+            return Err(SimError::InvalidParameter {
+                name: "max_iter",
+                value: "0".into(),
+                why: "at least one iteration",
+            });
         }
-        check_range("tol", self.tol, f64::MIN_POSITIVE, 1.0, "must lie in (0, 1]")?;
-        check_range("temperature_k", self.temperature_k, 1.0, 2000.0, "must lie in [1, 2000] K")?;
+        check_range(
+            "tol",
+            self.tol,
+            f64::MIN_POSITIVE,
+            1.0,
+            "must lie in (0, 1]",
+        )?;
+        check_range(
+            "temperature_k",
+            self.temperature_k,
+            1.0,
+            2000.0,
+            "must lie in [1, 2000] K",
+        )?;
         check_range("age_s", self.age_s, 0.0, 1e12, "must lie in [0, 1e12] s")?;
         self.device().validate()?;
         self.periphery.validate()
@@ -161,18 +194,33 @@ pub(crate) fn check_system(g: &DMatrix<f64>, b: &DVector<f64>) -> Result<(), Sim
         return Err(SimError::Empty { input: "g" });
     }
     if r != c {
-        return Err(SimError::NotSquare { input: "g", rows: r, cols: c });
+        return Err(SimError::NotSquare {
+            input: "g",
+            rows: r,
+            cols: c,
+        });
     }
     if b.len() != r {
-        return Err(SimError::ShapeMismatch { input: "b", found: b.len(), expected: r, why: "b needs one entry per row of g" });
+        return Err(SimError::ShapeMismatch {
+            input: "b",
+            found: b.len(),
+            expected: r,
+            why: "b needs one entry per row of g",
+        });
     }
     check_finite("g", g.as_slice())?;
     check_finite("b", b.as_slice())?;
     if g.iter().all(|v| *v == 0.0) {
-        return Err(SimError::Singular { input: "g", why: "it is the zero matrix".into() });
+        return Err(SimError::Singular {
+            input: "g",
+            why: "it is the zero matrix".into(),
+        });
     }
     if b.iter().all(|v| *v == 0.0) {
-        return Err(SimError::Zero { input: "b", why: "the relative residual ||b - G x|| / ||b|| is undefined; the solution is x = 0" });
+        return Err(SimError::Zero {
+            input: "b",
+            why: "the relative residual ||b - G x|| / ||b|| is undefined; the solution is x = 0",
+        });
     }
     Ok(())
 }

@@ -31,21 +31,42 @@ use crate::error::SimError;
 /// assert!(out.iterations <= 10);
 /// ```
 #[profile(kind = "computation", name = "hp_inv", skip_all, fields(n = g.nrows()), err)]
-pub fn hp_inv(g: &DMatrix<f64>, b: &DVector<f64>, cfg: &HpInvConfig) -> Result<SolveOutput, SimError> {
+pub fn hp_inv(
+    g: &DMatrix<f64>,
+    b: &DVector<f64>,
+    cfg: &HpInvConfig,
+) -> Result<SolveOutput, SimError> {
     cfg.validate()?;
     check_system(g, b)?;
     let n = g.nrows();
     let device = cfg.device();
-    let mut xbar = Crossbar::new(n, n, device.clone(), cfg.seed).with_periphery(cfg.periphery.clone());
+    let mut xbar =
+        Crossbar::new(n, n, device.clone(), cfg.seed).with_periphery(cfg.periphery.clone());
     xbar.set_temperature_k(cfg.temperature_k)?;
     let w = xbar.write_matrix(g)?;
     xbar.set_age_s(cfg.age_s)?;
-    let hp = HpMvm::new(g, &device, &cfg.periphery, cfg.slices, cfg.input_bits, cfg.input_slice_bits, cfg.mvm_rows_per_adc, cfg.seed, cfg.temperature_k, cfg.age_s, cfg.max_iter);
+    let hp = HpMvm::new(
+        g,
+        &device,
+        &cfg.periphery,
+        cfg.slices,
+        cfg.input_bits,
+        cfg.input_slice_bits,
+        cfg.mvm_rows_per_adc,
+        cfg.seed,
+        cfg.temperature_k,
+        cfg.age_s,
+        cfg.max_iter,
+    );
     let mut programming = w.cost.energy;
     programming.add_parallel(&hp.programming);
     let rho = spectral_radius(g, &mut xbar, cfg.seed)?;
     if rho >= 1.0 {
-        return Err(SimError::Divergence { solver: "hp_inv", spectral_radius: rho, bits: cfg.bits });
+        return Err(SimError::Divergence {
+            solver: "hp_inv",
+            spectral_radius: rho,
+            bits: cfg.bits,
+        });
     }
     let mut st = Refiner::new(g, b, hp);
     for k in 1..=cfg.max_iter {
@@ -56,12 +77,20 @@ pub fn hp_inv(g: &DMatrix<f64>, b: &DVector<f64>, cfg: &HpInvConfig) -> Result<S
         st.check_divergence("hp_inv", cfg.bits, rho)?;
     }
     let out = st.finish(cfg, programming, rho, 1, w.pulses_total, w.cells_failed);
-    profiler_runtime::metrics!(iterations = out.iterations, final_residual = out.info.final_residual, energy_to_solution_pj = out.energy.total_pj());
+    profiler_runtime::metrics!(
+        iterations = out.iterations,
+        final_residual = out.info.final_residual,
+        energy_to_solution_pj = out.energy.total_pj()
+    );
     Ok(out)
 }
 
 #[profile(kind = "algorithm_step", name = "hp_inv.iteration", skip_all, fields(k = k), err)]
-fn hp_inv_iteration(k: usize, st: &mut Refiner<'_>, xbar: &mut Crossbar) -> Result<(f64, f64), SimError> {
+fn hp_inv_iteration(
+    k: usize,
+    st: &mut Refiner<'_>,
+    xbar: &mut Crossbar,
+) -> Result<(f64, f64), SimError> {
     let (rel, measured) = st.step(xbar)?;
     let bits = st.bits_gained.last().copied().unwrap_or(0.0);
     profiler_runtime::metrics!(residual = rel, bits_gained = bits);

@@ -143,10 +143,21 @@ impl HpMvm {
         let (r, c) = a.shape();
         let levels = a.map(|v| digit(v / self.w_max, self.bits, i));
         let map = ConductanceMap::new(&self.device, 1.0);
-        let key = CounterRng::new(self.seed, stream::PROGRAM).derive(i as u64 + 1).key();
-        let (pairs, st) = program_levels(&self.device, &self.periphery, &map, &levels, key, self.temp_k);
+        let key = CounterRng::new(self.seed, stream::PROGRAM)
+            .derive(i as u64 + 1)
+            .key();
+        let (pairs, st) = program_levels(
+            &self.device,
+            &self.periphery,
+            &map,
+            &levels,
+            key,
+            self.temp_k,
+        );
         let step = self.device.level_step_us();
-        let drift_key = CounterRng::new(self.seed, stream::DRIFT).derive(i as u64 + 1).key();
+        let drift_key = CounterRng::new(self.seed, stream::DRIFT)
+            .derive(i as u64 + 1)
+            .key();
         let mut analog = DMatrix::zeros(r, c);
         let mut colsum = vec![0.0; c];
         for j in 0..c {
@@ -156,11 +167,16 @@ impl HpMvm {
                 let mut ge = [0.0; 2];
                 for side in 0..2 {
                     let z: f64 = if self.age_s > 0.0 {
-                        rand::Rng::sample(&mut DeviceRng::new(drift_key, idx * 2 + side as u64), rand_distr::StandardNormal)
+                        rand::Rng::sample(
+                            &mut DeviceRng::new(drift_key, idx * 2 + side as u64),
+                            rand_distr::StandardNormal,
+                        )
                     } else {
                         0.0
                     };
-                    ge[side] = self.device.conductance_at(g[side], self.age_s, self.temp_k, z);
+                    ge[side] = self
+                        .device
+                        .conductance_at(g[side], self.age_s, self.temp_k, z);
                 }
                 analog[(row, j)] = (ge[0] - ge[1]) / step;
                 colsum[j] += ge[0] + ge[1];
@@ -170,11 +186,20 @@ impl HpMvm {
         for row in 0..r {
             for j0 in (0..c).step_by(self.rows_per_adc) {
                 let j1 = (j0 + self.rows_per_adc).min(c);
-                let s: f64 = (j0..j1).map(|j| (analog[(row, j)] - levels[(row, j)]).abs()).sum();
+                let s: f64 = (j0..j1)
+                    .map(|j| (analog[(row, j)] - levels[(row, j)]).abs())
+                    .sum();
                 bound = bound.max(s);
             }
         }
-        SliceData { analog, colsum, bound, ledger: st.ledger, pulses: st.pulses_total, failed: st.failed }
+        SliceData {
+            analog,
+            colsum,
+            bound,
+            ledger: st.ledger,
+            pulses: st.pulses_total,
+            failed: st.failed,
+        }
     }
 
     fn input_slices(&self) -> usize {
@@ -182,16 +207,24 @@ impl HpMvm {
     }
 
     fn adc_bits(&self) -> u32 {
-        let range = 2.0 * self.rows_per_adc as f64 * max_level(self.bits) * max_level(self.input_slice_bits) + 1.0;
+        let range = 2.0
+            * self.rows_per_adc as f64
+            * max_level(self.bits)
+            * max_level(self.input_slice_bits)
+            + 1.0;
         range.log2().ceil() as u32
     }
 
     fn decide_mode(&mut self, r: usize, c: usize) {
         let u_max = max_level(self.input_slice_bits);
         let det = u_max * self.bound_levels.iter().fold(0.0f64, |m, b| m.max(*b));
-        let sigma = u_max * (2.0 * self.rows_per_adc as f64).sqrt() * self.device.read_noise_us / self.device.level_step_us();
+        let sigma = u_max * (2.0 * self.rows_per_adc as f64).sqrt() * self.device.read_noise_us
+            / self.device.level_step_us();
         let margin = 0.5 - det;
-        let conversions = self.slices() as f64 * self.input_slices() as f64 * r as f64 * c.div_ceil(self.rows_per_adc) as f64;
+        let conversions = self.slices() as f64
+            * self.input_slices() as f64
+            * r as f64
+            * c.div_ceil(self.rows_per_adc) as f64;
         let p = if margin <= 0.0 {
             1.0
         } else if sigma == 0.0 {
@@ -205,7 +238,11 @@ impl HpMvm {
 
     /// y ~ A x by HP-MVM; charges `ledger` with the product's energy and latency.
     #[profile(kind = "hardware_access", name = "hp_mvm", skip_all, err)]
-    pub(crate) fn mvm(&mut self, x: &DVector<f64>, ledger: &mut EnergyLedger) -> Result<DVector<f64>, SimError> {
+    pub(crate) fn mvm(
+        &mut self,
+        x: &DVector<f64>,
+        ledger: &mut EnergyLedger,
+    ) -> Result<DVector<f64>, SimError> {
         self.ops += 1;
         let (r, c) = self.a_q.shape();
         let fs = full_scale(x.as_slice());
@@ -213,7 +250,9 @@ impl HpMvm {
         let j_count = self.input_slices();
         let qb = max_level(b);
         let n_int: Vec<f64> = x.iter().map(|&v| quantize_signed(v, fs, b)).collect();
-        let digit_of = |n: f64, k: usize| -> f64 { (((n.abs() as u64) >> (d as usize * k)) & ((1u64 << d) - 1)) as f64 * n.signum() };
+        let digit_of = |n: f64, k: usize| -> f64 {
+            (((n.abs() as u64) >> (d as usize * k)) & ((1u64 << d) - 1)) as f64 * n.signum()
+        };
         let y = if self.exact {
             let xq: Vec<f64> = n_int.iter().map(|n| n * fs / qb).collect();
             gemv(&self.a_q, &xq)
@@ -239,7 +278,12 @@ impl HpMvm {
             array_pj,
             dac_pj: s * jc * c as f64 * energy::dac_energy_pj(per, d, self.temp_k),
             adc_pj: conv * energy::adc_energy_pj(per, adc_bits, self.temp_k),
-            opamp_pj: energy::opamp_energy_pj(per, (s * r as f64 * tiles) as usize, jc * t_read, self.temp_k),
+            opamp_pj: energy::opamp_energy_pj(
+                per,
+                (s * r as f64 * tiles) as usize,
+                jc * t_read,
+                self.temp_k,
+            ),
             digital_pj: energy::digital_energy_pj(per, conv + 2.0 * r as f64),
             write_driver_pj: 0.0,
             latency_ns: jc * (per.dac_latency_ns + t_read + energy::adc_latency_ns(per, adc_bits))
@@ -251,7 +295,12 @@ impl HpMvm {
         Ok(y)
     }
 
-    fn explicit_product(&self, n_int: &[f64], fs: f64, digit_of: &dyn Fn(f64, usize) -> f64) -> DVector<f64> {
+    fn explicit_product(
+        &self,
+        n_int: &[f64],
+        fs: f64,
+        digit_of: &dyn Fn(f64, usize) -> f64,
+    ) -> DVector<f64> {
         let (r, c) = self.a_q.shape();
         let j_count = self.input_slices();
         let q = max_level(self.bits);
@@ -302,13 +351,17 @@ struct SliceData {
 pub(crate) fn erfc(x: f64) -> f64 {
     let z = x.abs();
     let t = 1.0 / (1.0 + 0.5 * z);
-    let ans = t * (-z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07 + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-        .exp();
+    let ans = t
+        * (-z * z - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87
+                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+            .exp();
     if x >= 0.0 {
         ans
     } else {

@@ -13,13 +13,21 @@ use crate::rng::CounterRng;
 /// A low-precision analogue inverse M^-1 ~ G^-1.
 pub(crate) trait LowPrecisionInverse {
     /// delta ~ M^-1 r through the hardware, charging `ledger`.
-    fn apply(&mut self, r: &DVector<f64>, ledger: &mut EnergyLedger) -> Result<DVector<f64>, SimError>;
+    fn apply(
+        &mut self,
+        r: &DVector<f64>,
+        ledger: &mut EnergyLedger,
+    ) -> Result<DVector<f64>, SimError>;
     /// The same operator without noise or rounding, not charged: `r <- M^-1 r`.
     fn apply_ideal(&mut self, r: &mut [f64]) -> Result<(), SimError>;
 }
 
 impl LowPrecisionInverse for Crossbar {
-    fn apply(&mut self, r: &DVector<f64>, ledger: &mut EnergyLedger) -> Result<DVector<f64>, SimError> {
+    fn apply(
+        &mut self,
+        r: &DVector<f64>,
+        ledger: &mut EnergyLedger,
+    ) -> Result<DVector<f64>, SimError> {
         let out = self.solve(r)?;
         ledger.add_sequential(&out.cost.energy);
         Ok(out.x)
@@ -32,7 +40,11 @@ impl LowPrecisionInverse for Crossbar {
 
 /// rho(I - G M^-1) by 40 steps of power iteration from a seeded random start: the geometric
 /// mean growth over the last 20 steps (robust to complex eigenvalue pairs).
-pub(crate) fn spectral_radius<S: LowPrecisionInverse>(g: &DMatrix<f64>, inner: &mut S, seed: u64) -> Result<f64, SimError> {
+pub(crate) fn spectral_radius<S: LowPrecisionInverse>(
+    g: &DMatrix<f64>,
+    inner: &mut S,
+    seed: u64,
+) -> Result<f64, SimError> {
     let n = g.nrows();
     let rng = CounterRng::new(seed, 0x5350_4543);
     let mut v: Vec<f64> = (0..n).map(|i| rng.normal(i as u64)).collect();
@@ -95,7 +107,10 @@ impl<'a> Refiner<'a> {
 
     /// One iteration: delta = M^-1 r, x += delta, r = b - HP-MVM(x). Returns (true, measured)
     /// relative residuals.
-    pub(crate) fn step<S: LowPrecisionInverse>(&mut self, inner: &mut S) -> Result<(f64, f64), SimError> {
+    pub(crate) fn step<S: LowPrecisionInverse>(
+        &mut self,
+        inner: &mut S,
+    ) -> Result<(f64, f64), SimError> {
         let delta = inner.apply(&self.r_hw, &mut self.compute)?;
         self.x += &delta;
         let y = self.hp.mvm(&self.x, &mut self.compute)?;
@@ -114,12 +129,23 @@ impl<'a> Refiner<'a> {
     }
 
     /// Err(Divergence) if the measured residual is not finite or has grown to 4x its best.
-    pub(crate) fn check_divergence(&self, solver: &'static str, bits: u32, rho: f64) -> Result<(), SimError> {
-        let Some(&last) = self.measured.last() else { return Ok(()) };
+    pub(crate) fn check_divergence(
+        &self,
+        solver: &'static str,
+        bits: u32,
+        rho: f64,
+    ) -> Result<(), SimError> {
+        let Some(&last) = self.measured.last() else {
+            return Ok(());
+        };
         let best = self.measured.iter().copied().fold(1.0f64, f64::min);
         if !last.is_finite() || (self.measured.len() >= 2 && last > 4.0 * best) {
             let observed = self.observed_contraction();
-            return Err(SimError::Divergence { solver, spectral_radius: observed.max(rho).max(1.0), bits });
+            return Err(SimError::Divergence {
+                solver,
+                spectral_radius: observed.max(rho).max(1.0),
+                bits,
+            });
         }
         Ok(())
     }
@@ -132,7 +158,15 @@ impl<'a> Refiner<'a> {
     }
 
     /// The output, with `programming` charged before the iterations.
-    pub(crate) fn finish(self, cfg: &HpInvConfig, programming: EnergyLedger, rho: f64, arrays: usize, pulses: u64, failed: u64) -> SolveOutput {
+    pub(crate) fn finish(
+        self,
+        cfg: &HpInvConfig,
+        programming: EnergyLedger,
+        rho: f64,
+        arrays: usize,
+        pulses: u64,
+        failed: u64,
+    ) -> SolveOutput {
         let final_residual = self.residuals.last().copied().unwrap_or(1.0);
         let (flops, e_flops) = digital_lu_baseline(&cfg.periphery, self.g.nrows());
         let mut energy = programming;
@@ -157,6 +191,11 @@ impl<'a> Refiner<'a> {
             digital_baseline_flops: flops,
             digital_baseline_energy_pj: e_flops,
         };
-        SolveOutput { iterations: info.residuals.len(), x: self.x, info, energy }
+        SolveOutput {
+            iterations: info.residuals.len(),
+            x: self.x,
+            info,
+            energy,
+        }
     }
 }
