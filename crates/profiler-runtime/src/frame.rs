@@ -30,7 +30,7 @@ pub(crate) struct Frame {
     alloc_at_enter: AllocStats,
     pub alloc: AllocStats,
     pub tracking: bool,
-    /// Timed from creation to close (sync spans): enter/exit do not touch the clock.
+    /// Timed from creation to close (sync spans): enter/exit callbacks leave it alone.
     pub eager: bool,
     pub metrics: MetricBuf,
     pub error: Option<Box<str>>,
@@ -105,16 +105,27 @@ impl Frame {
 
     /// Starts an allocation window (at the outermost enter).
     #[inline(always)]
-    pub(crate) fn alloc_begin(&mut self) {
+    fn alloc_begin(&mut self) {
         if let Some(a) = alloc::thread_counters() {
             self.alloc_at_enter = a;
             self.tracking = true;
         }
     }
 
+    /// Restarts the allocation window of an eager frame at its enter, so the registry's own
+    /// bookkeeping between the span's creation and its enter is not charged to it.
+    #[inline(always)]
+    pub(crate) fn rebase_alloc(&mut self) {
+        if self.tracking {
+            if let Some(a) = alloc::thread_counters() {
+                self.alloc_at_enter = a;
+            }
+        }
+    }
+
     /// Ends an allocation window (at the outermost exit).
     #[inline(always)]
-    pub(crate) fn alloc_end(&mut self) {
+    fn alloc_end(&mut self) {
         if self.tracking {
             self.tracking = false;
             if let Some(now) = alloc::thread_counters() {

@@ -1,9 +1,11 @@
 //! [`ProfilerLayer`]: the `tracing_subscriber::Layer` that turns closed spans into events.
 //!
 //! The hot path, for a sync `#[profile]` function (`profile.sync` marker): `on_new_span` pushes a
-//! [`Frame`] on this thread's stack (no allocation once warm), `on_enter`/`on_exit` read the TSC
-//! and the thread's allocation counters, `on_close` pops the frame and hands one compact event to
-//! this thread's shard. No global lock, no `/proc` read, no registry extension.
+//! [`Frame`] on this thread's stack (no allocation once warm) and reads the TSC and the thread's
+//! allocation counters; `on_enter` re-reads the counters (to leave out the registry's own
+//! bookkeeping) and `on_exit` returns; `on_close` reads
+//! the clock and counters again, pops the frame and hands one compact event to this thread's
+//! shard. No global lock, no `/proc` read, no registry extension.
 //!
 //! Spans without the marker (`async fn`, hand-written spans) may move between threads, so their
 //! frame lives in the registry's span extensions instead, which costs one boxed insert per span.
@@ -95,16 +97,18 @@ where
             let parent = with_frame(slot, &ctx, parent_span, |f| f.event_id).unwrap_or(0);
             let event_id = slot.next_event_id();
             if info.sync {
-                let top = slot.push_frame(id.into_u64(), event_id, parent, parent_span, info.op);
+                let span = id.into_u64();
+                let top = slot.push_frame(span, event_id, parent, parent_span, info.op);
                 if info.has_fields {
                     attrs.record(&mut MetricVisitor { frame: top });
                 }
-                // A sync span is entered right after creation and closed right after its
-                // exit: its clock is read here and at close, not on enter/exit (memory is
-                // still read on enter/exit, to exclude the registry's own bookkeeping).
-                top.enter(c.clock.raw());
-                top.tracking = false;
+                // A sync span is entered right after creation and exited right before close,
+                // on this thread, with nothing in between: its clock, allocation counters and
+                // place on the entered stack are taken here and at close, and its enter/exit
+                // callbacks return at once.
                 top.eager = true;
+                top.enter(c.clock.raw());
+                slot.entered.push(span);
             } else if let Some(span) = ctx.span(id) {
                 let mut frame = Frame::new(id.into_u64(), event_id, parent, parent_span, info.op);
                 if info.has_fields {
@@ -129,25 +133,17 @@ where
         let c = &self.collector;
         with_slot(c, |slot| {
             let span = id.into_u64();
-            slot.entered.push(span);
-            match slot.top_mut() {
-                Some(f) if f.span == span => {
-                    if f.eager {
-                        f.alloc_begin();
-                    } else {
-                        f.enter(c.clock.raw());
-                    }
-                }
-                _ => {
-                    with_frame(slot, &ctx, span, |f| {
-                        if f.eager {
-                            f.alloc_begin();
-                        } else {
-                            f.enter(c.clock.raw())
-                        }
-                    });
+            if let Some(f) = slot.top_mut() {
+                if f.span == span && f.eager {
+                    f.rebase_alloc();
+                    return;
                 }
             }
+            if slot.frame_mut(span).is_some_and(|f| f.eager) {
+                return;
+            }
+            slot.entered.push(span);
+            with_frame(slot, &ctx, span, |f| f.enter(c.clock.raw()));
         });
     }
 
@@ -156,24 +152,15 @@ where
         let c = &self.collector;
         with_slot(c, |slot| {
             let span = id.into_u64();
-            match slot.top_mut() {
-                Some(f) if f.span == span => {
-                    if f.eager {
-                        f.alloc_end();
-                    } else {
-                        f.exit(c.clock.raw(), &c.clock);
-                    }
-                }
-                _ => {
-                    with_frame(slot, &ctx, span, |f| {
-                        if f.eager {
-                            f.alloc_end();
-                        } else {
-                            f.exit(c.clock.raw(), &c.clock)
-                        }
-                    });
+            if let Some(f) = slot.top_mut() {
+                if f.span == span && f.eager {
+                    return;
                 }
             }
+            if slot.frame_mut(span).is_some_and(|f| f.eager) {
+                return;
+            }
+            with_frame(slot, &ctx, span, |f| f.exit(c.clock.raw(), &c.clock));
             slot.pop_entered(span);
         });
     }
@@ -185,13 +172,23 @@ where
             let span = id.into_u64();
             let panicked = std::thread::panicking();
             let (wall, parent_span) = match slot.top_mut() {
-                Some(top) if top.span == span => match slot.emit_top(c, panicked) {
-                    Some(done) => done,
-                    None => return,
-                },
+                Some(top) if top.span == span => {
+                    if top.eager {
+                        slot.pop_entered(span);
+                    }
+                    match slot.emit_top(c, panicked) {
+                        Some(done) => done,
+                        None => return,
+                    }
+                }
                 _ => {
                     let frame = match slot.take_frame(span) {
-                        Some(f) => f,
+                        Some(f) => {
+                            if f.eager {
+                                slot.pop_entered(span);
+                            }
+                            f
+                        }
                         None => match ctx
                             .span(&id)
                             .and_then(|s| s.extensions_mut().remove::<Frame>())
