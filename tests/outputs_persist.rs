@@ -2,6 +2,7 @@
 
 mod outputs_fixture;
 
+use profiler_runtime::persist::BadFileKind;
 use profiler_runtime::stats::{MetricAggregate, OperationStats};
 use profiler_runtime::{
     EventKind, PerformanceProfiler, Profile, ProfileError, ProfileEvent, FORMAT_VERSION,
@@ -15,8 +16,23 @@ fn saved(p: &Profile) -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, path)
 }
 
+/// Loads through both parsers (from a reader, and in place from a slice) and checks that they
+/// agree, error for error.
 fn load_bytes(bytes: &[u8]) -> Result<Profile, ProfileError> {
-    Profile::read_json(bytes, "mem.json")
+    let streamed = Profile::read_json(bytes, "mem.json");
+    let in_place = Profile::from_json_slice(bytes, "mem.json");
+    // Positions in messages may differ by a column; the outcome and the kind may not.
+    let outcome = |r: &Result<Profile, ProfileError>| match r {
+        Ok(p) => format!("{p:?}"),
+        Err(e @ ProfileError::BadFile { .. }) => format!("bad file: {:?}", e.bad_file_kind()),
+        Err(e) => format!("{e:?}"),
+    };
+    assert_eq!(
+        outcome(&streamed),
+        outcome(&in_place),
+        "the two parsers disagree"
+    );
+    streamed
 }
 
 fn reason(e: &ProfileError) -> String {
@@ -143,6 +159,47 @@ fn bad_files_get_typed_errors() {
     // Trailing garbage.
     let r = reason(&load_bytes(format!("{good} {{}}").as_bytes()).unwrap_err());
     assert!(r.starts_with("trailing data"), "{r}");
+}
+
+#[test]
+fn event_table_errors_say_what_is_wrong() {
+    let good = String::from_utf8(to_bytes(&outputs_fixture::one_event())).unwrap();
+    let kind = |text: &str| {
+        let e = load_bytes(text.as_bytes()).unwrap_err();
+        (e.bad_file_kind(), e.to_string())
+    };
+    // The layout as documented.
+    assert!(good.contains(r#""events":{"columns":["id","parent","name","kind","thread_id","start_ns","end_ns","busy_ns","self_ns","metrics","alloc","error","panicked"],"names":["only"],"rows":[[1,null,0,"computation",1,10,1010,1000,1000,{"energy_pj":3.5},null,null,false]]}"#), "{good}");
+    // A name index past the table.
+    let (k, msg) = kind(&good.replacen("[[1,null,0,", "[[1,null,7,", 1));
+    assert_eq!(k, Some(BadFileKind::InvalidValue), "{msg}");
+    assert!(msg.contains("name index"), "{msg}");
+    // A short row, a long row.
+    let (k, msg) = kind(&good.replacen(",null,false]]", "]]", 1));
+    assert_eq!(k, Some(BadFileKind::InvalidValue), "{msg}");
+    assert!(msg.contains("event row of 13 values"), "{msg}");
+    let (k, _) = kind(&good.replacen(",null,false]]", ",null,false,1]]", 1));
+    assert_eq!(k, Some(BadFileKind::InvalidValue));
+    // Another row layout.
+    let (k, msg) = kind(&good.replacen(r#"["id","parent""#, r#"["parent","id""#, 1));
+    assert_eq!(k, Some(BadFileKind::InvalidValue), "{msg}");
+    assert!(msg.contains("events.columns"), "{msg}");
+    // Rows before names.
+    let swapped = good
+        .replacen(r#""names":["only"],"rows":"#, r#""rows":"#, 1)
+        .replacen("]]}", r#"]],"names":["only"]}"#, 1);
+    let (k, msg) = kind(&swapped);
+    assert_eq!(k, Some(BadFileKind::InvalidValue), "{msg}");
+    assert!(msg.contains("names must come before"), "{msg}");
+    // An unknown kind, a string where a number goes.
+    let (k, msg) = kind(&good.replacen(r#""computation""#, r#""teleport""#, 1));
+    assert_eq!(k, Some(BadFileKind::InvalidValue), "{msg}");
+    assert!(msg.contains("teleport"), "{msg}");
+    let (k, _) = kind(&good.replacen("[[1,null,0,", r#"[["1",null,0,"#, 1));
+    assert_eq!(k, Some(BadFileKind::WrongType));
+    // No rows at all.
+    let (k, msg) = kind(&good.replacen(r#","rows":[[1,null,0,"computation",1,10,1010,1000,1000,{"energy_pj":3.5},null,null,false]]"#, "", 1));
+    assert_eq!(k, Some(BadFileKind::MissingField), "{msg}");
 }
 
 #[test]
@@ -353,7 +410,10 @@ proptest! {
         }
         // Ok or a typed error; a panic fails the test.
         match load_bytes(&bytes) {
-            Ok(_) | Err(ProfileError::BadFile { .. }) | Err(ProfileError::UnsupportedVersion { .. }) => {}
+            Err(e @ ProfileError::BadFile { .. }) => {
+                prop_assert!(e.bad_file_kind().is_some(), "a reason without a kind: {e}");
+            }
+            Ok(_) | Err(ProfileError::UnsupportedVersion { .. }) => {}
             Err(other) => prop_assert!(false, "unexpected error kind {other:?}"),
         }
     }

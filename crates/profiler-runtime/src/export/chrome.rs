@@ -159,7 +159,8 @@ fn metadata<W: Write>(w: &mut W, tid: u64, name: &str, sort_index: u64) -> io::R
     serde_json::to_writer(&mut *w, name).map_err(io::Error::other)?;
     write!(
         w,
-        r#"}}}},{{"ph":"M","name":"thread_sort_index","pid":{TRACE_PID},"tid":{tid},"args":{{"sort_index":{sort_index}}}}}"#
+        r#"}}}},
+{{"ph":"M","name":"thread_sort_index","pid":{TRACE_PID},"tid":{tid},"args":{{"sort_index":{sort_index}}}}}"#
     )
 }
 

@@ -5,8 +5,10 @@
 //! Synchronous spans always nest, so they stay in lane 0 (the thread's own track). An async span
 //! that was entered on this thread but overlaps a sibling without containing it (two futures
 //! interleaved on one thread) goes to the first further lane where it nests, a new one if none.
+//! An event that fits inside its parent's interval goes to its parent's lane, so the children of
+//! a moved async span move with it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::event::ProfileEvent;
 
@@ -35,6 +37,8 @@ pub(crate) fn assign(events: &[ProfileEvent]) -> Lanes {
     // Stacks of open intervals' end times, one per lane of the current thread.
     let mut stacks: Vec<Vec<u64>> = Vec::new();
     let mut current: Option<u64> = None;
+    // Where each event id went: (thread, lane).
+    let mut lane_of: HashMap<u64, (u64, u32)> = HashMap::with_capacity(events.len());
     for i in order {
         let e = &events[i];
         let (start, end) = (e.start_ns, e.end_ns.max(e.start_ns));
@@ -42,8 +46,17 @@ pub(crate) fn assign(events: &[ProfileEvent]) -> Lanes {
             stacks.clear();
             current = Some(e.thread_id);
         }
+        // The parent's lane first (a child that fits inside its parent stays under it), then
+        // first fit.
+        let parent_lane = e
+            .parent
+            .and_then(|p| lane_of.get(&p))
+            .and_then(|&(t, k)| (t == e.thread_id).then_some(k as usize));
         let mut placed = None;
-        for (k, stack) in stacks.iter_mut().enumerate() {
+        for k in parent_lane.into_iter().chain(0..stacks.len()) {
+            let Some(stack) = stacks.get_mut(k) else {
+                continue;
+            };
             while stack
                 .last()
                 .is_some_and(|&top| top <= start && !(top == start && end == start))
@@ -61,6 +74,7 @@ pub(crate) fn assign(events: &[ProfileEvent]) -> Lanes {
             stacks.len() - 1
         });
         lane[i] = k as u32;
+        lane_of.insert(e.id, (e.thread_id, k as u32));
         let n = per_thread.entry(e.thread_id).or_insert(1u32);
         *n = (*n).max(k as u32 + 1);
     }
@@ -102,5 +116,13 @@ mod tests {
         let l = assign(&evs);
         assert_eq!(l.lane, vec![0, 0, 0, 1, 0]);
         assert_eq!(l.per_thread[&1], 2);
+    }
+
+    #[test]
+    fn children_follow_their_parent() {
+        let mut child = ev(3, 60, 70);
+        child.parent = Some(2);
+        let l = assign(&[ev(1, 5, 50), ev(2, 20, 80), child]);
+        assert_eq!(l.lane, vec![0, 1, 1]);
     }
 }

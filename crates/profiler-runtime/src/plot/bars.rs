@@ -52,6 +52,7 @@ pub(crate) fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &HBars<
     } else {
         format!("{} ({})", c.quantity, c.scale.unit)
     };
+    let integral = c.scale.unit.is_empty();
     let mut chart = ChartBuilder::on(area)
         .caption(c.title, font(SUBTITLE))
         .margin(12)
@@ -68,7 +69,14 @@ pub(crate) fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &HBars<
         .x_desc(x_desc)
         .label_style(font(LABEL))
         .axis_desc_style(font(AXIS))
-        .x_label_formatter(&|v| short_num(*v))
+        .x_label_formatter(&|v| {
+            // Counts have no fractional ticks.
+            if integral && v.fract() != 0.0 {
+                String::new()
+            } else {
+                short_num(*v)
+            }
+        })
         .draw()
         .map_err(de)?;
 
@@ -111,9 +119,13 @@ pub(crate) fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, c: &HBars<
             let v = c.scale.apply(finite(b.value));
             let text = match b.inner {
                 Some(inner) => {
-                    format!("{} (self {})", c.scale.label(b.value), c.scale.label(inner))
+                    format!(
+                        "{} (self {})",
+                        c.scale.label_own(b.value),
+                        c.scale.label_own(inner)
+                    )
                 }
-                None => c.scale.label(b.value),
+                None => c.scale.label_own(b.value),
             };
             EmptyElement::at((v, top(i) - 0.5))
                 + Text::new(
@@ -155,18 +167,54 @@ fn finite(v: f64) -> f64 {
     }
 }
 
-/// Tick label: few digits.
+/// Tick label: few digits, no trailing zeros (`0.5`, `0.01`, `250`, `1e5`, `2.5e-4`).
 pub(crate) fn short_num(v: f64) -> String {
     let a = v.abs();
-    if a == 0.0 {
-        "0".to_owned()
-    } else if a >= 1e5 || a < 1e-3 {
-        format!("{v:.1e}")
-    } else if a >= 100.0 || v == v.trunc() {
+    if a == 0.0 || !a.is_finite() {
+        return if a == 0.0 {
+            "0".to_owned()
+        } else {
+            v.to_string()
+        };
+    }
+    if !(1e-3..1e5).contains(&a) {
+        let s = format!("{v:.1e}");
+        return s.replacen(".0e", "e", 1);
+    }
+    let s = if a >= 100.0 {
         format!("{v:.0}")
     } else if a >= 1.0 {
         format!("{v:.1}")
     } else {
         format!("{v:.3}")
+    };
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_num;
+
+    #[test]
+    fn tick_labels_are_short() {
+        let cases = [
+            (0.0, "0"),
+            (0.5, "0.5"),
+            (0.01, "0.01"),
+            (0.001, "0.001"),
+            (1.5, "1.5"),
+            (2.0, "2"),
+            (250.0, "250"),
+            (1e5, "1e5"),
+            (2.5e-4, "2.5e-4"),
+            (-0.25, "-0.25"),
+        ];
+        for (v, s) in cases {
+            assert_eq!(short_num(v), s, "{v}");
+        }
     }
 }

@@ -4,7 +4,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::bars::{self, Bar, HBars};
-use super::style::{no_data, Scale};
+use super::style::{no_data, plural, Scale};
 use super::{DrawResult, Input};
 use crate::event::EventKind;
 
@@ -26,7 +26,7 @@ pub(super) fn draw<DB: DrawingBackend>(
         })
         .collect();
     bars.sort_by(|a, b| b.value.total_cmp(&a.value));
-    let title = format!("Events by kind ({total} events)");
+    let title = format!("Events by kind ({})", plural(total, "event"));
     bars::draw(
         root,
         &HBars {

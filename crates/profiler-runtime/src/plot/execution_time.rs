@@ -4,7 +4,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::bars::{self, Bar, HBars};
-use super::style::{no_data, Scale};
+use super::style::{no_data, plural, Scale};
 use super::{DrawResult, Input};
 
 /// Operations shown.
@@ -29,11 +29,18 @@ pub(super) fn draw<DB: DrawingBackend>(
             .then_with(|| a.name.cmp(&b.name))
     });
     let shown = ops.len().min(TOP);
-    let title = format!(
-        "Execution time: top {shown} of {} operations ({} events)",
-        ops.len(),
-        input.report.total_events
-    );
+    let events = plural(input.report.total_events, "event");
+    let title = if shown == ops.len() {
+        format!(
+            "Execution time: {} ({events})",
+            plural(ops.len() as u64, "operation")
+        )
+    } else {
+        format!(
+            "Execution time: top {shown} of {} operations ({events})",
+            ops.len()
+        )
+    };
     let bars: Vec<Bar> = ops
         .iter()
         .take(TOP)

@@ -42,7 +42,7 @@ pub(super) fn draw<DB: DrawingBackend>(
         return no_data(&bottom, "Allocated per operation", why);
     }
     let mut allocs = allocs;
-    allocs.sort_by(|a, b| b.1.cmp(&a.1));
+    allocs.sort_by_key(|a| std::cmp::Reverse(a.1));
     let bars: Vec<Bar> = allocs
         .iter()
         .take(TOP)

@@ -42,15 +42,35 @@ pub(crate) fn font(size: u32) -> TextStyle<'static> {
     (FAMILY, size).into_font().color(&BLACK)
 }
 
+/// Unit steps: (size of the unit in base units, its name), smallest first.
+type Steps = &'static [(f64, &'static str)];
+
+const TIME: Steps = &[(1.0, "ns"), (1e3, "µs"), (1e6, "ms"), (1e9, "s")];
+const BYTES: Steps = &[
+    (1.0, "B"),
+    (1024.0, "KiB"),
+    (1048576.0, "MiB"),
+    (1073741824.0, "GiB"),
+];
+const ENERGY: Steps = &[
+    (1.0, "pJ"),
+    (1e3, "nJ"),
+    (1e6, "µJ"),
+    (1e9, "mJ"),
+    (1e12, "J"),
+];
+const COUNT: Steps = &[(1.0, "")];
+
 /// A display unit for a quantity: values are divided by `div` and labelled `unit`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Scale {
     pub(crate) div: f64,
     pub(crate) unit: &'static str,
+    steps: Steps,
 }
 
 impl Scale {
-    fn pick(max: f64, steps: &[(f64, &'static str)]) -> Scale {
+    fn pick(max: f64, steps: Steps) -> Scale {
         let mut s = steps[0];
         for &step in steps {
             if max.abs() >= step.0 {
@@ -60,44 +80,33 @@ impl Scale {
         Scale {
             div: s.0,
             unit: s.1,
+            steps,
         }
     }
 
     /// ns, µs, ms or s for durations in ns up to `max_ns`.
     pub(crate) fn time(max_ns: f64) -> Scale {
-        Scale::pick(max_ns, &[(1.0, "ns"), (1e3, "µs"), (1e6, "ms"), (1e9, "s")])
+        Scale::pick(max_ns, TIME)
     }
 
     /// B, KiB, MiB or GiB for sizes up to `max` bytes.
     pub(crate) fn bytes(max: f64) -> Scale {
-        Scale::pick(
-            max,
-            &[
-                (1.0, "B"),
-                (1024.0, "KiB"),
-                (1048576.0, "MiB"),
-                (1073741824.0, "GiB"),
-            ],
-        )
+        Scale::pick(max, BYTES)
     }
 
     /// pJ, nJ, µJ, mJ or J for energies up to `max` pJ.
     pub(crate) fn energy(max_pj: f64) -> Scale {
-        Scale::pick(
-            max_pj,
-            &[
-                (1.0, "pJ"),
-                (1e3, "nJ"),
-                (1e6, "µJ"),
-                (1e9, "mJ"),
-                (1e12, "J"),
-            ],
-        )
+        Scale::pick(max_pj, ENERGY)
     }
 
     /// Plain counts.
     pub(crate) fn count() -> Scale {
-        Scale { div: 1.0, unit: "" }
+        Scale::pick(1.0, COUNT)
+    }
+
+    /// `v` (base units) labelled in the unit of its own size (`500 ns` on a chart in ms).
+    pub(crate) fn label_own(self, v: f64) -> String {
+        Scale::pick(v, self.steps).label(v)
     }
 
     /// `v` in this unit.
@@ -202,4 +211,14 @@ pub(crate) fn log_span(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> 
         return None;
     }
     Some((lo / 1.6, hi * 1.6))
+}
+
+/// `n` and the noun, singular for one: `1 event`, `3 events`.
+pub(crate) fn plural(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
