@@ -231,7 +231,9 @@ impl ThreadSlot {
 }
 
 /// This thread's slots, one per live collector. Boxed, so a slot's address is stable while the
-/// vector grows; dropping the list clears [`FAST`] first, so no dangling pointer survives it.
+/// vector grows (hence `Vec<Box<_>>`); dropping the list clears [`FAST`] first, so no dangling
+/// pointer survives it.
+#[allow(clippy::vec_box)]
 struct Slots(Vec<Box<ThreadSlot>>);
 
 impl Drop for Slots {

@@ -277,11 +277,8 @@ impl PerformanceProfiler {
         for o in &ops {
             *events_by_kind.entry(o.kind).or_insert(0) += o.count;
         }
-        let average_event_time = if events_count == 0 {
-            Duration::ZERO
-        } else {
-            Duration::from_nanos(total_ns / events_count)
-        };
+        let average_event_time =
+            Duration::from_nanos(total_ns.checked_div(events_count).unwrap_or(0));
         let sampled_peak = snap
             .samples
             .iter()
