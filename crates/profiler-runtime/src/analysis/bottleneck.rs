@@ -21,6 +21,7 @@ use super::memory::MemoryAnalysis;
 use super::power::{modelled_cpu_energy, CpuEnergy, DEFAULT_WATTS_PER_CORE};
 use super::recommend;
 use super::scan::scan;
+use super::series::convergence_runs_scanned;
 use super::severity::{share, Bottleneck, Severity};
 
 /// How many operations the slowest-operation lists keep.
@@ -211,7 +212,8 @@ impl<'a> BottleneckAnalyzer<'a> {
         self
     }
 
-    /// Runs every analysis. Linear in the events (two passes) plus sorting the operations.
+    /// Runs every analysis: one scan of the events (each event's metrics read once), then
+    /// work proportional to the operations, the sized events and the solver steps.
     pub fn analyze_bottlenecks(&self) -> OptimizationAnalysis {
         let p: &Profile = &self.profile;
         let mut sc = scan(p);
@@ -224,7 +226,8 @@ impl<'a> BottleneckAnalyzer<'a> {
             .clone()
             .unwrap_or_else(|| modelled_cpu_energy(p, self.watts_per_core));
         let energy = EnergyAnalysis::build(p, &sc, cpu);
-        let convergence = ConvergenceAnalysis::from_profile(p, self.target_residual);
+        let convergence =
+            ConvergenceAnalysis::from_runs(&convergence_runs_scanned(p, &sc), self.target_residual);
         let mut ba = BottleneckAnalysis {
             slowest_operations: by_self,
             slowest_inclusive: by_incl,

@@ -9,8 +9,8 @@ use crate::event::EventKind;
 use crate::profile::Profile;
 
 use super::fit::fit_power_law;
-use super::scan::{is_output_metric, Scan, BYTES_KEY, FLOPS_KEY};
-use super::series::scaling_series;
+use super::scan::{is_output_metric, RepeatGroup, Scan, BYTES_KEY, FLOPS_KEY};
+use super::series::scaling_series_scanned;
 use super::severity::share;
 use super::trend::{find_trend_break, TrendBreak, BREAK_TOLERANCE};
 
@@ -25,6 +25,10 @@ pub const TOP_REPEATS: usize = 10;
 
 /// Calls of one operation repeated with identical arguments (every numeric field and metric
 /// that is not an outcome: see [`is_output_metric`](crate::analysis::is_output_metric)).
+///
+/// Only the recorded fields are compared: arguments left out with `skip(..)` are invisible,
+/// so a repeat is a lead to check, not a proof. `algorithm_step` spans are never repeats:
+/// an iteration's index (`k`) recurs in every run while the solver's state moves on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RepeatedCall {
     /// Operation name.
@@ -129,7 +133,7 @@ impl ComputeAnalysis {
             compute_self_ns,
             time_share: share(compute_self_ns as f64, total_self_ns as f64),
             repeated_calls: repeated(p, scan),
-            complexity: complexity(p),
+            complexity: complexity(p, scan),
             intensity: intensity(p, balance),
             machine_balance_flops_per_byte: balance,
         }
@@ -137,42 +141,38 @@ impl ComputeAnalysis {
 }
 
 fn repeated(p: &Profile, scan: &mut Scan) -> Vec<RepeatedCall> {
-    let keys = &mut scan.repeats;
-    keys.sort_unstable_by_key(|k| (k.hash, k.first));
+    // Groups of more than one call, in the order of their first call (deterministic).
+    let mut groups: Vec<RepeatGroup> = scan
+        .repeats
+        .drain()
+        .map(|(_, g)| g)
+        .filter(|g| g.calls > 1)
+        .collect();
+    groups.sort_unstable_by_key(|g| g.first);
     let mut per_op: BTreeMap<u32, RepeatedCall> = BTreeMap::new();
-    let mut i = 0;
-    while i < keys.len() {
-        let mut j = i + 1;
-        while j < keys.len() && keys[j].hash == keys[i].hash {
-            j += 1;
+    for g in groups {
+        let op = &p.operations[g.op as usize];
+        let r = per_op.entry(g.op).or_insert_with(|| RepeatedCall {
+            name: op.name.to_string(),
+            kind: op.kind,
+            groups: 0,
+            repeated_calls: 0,
+            repeated_ns: 0,
+            example_args: BTreeMap::new(),
+            example_calls: 0,
+        });
+        r.groups += 1;
+        r.repeated_calls += g.calls - 1;
+        r.repeated_ns += g.repeat_ns;
+        if g.calls > r.example_calls {
+            r.example_calls = g.calls;
+            r.example_args = p.events[g.first as usize]
+                .metrics
+                .iter()
+                .filter(|(k, _)| !is_output_metric(k))
+                .map(|(k, v)| (k.clone(), *v))
+                .collect();
         }
-        let calls = (j - i) as u64;
-        if calls > 1 {
-            let first = keys[i];
-            let op = &p.operations[first.op as usize];
-            let r = per_op.entry(first.op).or_insert_with(|| RepeatedCall {
-                name: op.name.to_string(),
-                kind: op.kind,
-                groups: 0,
-                repeated_calls: 0,
-                repeated_ns: 0,
-                example_args: BTreeMap::new(),
-                example_calls: 0,
-            });
-            r.groups += 1;
-            r.repeated_calls += calls - 1;
-            r.repeated_ns += keys[i + 1..j].iter().map(|k| k.ns).sum::<u64>();
-            if calls > r.example_calls {
-                r.example_calls = calls;
-                r.example_args = p.events[first.first as usize]
-                    .metrics
-                    .iter()
-                    .filter(|(k, _)| !is_output_metric(k))
-                    .map(|(k, v)| (k.clone(), *v))
-                    .collect();
-            }
-        }
-        i = j;
     }
     let mut v: Vec<RepeatedCall> = per_op.into_values().collect();
     v.sort_by(|a, b| b.repeated_ns.cmp(&a.repeated_ns).then(a.name.cmp(&b.name)));
@@ -180,8 +180,8 @@ fn repeated(p: &Profile, scan: &mut Scan) -> Vec<RepeatedCall> {
     v
 }
 
-fn complexity(p: &Profile) -> Vec<ComplexityFit> {
-    let mut v: Vec<ComplexityFit> = scaling_series(p)
+fn complexity(p: &Profile, scan: &Scan) -> Vec<ComplexityFit> {
+    let mut v: Vec<ComplexityFit> = scaling_series_scanned(p, scan)
         .into_iter()
         .filter_map(|s| {
             let t: Vec<(f64, f64)> = s.points.iter().map(|q| (q.n, q.median_ns)).collect();

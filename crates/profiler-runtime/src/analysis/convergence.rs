@@ -127,15 +127,17 @@ impl ConvergenceAnalysis {
     /// Analyses the convergence runs of a profile against `target_residual` (relative; values
     /// that are not positive and finite fall back to [`DEFAULT_TARGET_RESIDUAL`]).
     pub fn from_profile(p: &Profile, target_residual: f64) -> Self {
+        Self::from_runs(&convergence_runs(p), target_residual)
+    }
+
+    /// Analyses runs already extracted (see [`convergence_runs`]).
+    pub fn from_runs(runs: &[ConvergenceRun], target_residual: f64) -> Self {
         let target = if target_residual.is_finite() && target_residual > 0.0 {
             target_residual
         } else {
             DEFAULT_TARGET_RESIDUAL
         };
-        let runs: Vec<RunSummary> = convergence_runs(p)
-            .iter()
-            .map(|r| summarise(r, target))
-            .collect();
+        let runs: Vec<RunSummary> = runs.iter().map(|r| summarise(r, target)).collect();
         let mut ops: Vec<&str> = runs.iter().map(|r| r.operation.as_str()).collect();
         ops.sort_unstable();
         ops.dedup();

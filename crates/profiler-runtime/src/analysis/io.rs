@@ -83,7 +83,7 @@ impl IoAnalysis {
                 time_share: share(o.self_ns as f64, total_self_ns as f64),
             })
             .collect();
-        ser.sort_by(|a, b| b.self_ns.cmp(&a.self_ns));
+        ser.sort_by_key(|s| std::cmp::Reverse(s.self_ns));
         IoAnalysis {
             events,
             self_ns,

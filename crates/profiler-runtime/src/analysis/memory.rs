@@ -138,7 +138,7 @@ impl MemoryAnalysis {
                 })
             })
             .collect();
-        leaks.sort_by(|a, b| b.retained_bytes.cmp(&a.retained_bytes));
+        leaks.sort_by_key(|l| std::cmp::Reverse(l.retained_bytes));
         let secs = p.duration_ns as f64 / 1e9;
         let per_sec = |x: f64| if secs > 0.0 { x / secs } else { 0.0 };
         let rss_growth_bytes = match (p.samples.first(), p.samples.last()) {

@@ -1,10 +1,12 @@
 //! The one pass over the raw events that every per-event analysis shares.
 //!
-//! Two linear passes in total: the first maps event ids to positions and sums each event's
-//! children's heap traffic into its parent (parents start before their children, and events are
-//! kept in start order); the second feeds every per-operation accumulator. Memory is
-//! O(events) in plain integers (an id map and one child-sum record per event), never a copy of
-//! an event; nothing is allocated per event apart from the fixed-size repeat keys.
+//! Linear passes: the first maps event ids to positions (parents start before their children,
+//! and events are kept in start order) and sums each event's children's heap traffic into its
+//! parent; the second reads each event's metric map once and feeds every per-operation
+//! accumulator, and notes the few events later analyses need (sized events, solver steps);
+//! a last backward pass adds up inclusive energy. Memory is O(events) in plain numbers (an id
+//! map, parent positions, energies and one child-sum record per event), never a copy of an
+//! event; each event's metric map (its own heap allocation, so a cache miss) is read once.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -12,7 +14,7 @@ use std::hash::{BuildHasherDefault, Hash, Hasher};
 use crate::event::{EventKind, ProfileEvent};
 use crate::profile::Profile;
 
-use super::series::{component_of, ENERGY_KEY};
+use super::series::{component_of, ENERGY_KEY, ITERATION_KEY, RESIDUAL_KEY, SIZE_KEY};
 
 /// Metric key of a device or tile utilisation in `[0, 1]`.
 pub const UTILIZATION_KEY: &str = "utilization";
@@ -46,6 +48,9 @@ impl Hasher for IntHasher {
     }
     fn write_u64(&mut self, v: u64) {
         self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.write_u64(v as u64);
     }
 }
 
@@ -172,13 +177,18 @@ pub(crate) struct DeviceScan {
     pub utilization_n: u64,
 }
 
-/// A group of calls of one operation with identical arguments.
+/// A group of calls of one operation with identical arguments (keyed by a hash of the
+/// operation and its argument metrics).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct RepeatKey {
-    pub hash: u64,
+pub(crate) struct RepeatGroup {
+    /// The operation.
     pub op: u32,
+    /// Position of the first call.
     pub first: u32,
-    pub ns: u64,
+    /// Calls.
+    pub calls: u64,
+    /// Wall time of the calls after the first, ns.
+    pub repeat_ns: u64,
 }
 
 /// What the pass found.
@@ -187,7 +197,7 @@ pub(crate) struct Scan {
     pub ops: Vec<OpScan>,
     /// (metric key, id) -> accumulators.
     pub devices: BTreeMap<(&'static str, i64), DeviceScan>,
-    pub repeats: Vec<RepeatKey>,
+    pub repeats: IntMap<u64, RepeatGroup>,
     /// Sum of the wall times of kept `io_operation` events.
     pub io_sum_ns: u64,
     /// Union of their intervals.
@@ -202,6 +212,130 @@ pub(crate) struct Scan {
     pub top_energy: Vec<(f64, u32)>,
     /// Energy by (kind, component), pJ, over the kept events (a short list: found by search).
     pub component_by_kind: Vec<(EventKind, String, f64)>,
+    /// Position of each kept event's parent among the kept events (`u32::MAX`: none kept).
+    /// Parents come before their children.
+    pub parent_pos: Vec<u32>,
+    /// Inclusive energy of each kept event, pJ: its own `energy_pj` plus its descendants'.
+    pub incl_energy: Vec<f64>,
+    /// Own `energy_pj` of each kept event (NaN where it reports none).
+    pub own_energy: Vec<f64>,
+    /// Events that report a problem size: (operation index, `n`, position).
+    pub sized: Vec<(u32, f64, u32)>,
+    /// `algorithm_step` events that report a `residual`.
+    pub steps: Vec<StepRec>,
+}
+
+/// An `algorithm_step` event with a `residual`, as the scan read it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StepRec {
+    /// Position among the kept events.
+    pub pos: u32,
+    pub residual: f64,
+    /// `k`, if reported.
+    pub k: Option<f64>,
+    /// `bits_gained`, if reported.
+    pub bits: Option<f64>,
+}
+
+/// The metrics of one event the analyses use, read in one walk over its metric map.
+#[derive(Default)]
+struct Known {
+    energy: Option<f64>,
+    bytes: Option<f64>,
+    temperature: Option<f64>,
+    utilization: Option<f64>,
+    size: Option<f64>,
+    residual: Option<f64>,
+    k: Option<f64>,
+    bits: Option<f64>,
+    /// (index into `DEVICE_KEYS`, value): the most preferred device key reported.
+    device: Option<(usize, f64)>,
+}
+
+/// Finds operation indices by an event's name and kind: by the name's `Arc` pointer first
+/// (names of one operation share one allocation), by string only on a miss.
+struct OpLookup<'a> {
+    index: HashMap<(&'a str, EventKind), usize>,
+    by_ptr: IntMap<usize, usize>,
+    profile: &'a Profile,
+}
+
+impl<'a> OpLookup<'a> {
+    fn new(profile: &'a Profile) -> Self {
+        OpLookup {
+            index: op_index(profile),
+            by_ptr: IntMap::default(),
+            profile,
+        }
+    }
+
+    fn get(&mut self, e: &ProfileEvent) -> Option<usize> {
+        let key = e.name.as_ptr() as usize;
+        if let Some(&op) = self.by_ptr.get(&key) {
+            if self.profile.operations[op].kind == e.kind {
+                return Some(op);
+            }
+        }
+        let op = *self.index.get(&(&*e.name, e.kind))?;
+        self.by_ptr.insert(key, op);
+        Some(op)
+    }
+}
+
+/// Positions of each event's parent among `events` (`u32::MAX` where the parent was not kept
+/// or does not come earlier).
+///
+/// Spans nest per thread, so a stack of open ancestors per thread resolves almost every parent
+/// without hashing; the parents it misses (cross-thread parents, interleaved async spans)
+/// are found through an id map built only when there are any.
+pub(crate) fn parent_positions(events: &[ProfileEvent]) -> Vec<u32> {
+    let mut parent_pos: Vec<u32> = vec![u32::MAX; events.len()];
+    // (thread id, stack of (event id, position)).
+    let mut stacks: Vec<(u64, Vec<(u64, u32)>)> = Vec::new();
+    let mut last_thread = usize::MAX;
+    let mut unresolved: Vec<u32> = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        let t = if last_thread < stacks.len() && stacks[last_thread].0 == e.thread_id {
+            last_thread
+        } else {
+            match stacks.iter().position(|(t, _)| *t == e.thread_id) {
+                Some(t) => t,
+                None => {
+                    stacks.push((e.thread_id, Vec::new()));
+                    stacks.len() - 1
+                }
+            }
+        };
+        last_thread = t;
+        let stack = &mut stacks[t].1;
+        match e.parent {
+            None => stack.clear(),
+            Some(parent) => match stack.iter().rposition(|(id, _)| *id == parent) {
+                Some(j) => {
+                    parent_pos[i] = stack[j].1;
+                    stack.truncate(j + 1);
+                }
+                None => unresolved.push(i as u32),
+            },
+        }
+        stack.push((e.id, i as u32));
+    }
+    if !unresolved.is_empty() {
+        let mut pos: IntMap<u64, u32> = IntMap::default();
+        pos.reserve(events.len());
+        for (i, e) in events.iter().enumerate() {
+            pos.entry(e.id).or_insert(i as u32);
+        }
+        for i in unresolved {
+            let e = &events[i as usize];
+            if let Some(&p) = e.parent.and_then(|p| pos.get(&p)) {
+                if p < i {
+                    parent_pos[i as usize] = p;
+                }
+            }
+        }
+    }
+    parent_pos
 }
 
 /// Index of operations by (name, kind), into `profile.operations`.
@@ -214,6 +348,7 @@ pub(crate) fn op_index(profile: &Profile) -> HashMap<(&str, EventKind), usize> {
         .collect()
 }
 
+/// Heap traffic of an event's children.
 #[derive(Clone, Copy, Default)]
 struct ChildSums {
     net: i64,
@@ -221,19 +356,20 @@ struct ChildSums {
     allocations: u64,
 }
 
+/// How far ahead of the event being scanned the scan touches metric maps.
+const LOOKAHEAD: usize = 8;
+
 /// Runs the pass.
 pub(crate) fn scan(profile: &Profile) -> Scan {
-    let index = op_index(profile);
+    let mut lookup = OpLookup::new(profile);
     let events = &profile.events;
-    let mut pos: IntMap<u64, u32> = IntMap::default();
-    pos.reserve(events.len());
-    let mut child: Vec<ChildSums> = vec![ChildSums::default(); events.len()];
-    let mut parent_pos: Vec<u32> = vec![u32::MAX; events.len()];
-    for (i, e) in events.iter().enumerate() {
-        pos.insert(e.id, i as u32);
-        if let Some(&p) = e.parent.and_then(|p| pos.get(&p)) {
-            parent_pos[i] = p;
-            if let Some(a) = e.alloc {
+    let parent_pos = parent_positions(events);
+    // Heap traffic of each event's children, summed into the parent.
+    let mut child: Vec<ChildSums> = Vec::new();
+    if profile.alloc_tracking {
+        child = vec![ChildSums::default(); events.len()];
+        for (e, &p) in events.iter().zip(&parent_pos) {
+            if let (Some(a), true) = (e.alloc, p != u32::MAX) {
                 let c = &mut child[p as usize];
                 c.net += a.net_bytes();
                 c.allocated += a.allocated_bytes;
@@ -241,7 +377,7 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
             }
         }
     }
-    drop(pos);
+    let mut own_energy: Vec<f64> = vec![f64::NAN; events.len()];
 
     let duration = profile
         .duration_ns
@@ -256,14 +392,63 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
     };
     let mut io_end = 0u64;
     for (i, e) in events.iter().enumerate() {
-        let Some(&op) = index.get(&(&*e.name, e.kind)) else {
+        // Touch the metric map of an event a little ahead, so that its cache misses overlap
+        // with the work on this one.
+        if let Some(ahead) = events.get(i + LOOKAHEAD) {
+            std::hint::black_box(
+                ahead
+                    .metrics
+                    .keys()
+                    .next()
+                    .map(|k| k.as_bytes().first().copied()),
+            );
+        }
+        let Some(op) = lookup.get(e) else {
             continue;
         };
+        let mut known = Known::default();
+        let mut args = IntHasher::default();
+        let mut has_args = false;
+        for (k, &v) in &e.metrics {
+            match k.as_str() {
+                ENERGY_KEY => known.energy = Some(v),
+                BYTES_KEY => known.bytes = Some(v),
+                TEMPERATURE_KEY => known.temperature = Some(v),
+                UTILIZATION_KEY => known.utilization = Some(v),
+                RESIDUAL_KEY => known.residual = Some(v),
+                "bits_gained" => known.bits = Some(v),
+                _ => {}
+            }
+            if k == SIZE_KEY {
+                known.size = Some(v);
+            } else if k == ITERATION_KEY {
+                known.k = Some(v);
+            }
+            if let Some(d) = DEVICE_KEYS.iter().position(|d| d == k) {
+                if v.is_finite() && known.device.is_none_or(|(best, _)| d < best) {
+                    known.device = Some((d, v));
+                }
+            }
+            if let Some(c) = component_of(k) {
+                match s
+                    .component_by_kind
+                    .iter_mut()
+                    .find(|x| x.0 == e.kind && x.1 == c)
+                {
+                    Some(x) => x.2 += v,
+                    None => s.component_by_kind.push((e.kind, c.to_owned(), v)),
+                }
+            } else if !is_output_metric(k) {
+                has_args = true;
+                k.hash(&mut args);
+                args.write_u64(v.to_bits());
+            }
+        }
         let o = &mut s.ops[op];
         let call = o.kept as f64;
         o.kept += 1;
         if let Some(a) = e.alloc {
-            let c = child[i];
+            let c = child.get(i).copied().unwrap_or_default();
             let net = a.net_bytes() - c.net;
             o.alloc_events += 1;
             o.self_allocated += a.allocated_bytes.saturating_sub(c.allocated);
@@ -274,11 +459,11 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
             }
             o.growth.add(call, o.self_net as f64);
         }
-        let energy = e.metric(ENERGY_KEY);
-        if let Some(b) = e.metric(BYTES_KEY) {
+        let energy = known.energy;
+        if let Some(b) = known.bytes {
             o.transfer.add(b, e.duration_ns() as f64);
         }
-        if let (Some(t), Some(en)) = (e.metric(TEMPERATURE_KEY), energy) {
+        if let (Some(t), Some(en)) = (known.temperature, energy) {
             if o.temperature.n == 0.0 {
                 o.t_min = t;
                 o.t_max = t;
@@ -288,8 +473,9 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
             o.temperature.add(t, en);
         }
         if let Some(en) = energy {
+            own_energy[i] = en;
             let p = parent_pos[i];
-            if p != u32::MAX && events[p as usize].metrics.contains_key(ENERGY_KEY) {
+            if p != u32::MAX && !own_energy[p as usize].is_nan() {
                 o.nested_energy += 1;
             }
             if s.top_energy.len() < TOP_SPANS || s.top_energy.last().is_some_and(|l| en > l.0) {
@@ -300,39 +486,39 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
             let bin = ((e.end_ns / bin_ns) as usize).min(TIMELINE_BINS - 1);
             s.energy_bins[bin] += en;
         }
-        let mut args = IntHasher::default();
-        let mut has_args = false;
-        for (k, v) in &e.metrics {
-            if let Some(c) = component_of(k) {
-                match s
-                    .component_by_kind
-                    .iter_mut()
-                    .find(|x| x.0 == e.kind && x.1 == c)
-                {
-                    Some(x) => x.2 += v,
-                    None => s.component_by_kind.push((e.kind, c.to_owned(), *v)),
-                }
-            } else if !is_output_metric(k) {
-                has_args = true;
-                k.hash(&mut args);
-                args.write_u64(v.to_bits());
-            }
+        if let Some(n) = known.size.filter(|n| n.is_finite() && *n > 0.0) {
+            s.sized.push((op as u32, n, i as u32));
         }
-        if has_args {
-            args.write_u64(op as u64);
-            s.repeats.push(RepeatKey {
-                hash: args.finish(),
-                op: op as u32,
-                first: i as u32,
-                ns: e.duration_ns(),
+        if let (EventKind::AlgorithmStep, Some(r)) = (e.kind, known.residual) {
+            s.steps.push(StepRec {
+                pos: i as u32,
+                residual: r,
+                k: known.k,
+                bits: known.bits,
             });
         }
-        if let Some((key, id)) = device_of(e) {
-            let d = s.devices.entry((key, id)).or_default();
+        // Iterations repeat their index in every run with a different state: never repeats.
+        if has_args && e.kind != EventKind::AlgorithmStep {
+            args.write_u64(op as u64);
+            s.repeats
+                .entry(args.finish())
+                .and_modify(|g| {
+                    g.calls += 1;
+                    g.repeat_ns += e.duration_ns();
+                })
+                .or_insert(RepeatGroup {
+                    op: op as u32,
+                    first: i as u32,
+                    calls: 1,
+                    repeat_ns: 0,
+                });
+        }
+        if let Some((d, v)) = known.device {
+            let d = s.devices.entry((DEVICE_KEYS[d], v as i64)).or_default();
             d.events += 1;
             d.busy_ns += e.busy_ns;
             d.energy_pj += energy.unwrap_or(0.0);
-            if let Some(u) = e.metric(UTILIZATION_KEY) {
+            if let Some(u) = known.utilization {
                 d.utilization_sum += u;
                 d.utilization_n += 1;
             }
@@ -351,13 +537,20 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
             }
         }
     }
+    // Inclusive energy: children come after their parents, so one backward pass adds each
+    // event's inclusive energy into its parent's.
+    let mut incl: Vec<f64> = own_energy
+        .iter()
+        .map(|e| if e.is_nan() { 0.0 } else { *e })
+        .collect();
+    for i in (0..events.len()).rev() {
+        let p = parent_pos[i];
+        if p != u32::MAX {
+            incl[p as usize] += incl[i];
+        }
+    }
+    s.incl_energy = incl;
+    s.own_energy = own_energy;
+    s.parent_pos = parent_pos;
     s
-}
-
-fn device_of(e: &ProfileEvent) -> Option<(&'static str, i64)> {
-    DEVICE_KEYS.iter().find_map(|k| {
-        e.metric(k)
-            .filter(|v| v.is_finite())
-            .map(|v| (*k, v as i64))
-    })
 }

@@ -12,10 +12,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{EventKind, ProfileEvent};
+use crate::event::EventKind;
 use crate::profile::Profile;
 
-use super::scan::IntMap;
+use super::scan::{scan, Scan, StepRec};
 
 /// Metric key of a span's total energy.
 pub const ENERGY_KEY: &str = "energy_pj";
@@ -106,47 +106,60 @@ fn median(v: &mut [f64]) -> Option<f64> {
 /// Scaling series for every operation whose kept events report at least two distinct sizes
 /// (`n`).
 pub fn scaling_series(profile: &Profile) -> Vec<ScalingSeries> {
-    let mut by_op: BTreeMap<&str, BTreeMap<u64, Vec<&ProfileEvent>>> = BTreeMap::new();
-    for e in &profile.events {
-        if let Some(n) = e.metric(SIZE_KEY) {
-            if n.is_finite() && n > 0.0 {
-                by_op
-                    .entry(&e.name)
-                    .or_default()
-                    .entry(n.to_bits())
-                    .or_default()
-                    .push(e);
-            }
-        }
+    scaling_series_scanned(profile, &scan(profile))
+}
+
+/// [`scaling_series`] from a finished scan (no further walk over the events' metrics).
+pub(crate) fn scaling_series_scanned(profile: &Profile, sc: &Scan) -> Vec<ScalingSeries> {
+    if sc.sized.is_empty() {
+        return Vec::new();
     }
+    // Operations of one name (of any kind) form one series: rank operations by name.
+    let ops = &profile.operations;
+    let mut names: Vec<&str> = ops.iter().map(|o| &*o.name).collect();
+    names.sort_unstable();
+    names.dedup();
+    let rank: Vec<u32> = ops
+        .iter()
+        .map(|o| names.binary_search(&&*o.name).unwrap_or(0) as u32)
+        .collect();
+    // Sizes are positive and finite, so their bit patterns sort as the numbers do.
+    let mut v: Vec<(u32, u64, u32)> = sc
+        .sized
+        .iter()
+        .map(|&(op, n, pos)| (rank[op as usize], n.to_bits(), pos))
+        .collect();
+    v.sort_unstable();
+    let events = &profile.events;
     let mut out = Vec::new();
-    for (op, sizes) in by_op {
-        if sizes.len() < 2 {
-            continue;
-        }
-        let mut points: Vec<ScalingPoint> = sizes
-            .into_iter()
-            .map(|(bits, evs)| {
-                let mut t: Vec<f64> = evs.iter().map(|e| e.duration_ns() as f64).collect();
-                let mut en: Vec<f64> = evs.iter().filter_map(|e| e.metric(ENERGY_KEY)).collect();
-                let mut al: Vec<f64> = evs
-                    .iter()
-                    .filter_map(|e| e.alloc.map(|a| a.allocated_bytes as f64))
+    for series in v.chunk_by(|a, b| a.0 == b.0) {
+        let points: Vec<ScalingPoint> = series
+            .chunk_by(|a, b| a.1 == b.1)
+            .map(|size| {
+                let evs = || size.iter().map(|&(_, _, pos)| pos as usize);
+                let mut t: Vec<f64> = evs().map(|i| events[i].duration_ns() as f64).collect();
+                let mut en: Vec<f64> = evs()
+                    .map(|i| sc.own_energy[i])
+                    .filter(|e| !e.is_nan())
+                    .collect();
+                let mut al: Vec<f64> = evs()
+                    .filter_map(|i| events[i].alloc.map(|a| a.allocated_bytes as f64))
                     .collect();
                 ScalingPoint {
-                    n: f64::from_bits(bits),
+                    n: f64::from_bits(size[0].1),
                     median_ns: median(&mut t).unwrap_or(0.0),
                     median_energy_pj: median(&mut en),
                     median_alloc_bytes: median(&mut al),
-                    samples: evs.len(),
+                    samples: size.len(),
                 }
             })
             .collect();
-        points.sort_by(|a, b| a.n.total_cmp(&b.n));
-        out.push(ScalingSeries {
-            operation: op.to_owned(),
-            points,
-        });
+        if points.len() >= 2 {
+            out.push(ScalingSeries {
+                operation: names[series[0].0 as usize].to_owned(),
+                points,
+            });
+        }
     }
     out
 }
@@ -180,122 +193,95 @@ pub struct ConvergenceRun {
     pub points: Vec<ConvergencePoint>,
 }
 
-/// The run an iteration event belongs to: its nearest ancestor that is not itself an
-/// `algorithm_step` span of the same name. An event recorded inside its own iteration span
-/// (`record_event("solver.iteration", ..)` within `#[profile(name = "solver.iteration")]`)
-/// thus belongs to the solver call around that span, like the span itself.
-fn run_of(e: &ProfileEvent, by_id: &IntMap<u64, &ProfileEvent>) -> Option<u64> {
-    let mut parent = e.parent;
-    // Bounded walk: a malformed (cyclic) profile cannot loop forever.
-    for _ in 0..64 {
-        match parent.and_then(|p| by_id.get(&p)) {
-            Some(p) if p.kind == EventKind::AlgorithmStep && p.name == e.name => parent = p.parent,
-            _ => break,
-        }
-    }
-    parent
-}
-
-/// Energy spent inside each iteration, pJ, by the iteration event's id: the `energy_pj` of
-/// every kept event nested in it (hardware operations under the iteration span), and of an
-/// enclosing iteration span of the same name that the event was recorded in. The iteration
-/// event's own `energy_pj` is not included.
-fn inner_energy(
-    profile: &Profile,
-    steps: &[&ProfileEvent],
-    by_id: &IntMap<u64, &ProfileEvent>,
-) -> IntMap<u64, f64> {
-    // Scope id (the step, or an iteration span around it) -> the step's id.
-    let mut scope: IntMap<u64, u64> = IntMap::default();
-    for e in steps {
-        scope.insert(e.id, e.id);
-        let mut parent = e.parent;
-        for _ in 0..64 {
-            match parent.and_then(|p| by_id.get(&p)) {
-                Some(p) if p.kind == EventKind::AlgorithmStep && p.name == e.name => {
-                    scope.entry(p.id).or_insert(e.id);
-                    parent = p.parent;
-                }
-                _ => break,
-            }
-        }
-    }
-    let mut out: IntMap<u64, f64> = IntMap::default();
-    for e in &profile.events {
-        let Some(energy) = e.metric(ENERGY_KEY) else {
-            continue;
-        };
-        if scope.get(&e.id) == Some(&e.id) {
-            continue; // a step's own energy
-        }
-        let mut at = Some(e.id);
-        for _ in 0..64 {
-            let Some(id) = at else { break };
-            if let Some(step) = scope.get(&id) {
-                *out.entry(*step).or_insert(0.0) += energy;
-                break;
-            }
-            at = by_id.get(&id).and_then(|x| x.parent);
-        }
-    }
-    out
-}
-
 /// Convergence runs: `algorithm_step` events that report a `residual`, grouped by the run
-/// they belong to (their parent, skipping enclosing iteration spans of the same name), in time
-/// order.
+/// they belong to, in time order.
+///
+/// A run is the call around the iterations: an iteration's parent, skipping enclosing
+/// `algorithm_step` spans of the same name, so an event recorded inside its own iteration
+/// span (`record_event("solver.iteration", ..)` within `#[profile(name =
+/// "solver.iteration")]`) belongs to the solver call around that span, like the span itself.
+/// Energy per iteration is inclusive: the iteration's own `energy_pj` and that of the
+/// operations nested in it (the crossbar operations inside a solver step).
 pub fn convergence_runs(profile: &Profile) -> Vec<ConvergenceRun> {
-    let steps: Vec<&ProfileEvent> = profile
-        .events
-        .iter()
-        .filter(|e| e.kind == EventKind::AlgorithmStep && e.metric(RESIDUAL_KEY).is_some())
-        .collect();
-    if steps.is_empty() {
+    convergence_runs_scanned(profile, &scan(profile))
+}
+
+/// [`convergence_runs`] from a finished scan.
+pub(crate) fn convergence_runs_scanned(profile: &Profile, sc: &Scan) -> Vec<ConvergenceRun> {
+    if sc.steps.is_empty() {
         return Vec::new();
     }
-    let by_id: IntMap<u64, &ProfileEvent> = profile.events.iter().map(|e| (e.id, e)).collect();
-    let inner = inner_energy(profile, &steps, &by_id);
-    let mut runs: BTreeMap<(Option<u64>, &str), Vec<&ProfileEvent>> = BTreeMap::new();
-    for e in steps {
-        runs.entry((run_of(e, &by_id), &e.name))
-            .or_default()
-            .push(e);
-    }
-    let mut out: Vec<(u64, ConvergenceRun)> = runs
-        .into_iter()
-        .map(|((parent, op), mut evs)| {
-            evs.sort_by_key(|e| (e.start_ns, e.id));
-            let run_start = parent
-                .and_then(|p| by_id.get(&p))
-                .map_or_else(|| evs.first().map_or(0, |e| e.start_ns), |p| p.start_ns);
+    let ev = &profile.events;
+    let pp = &sc.parent_pos;
+    // (run id, scope root position, step): the root is the outermost enclosing iteration span
+    // of the step's name (or the step itself).
+    let mut keyed: Vec<(Option<u64>, u32, &StepRec)> = sc
+        .steps
+        .iter()
+        .map(|st| {
+            let name = &ev[st.pos as usize].name;
+            let mut root = st.pos;
+            // Bounded walk: a malformed (cyclic) profile cannot loop forever.
+            for _ in 0..64 {
+                let p = pp[root as usize];
+                if p == u32::MAX {
+                    break;
+                }
+                let pe = &ev[p as usize];
+                if pe.kind != EventKind::AlgorithmStep || pe.name != *name {
+                    break;
+                }
+                root = p;
+            }
+            (ev[root as usize].parent, root, st)
+        })
+        .collect();
+    // Stable: steps stay in start order within a run.
+    keyed.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| ev[a.2.pos as usize].name.cmp(&ev[b.2.pos as usize].name))
+    });
+    let same = |a: &(Option<u64>, u32, &StepRec), b: &(Option<u64>, u32, &StepRec)| {
+        a.0 == b.0 && ev[a.2.pos as usize].name == ev[b.2.pos as usize].name
+    };
+    let mut out: Vec<(u64, ConvergenceRun)> = keyed
+        .chunk_by(same)
+        .map(|group| {
+            let (run_id, root0, first) = group[0];
+            // The run's event, where it was kept.
+            let run_pos = pp[root0 as usize];
+            let run_ev = (run_pos != u32::MAX).then(|| &ev[run_pos as usize]);
+            let run_start = run_ev.map_or(ev[first.pos as usize].start_ns, |r| r.start_ns);
             let mut energy = 0.0;
             let mut prev: Option<f64> = None;
-            let points = evs
+            let mut counted = u32::MAX;
+            let points = group
                 .iter()
                 .enumerate()
-                .map(|(i, e)| {
-                    let r = e.metric(RESIDUAL_KEY).unwrap_or(f64::NAN);
-                    energy += e.metric(ENERGY_KEY).unwrap_or(0.0)
-                        + inner.get(&e.id).copied().unwrap_or(0.0);
-                    let bits = e
-                        .metric("bits_gained")
+                .map(|(i, &(_, root, st))| {
+                    let r = st.residual;
+                    // Steps recorded in one iteration span share its energy: count it once.
+                    if root != counted {
+                        energy += sc.incl_energy[root as usize];
+                        counted = root;
+                    }
+                    let bits = st
+                        .bits
                         .or_else(|| prev.filter(|p| *p > 0.0 && r > 0.0).map(|p| (p / r).log2()));
                     prev = Some(r);
                     ConvergencePoint {
-                        iteration: e.metric(ITERATION_KEY).map_or(i as u64, |k| k as u64),
+                        iteration: st.k.map_or(i as u64, |k| k as u64),
                         residual: r,
                         bits_gained: bits,
-                        elapsed_ns: e.end_ns.saturating_sub(run_start),
+                        elapsed_ns: ev[st.pos as usize].end_ns.saturating_sub(run_start),
                         cumulative_energy_pj: energy,
                     }
                 })
                 .collect();
             let run = ConvergenceRun {
-                operation: op.to_owned(),
-                run_id: parent,
-                n: parent
-                    .and_then(|p| by_id.get(&p))
-                    .and_then(|p| p.metric(SIZE_KEY)),
+                operation: ev[first.pos as usize].name.to_string(),
+                run_id,
+                n: run_ev.and_then(|r| r.metric(SIZE_KEY)),
                 points,
             };
             (run_start, run)
@@ -303,4 +289,159 @@ pub fn convergence_runs(profile: &Profile) -> Vec<ConvergenceRun> {
         .collect();
     out.sort_by_key(|(start, r)| (*start, r.run_id));
     out.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::event::ProfileEvent;
+    use crate::stats::OperationStats;
+
+    /// An event `id` under `parent` on `thread`, from `start` to `end` ns, with `metrics`.
+    fn ev(
+        id: u64,
+        parent: Option<u64>,
+        name: &str,
+        kind: EventKind,
+        thread: u64,
+        span: (u64, u64),
+        metrics: &[(&str, f64)],
+    ) -> ProfileEvent {
+        ProfileEvent {
+            id,
+            parent,
+            name: name.into(),
+            kind,
+            thread_id: thread,
+            start_ns: span.0,
+            end_ns: span.1,
+            busy_ns: span.1 - span.0,
+            self_ns: span.1 - span.0,
+            metrics: metrics
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), *v))
+                .collect::<BTreeMap<_, _>>(),
+            alloc: None,
+            error: None,
+            panicked: false,
+        }
+    }
+
+    fn profile(events: Vec<ProfileEvent>) -> Profile {
+        let mut p = Profile::empty();
+        for e in &events {
+            if !p
+                .operations
+                .iter()
+                .any(|o| o.name == e.name && o.kind == e.kind)
+            {
+                let mut o = OperationStats::new(e.name.clone(), e.kind);
+                o.count = 1;
+                p.operations.push(o);
+            }
+        }
+        p.events = events;
+        p
+    }
+
+    #[test]
+    fn iteration_energy_includes_nested_operations_and_cross_thread_parents() {
+        use EventKind::{AlgorithmStep as Step, Computation as Comp, HardwareAccess as Hw};
+        let p = profile(vec![
+            ev(1, None, "solve", Comp, 1, (0, 100), &[("n", 8.0)]),
+            ev(
+                2,
+                Some(1),
+                "it",
+                Step,
+                1,
+                (10, 40),
+                &[("residual", 0.125), ("k", 1.0)],
+            ),
+            ev(
+                3,
+                Some(2),
+                "xbar.mvm",
+                Hw,
+                1,
+                (11, 20),
+                &[("energy_pj", 5.0)],
+            ),
+            // Recorded on another thread under the first iteration: found through the id map.
+            ev(
+                4,
+                Some(2),
+                "xbar.inv",
+                Hw,
+                2,
+                (12, 30),
+                &[("energy_pj", 7.0)],
+            ),
+            ev(
+                5,
+                Some(1),
+                "it",
+                Step,
+                1,
+                (50, 90),
+                &[("residual", 0.015625), ("k", 2.0), ("energy_pj", 1.0)],
+            ),
+            ev(
+                6,
+                Some(5),
+                "xbar.mvm",
+                Hw,
+                1,
+                (51, 60),
+                &[("energy_pj", 5.0)],
+            ),
+        ]);
+        let runs = convergence_runs(&p);
+        assert_eq!(runs.len(), 1);
+        let r = &runs[0];
+        assert_eq!((r.run_id, r.n), (Some(1), Some(8.0)));
+        let e: Vec<f64> = r.points.iter().map(|q| q.cumulative_energy_pj).collect();
+        assert_eq!(e, [12.0, 18.0]);
+        assert_eq!(r.points[1].bits_gained, Some(3.0));
+        assert_eq!(r.points[1].elapsed_ns, 90);
+    }
+
+    #[test]
+    fn scaling_series_groups_sizes_by_name_with_medians() {
+        let mut events = Vec::new();
+        for (i, (n, ns)) in [(8.0, 10), (8.0, 30), (8.0, 20), (16.0, 80), (4.0, 5)]
+            .into_iter()
+            .enumerate()
+        {
+            let t = i as u64 * 100;
+            events.push(ev(
+                i as u64 + 1,
+                None,
+                "op",
+                EventKind::Computation,
+                1,
+                (t, t + ns),
+                &[("n", n)],
+            ));
+        }
+        events.push(ev(
+            9,
+            None,
+            "single",
+            EventKind::Computation,
+            1,
+            (900, 901),
+            &[("n", 3.0)],
+        ));
+        let s = scaling_series(&profile(events));
+        assert_eq!(s.len(), 1, "one size is no series");
+        let pts: Vec<(f64, f64, usize)> = s[0]
+            .points
+            .iter()
+            .map(|q| (q.n, q.median_ns, q.samples))
+            .collect();
+        assert_eq!(pts, [(4.0, 5.0, 1), (8.0, 20.0, 3), (16.0, 80.0, 1)]);
+    }
 }
