@@ -420,8 +420,10 @@ impl Crossbar {
             });
         }
         let mut m = &eff.m / w_max;
+        let mut max_row_abs = 0.0f64;
         for i in 0..r {
             let row_abs: f64 = m.row(i).iter().map(|v| v.abs()).sum();
+            max_row_abs = max_row_abs.max(row_abs);
             m[(i, i)] += (1.0 + row_abs) / gain;
         }
         let lu = Lu::factor(&m, "g", "its image on the array (quantised, programmed, finite op-amp gain) cannot be inverted by the INV circuit")?;
@@ -436,6 +438,15 @@ impl Crossbar {
             }
             lambda = 1.0 / nv;
             v.iter_mut().for_each(|x| *x /= nv);
+        }
+        // Below this the loop's own finite-gain error swamps the matrix: the array's matrix is
+        // singular as far as the INV circuit can tell, and its output would be saturated noise.
+        let floor = 10.0 * (1.0 + max_row_abs) / gain;
+        if lambda < floor {
+            return Err(SimError::Singular {
+                input: "g",
+                why: format!("its image on the array is singular to within the op-amps' finite gain (smallest |eigenvalue| of the normalised loop {lambda:.3e} < 10 (1 + max row sum) / gain = {floor:.3e})"),
+            });
         }
         let cache = std::sync::Arc::new(InvCache {
             lu,

@@ -304,6 +304,7 @@ impl DeviceParams {
     /// tolerance and pulses remain, a corrective pulse turns the error e into
     /// `e * verify_step_sigma * N(0,1) + N(0, verify_floor_sigma)`. The conductance is kept >= 0.
     /// `rng` is the device's own stream, so the result is reproducible.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn program_device<R: rand::Rng + ?Sized>(
         &self,
         target_us: f64,
@@ -316,13 +317,53 @@ impl DeviceParams {
             0.0
         };
         let mut pulses = 1u32;
+        let floor2 = self.verify_floor_sigma_us * self.verify_floor_sigma_us;
         while e.abs() > self.write_verify_tol_us && pulses < self.max_write_pulses {
-            let z1: f64 = rng.sample(StandardNormal);
-            let z2: f64 = rng.sample(StandardNormal);
-            e = e * self.verify_step_sigma * z1 + self.verify_floor_sigma_us * z2;
+            // e s z1 + f z2 with independent standard normals is N(0, (e s)^2 + f^2): one draw.
+            let s = e * self.verify_step_sigma;
+            let z: f64 = rng.sample(StandardNormal);
+            e = (s * s + floor2).sqrt() * z;
             pulses += 1;
         }
         ((target_us + e).max(0.0), pulses)
+    }
+
+    /// [`Self::program_device`] for the two devices of a differential pair, their pulse loops
+    /// interleaved so the two dependency chains overlap on the CPU. Each device draws from its
+    /// own generator exactly as `program_device` would, so the results are identical.
+    pub(crate) fn program_pair<R: rand::Rng>(
+        &self,
+        targets: [f64; 2],
+        rngs: &mut [R; 2],
+    ) -> [(f64, u32); 2] {
+        let floor2 = self.verify_floor_sigma_us * self.verify_floor_sigma_us;
+        let mut e = [0.0f64; 2];
+        for k in 0..2 {
+            let sigma = self.prog_sigma_us(targets[k]);
+            if sigma > 0.0 {
+                e[k] = sigma * rngs[k].sample::<f64, _>(StandardNormal);
+            }
+        }
+        let mut pulses = [1u32; 2];
+        loop {
+            let a0 = e[0].abs() > self.write_verify_tol_us && pulses[0] < self.max_write_pulses;
+            let a1 = e[1].abs() > self.write_verify_tol_us && pulses[1] < self.max_write_pulses;
+            if !(a0 || a1) {
+                break;
+            }
+            for (k, active) in [(0, a0), (1, a1)] {
+                if active {
+                    let s = e[k] * self.verify_step_sigma;
+                    let z: f64 = rngs[k].sample(StandardNormal);
+                    e[k] = (s * s + floor2).sqrt() * z;
+                    pulses[k] += 1;
+                }
+            }
+        }
+        [
+            ((targets[0] + e[0]).max(0.0), pulses[0]),
+            ((targets[1] + e[1]).max(0.0), pulses[1]),
+        ]
     }
 
     /// Factor by which time runs faster at `temp_k` (Arrhenius): exp(Ea/k (1/T_ref - 1/T)).
@@ -373,6 +414,24 @@ mod tests {
         assert_eq!(ideal.conductance_at(10.0, 1e6, 350.0, 1.0), 10.0);
         assert_eq!(DeviceParams::taox_3bit().levels(), 8);
         assert!((DeviceParams::taox_3bit().level_step_us() - 34.5 / 7.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn pair_programming_matches_single_devices() {
+        let p = DeviceParams::taox_3bit();
+        for i in 0..500u64 {
+            let targets = [0.5 + (i % 8) as f64 * p.level_step_us(), 0.5];
+            let mut rngs = [DeviceRng::new(9, 2 * i), DeviceRng::new(9, 2 * i + 1)];
+            let pair = p.program_pair(targets, &mut rngs);
+            assert_eq!(
+                pair[0],
+                p.program_device(targets[0], &mut DeviceRng::new(9, 2 * i))
+            );
+            assert_eq!(
+                pair[1],
+                p.program_device(targets[1], &mut DeviceRng::new(9, 2 * i + 1))
+            );
+        }
     }
 
     #[test]

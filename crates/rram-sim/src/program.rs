@@ -108,6 +108,7 @@ fn program_chunk(
     offset: u64,
     key: u64,
 ) -> Partial {
+    let rows = rows.max(1);
     let mut p = Partial {
         pulses_total: 0,
         pulses_max: 0,
@@ -119,14 +120,18 @@ fn program_chunk(
     };
     let write_e = cell_energy_pj(device.write_voltage_v, 1.0, device.write_pulse_ns);
     let read_e = cell_energy_pj(device.read_voltage_v, 1.0, device.read_pulse_ns);
+    let mut row = (offset as usize) % rows;
     for (k, &level) in levels.iter().enumerate() {
         let idx = offset + k as u64;
-        let row = (idx as usize) % rows.max(1);
         let (tp, tn) = map.targets(level);
-        for (side, target, out) in [(0u64, tp, &mut g_pos[k]), (1u64, tn, &mut g_neg[k])] {
-            let mut rng = DeviceRng::new(key, idx * 2 + side);
-            let (g, pulses) = device.program_device(target, &mut rng);
-            *out = g;
+        let mut rngs = [
+            DeviceRng::new(key, idx * 2),
+            DeviceRng::new(key, idx * 2 + 1),
+        ];
+        let programmed = device.program_pair([tp, tn], &mut rngs);
+        g_pos[k] = programmed[0].0;
+        g_neg[k] = programmed[1].0;
+        for (target, (g, pulses)) in [tp, tn].into_iter().zip(programmed) {
             let err = (g - target).abs();
             p.max_error_us = p.max_error_us.max(err);
             if err > device.write_verify_tol_us {
@@ -137,6 +142,10 @@ fn program_chunk(
             p.row_max[row] = p.row_max[row].max(pulses);
             p.driver_pj += f64::from(pulses) * write_e * target;
             p.verify_array_pj += f64::from(pulses) * read_e * target;
+        }
+        row += 1;
+        if row == rows {
+            row = 0;
         }
     }
     p

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{check_system, HpInvConfig, SolveOutput};
 use super::hp_mvm::HpMvm;
-use super::refine::{spectral_radius, Refiner};
+use super::refine::{divergence_error, spectral_radius, Refiner, RHO_LIMIT};
 use crate::crossbar::Crossbar;
 use crate::error::SimError;
 
@@ -90,18 +90,14 @@ pub fn adaptive_hp_inv(
         base.max_iter,
     );
     let rho = spectral_radius(g, &mut xbar, base.seed)?;
-    if rho >= 1.0 {
-        return Err(SimError::Divergence {
-            solver: "adaptive_hp_inv",
-            spectral_radius: rho,
-            bits: base.bits,
-        });
+    if rho >= RHO_LIMIT {
+        return Err(divergence_error(g, "adaptive_hp_inv", rho, base.bits));
     }
     let mut st = Refiner::new(g, b, hp);
     let mut prev = 1.0f64;
     for k in 1..=base.max_iter {
         let (_, measured) = adaptive_iteration(k, &mut st, &mut xbar)?;
-        if measured <= base.tol && st.hp.weight_bits() >= -base.tol.log2() + 2.0 {
+        if st.reached(base.tol) && st.hp.weight_bits() >= -base.tol.log2() + 2.0 {
             break;
         }
         let floor = (-st.hp.weight_bits()).exp2();

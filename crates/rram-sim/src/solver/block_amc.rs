@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::{check_system, HpInvConfig, SolveOutput};
 use super::hp_mvm::HpMvm;
-use super::refine::{spectral_radius, LowPrecisionInverse, Refiner};
+use super::refine::{divergence_error, spectral_radius, LowPrecisionInverse, Refiner, RHO_LIMIT};
 use crate::crossbar::Crossbar;
 use crate::device::DeviceParams;
 use crate::energy::EnergyLedger;
@@ -107,17 +107,13 @@ pub fn block_amc(
     let mut programming = ctx.programming;
     programming.add_parallel(&hp.programming);
     let rho = spectral_radius(g, &mut tree, hp_cfg.seed)?;
-    if rho >= 1.0 {
-        return Err(SimError::Divergence {
-            solver: "block_amc",
-            spectral_radius: rho,
-            bits: hp_cfg.bits,
-        });
+    if rho >= RHO_LIMIT {
+        return Err(divergence_error(g, "block_amc", rho, hp_cfg.bits));
     }
     let mut st = Refiner::new(g, b, hp);
     for k in 1..=hp_cfg.max_iter {
-        let (_, measured) = block_amc_iteration(k, &mut st, &mut tree)?;
-        if measured <= hp_cfg.tol {
+        block_amc_iteration(k, &mut st, &mut tree)?;
+        if st.reached(hp_cfg.tol) {
             break;
         }
         st.check_divergence("block_amc", hp_cfg.bits, rho)?;

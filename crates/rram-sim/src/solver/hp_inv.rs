@@ -5,7 +5,7 @@ use profiler_runtime::profile;
 
 use super::config::{check_system, HpInvConfig, SolveOutput};
 use super::hp_mvm::HpMvm;
-use super::refine::{spectral_radius, Refiner};
+use super::refine::{divergence_error, spectral_radius, Refiner, RHO_LIMIT};
 use crate::crossbar::Crossbar;
 use crate::error::SimError;
 
@@ -61,17 +61,13 @@ pub fn hp_inv(
     let mut programming = w.cost.energy;
     programming.add_parallel(&hp.programming);
     let rho = spectral_radius(g, &mut xbar, cfg.seed)?;
-    if rho >= 1.0 {
-        return Err(SimError::Divergence {
-            solver: "hp_inv",
-            spectral_radius: rho,
-            bits: cfg.bits,
-        });
+    if rho >= RHO_LIMIT {
+        return Err(divergence_error(g, "hp_inv", rho, cfg.bits));
     }
     let mut st = Refiner::new(g, b, hp);
     for k in 1..=cfg.max_iter {
-        let (_, measured) = hp_inv_iteration(k, &mut st, &mut xbar)?;
-        if measured <= cfg.tol {
+        hp_inv_iteration(k, &mut st, &mut xbar)?;
+        if st.reached(cfg.tol) {
             break;
         }
         st.check_divergence("hp_inv", cfg.bits, rho)?;

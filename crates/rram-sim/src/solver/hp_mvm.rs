@@ -99,8 +99,9 @@ impl HpMvm {
             ops: 0,
         };
         for _ in 0..slices.max(1) {
-            me.add_slice(a);
+            me.push_slice(a);
         }
+        me.refresh(a);
         me
     }
 
@@ -114,22 +115,46 @@ impl HpMvm {
         (max_level(self.bits)).log2() + f64::from(self.bits) * (self.slices() as f64 - 1.0) + 1.0
     }
 
+    /// RMS estimate of ||y - A x|| for y = HP-MVM(x): the active slices represent each entry
+    /// of A within half a step of the last slice (uniform), the inputs are rounded to
+    /// `input_bits`; both errors are independent across entries.
+    pub(crate) fn error_estimate(&self, x: &DVector<f64>) -> f64 {
+        let (r, c) = self.a_q.shape();
+        let step_bits = f64::from(self.bits) * (self.slices() as f64 - 1.0);
+        let e_w = self.w_max / (2.0 * max_level(self.bits) * step_bits.exp2());
+        let e_x = full_scale(x.as_slice()) / (2.0 * max_level(self.input_bits));
+        let xnorm = x.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let weights = e_w * xnorm * (r as f64).sqrt();
+        let inputs = e_x * self.w_max * ((r * c) as f64).sqrt();
+        (weights * weights + inputs * inputs).sqrt() / 3f64.sqrt()
+    }
+
     /// Programs one more slice (adaptive precision) and re-derives the exact-mode decision.
     pub(crate) fn add_slice(&mut self, a: &DMatrix<f64>) {
-        let i = self.slices();
-        let sd = self.program_slice(a, i);
+        self.push_slice(a);
+        self.refresh(a);
+    }
+
+    /// Programs the next slice and records its cost, error bound and line conductances. Its
+    /// per-device analogue image is not kept: [`Self::refresh`] re-derives it if needed.
+    fn push_slice(&mut self, a: &DMatrix<f64>) {
+        let sd = self.program_slice(a, self.slices());
         self.programming.add_parallel(&sd.ledger);
         self.pulses += sd.pulses;
         self.cells_failed += sd.failed;
         self.bound_levels.push(sd.bound);
         self.colsum_us.push(sd.colsum);
-        self.analog.push(Some(sd.analog));
+        self.analog.push(None);
+    }
+
+    /// Recomputes the sliced matrix and the exact-mode decision for the active slices.
+    fn refresh(&mut self, a: &DMatrix<f64>) {
         self.a_q = a.map(|v| sliced_value(v / self.w_max, self.bits, self.slices()) * self.w_max);
         self.decide_mode(a.nrows(), a.ncols());
         if self.exact {
             self.analog.iter_mut().for_each(|m| *m = None);
         } else {
-            // Slices dropped while exact are re-derived: same keys, so the same devices.
+            // Re-derived from the same keys, so the same devices.
             for k in 0..self.analog.len() {
                 if self.analog[k].is_none() {
                     self.analog[k] = Some(self.program_slice(a, k).analog);
@@ -158,38 +183,43 @@ impl HpMvm {
         let drift_key = CounterRng::new(self.seed, stream::DRIFT)
             .derive(i as u64 + 1)
             .key();
+        // One pass, column by column (the storage order): the analogue image in levels, each
+        // line's conductance, and the worst deterministic error of a partial sum over a group
+        // of `rows_per_adc` input lines (accumulated per output row across the group).
         let mut analog = DMatrix::zeros(r, c);
         let mut colsum = vec![0.0; c];
-        for j in 0..c {
-            for row in 0..r {
-                let idx = (j * r + row) as u64;
-                let g = [pairs.g_pos[(row, j)], pairs.g_neg[(row, j)]];
-                let mut ge = [0.0; 2];
-                for side in 0..2 {
-                    let z: f64 = if self.age_s > 0.0 {
-                        rand::Rng::sample(
-                            &mut DeviceRng::new(drift_key, idx * 2 + side as u64),
-                            rand_distr::StandardNormal,
-                        )
-                    } else {
-                        0.0
-                    };
-                    ge[side] = self
-                        .device
-                        .conductance_at(g[side], self.age_s, self.temp_k, z);
-                }
-                analog[(row, j)] = (ge[0] - ge[1]) / step;
-                colsum[j] += ge[0] + ge[1];
-            }
-        }
+        let mut group = vec![0.0f64; r];
         let mut bound = 0.0f64;
-        for row in 0..r {
-            for j0 in (0..c).step_by(self.rows_per_adc) {
-                let j1 = (j0 + self.rows_per_adc).min(c);
-                let s: f64 = (j0..j1)
-                    .map(|j| (analog[(row, j)] - levels[(row, j)]).abs())
-                    .sum();
-                bound = bound.max(s);
+        let at = |g: f64, idx: u64| -> f64 {
+            let z: f64 = if self.age_s > 0.0 {
+                rand::Rng::sample(
+                    &mut DeviceRng::new(drift_key, idx),
+                    rand_distr::StandardNormal,
+                )
+            } else {
+                0.0
+            };
+            self.device.conductance_at(g, self.age_s, self.temp_k, z)
+        };
+        let columns = analog
+            .as_mut_slice()
+            .chunks_mut(r)
+            .zip(pairs.g_pos.as_slice().chunks(r))
+            .zip(pairs.g_neg.as_slice().chunks(r))
+            .zip(levels.as_slice().chunks(r));
+        for (j, (((out, gp), gn), lv)) in columns.enumerate() {
+            let mut sum = 0.0;
+            for (row, (((o, &p), &n), &l)) in out.iter_mut().zip(gp).zip(gn).zip(lv).enumerate() {
+                let idx = ((j * r + row) as u64) * 2;
+                let (ep, en) = (at(p, idx), at(n, idx + 1));
+                *o = (ep - en) / step;
+                sum += ep + en;
+                group[row] += (*o - l).abs();
+            }
+            colsum[j] = sum;
+            if (j + 1) % self.rows_per_adc == 0 || j + 1 == c {
+                bound = group.iter().fold(bound, |m, v| m.max(*v));
+                group.iter_mut().for_each(|v| *v = 0.0);
             }
         }
         SliceData {

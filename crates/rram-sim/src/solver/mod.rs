@@ -4,7 +4,7 @@
 //! BlockAMC over tiles) and a bit-sliced high-precision residual (HP-MVM).
 //!
 //! The error contracts by rho(I - G M^-1) per iteration; each solver estimates it by power
-//! iteration before starting and refuses (with [`SimError::Divergence`]) when it is >= 1.
+//! iteration before starting and refuses (with [`SimError::Divergence`](crate::SimError::Divergence)) when it is >= 1.
 
 mod adaptive;
 mod block_amc;

@@ -85,6 +85,8 @@ pub(crate) struct Refiner<'a> {
     pub slices: Vec<usize>,
     pub compute: EnergyLedger,
     scratch: Vec<f64>,
+    /// HP-MVM's error estimate for the last measurement, relative to ||b||.
+    measure_error: f64,
 }
 
 impl<'a> Refiner<'a> {
@@ -102,6 +104,7 @@ impl<'a> Refiner<'a> {
             slices: Vec::new(),
             compute: EnergyLedger::default(),
             scratch: vec![0.0; b.len()],
+            measure_error: 0.0,
         }
     }
 
@@ -124,8 +127,26 @@ impl<'a> Refiner<'a> {
         self.bits_gained.push((prev / rel).log2());
         self.residuals.push(rel);
         self.measured.push(measured);
+        self.measure_error = self.hp.error_estimate(&self.x) / self.bnorm;
         self.slices.push(self.hp.slices());
         Ok((rel, measured))
+    }
+
+    /// Whether the hardware can tell the target is met: the measured residual plus three times
+    /// HP-MVM's own error estimate is at most `tol` (so the true residual is too, barring a
+    /// 3-sigma event). Where that margin is out of reach (HP-MVM's error is itself near `tol`,
+    /// as for large n), it stops once the measured residual meets `tol` and has stopped
+    /// improving (less than one bit in the last step): more iterations cannot help, and
+    /// `SolveInfo::converged` reports whether the true residual made it.
+    pub(crate) fn reached(&self, tol: f64) -> bool {
+        let Some(&m) = self.measured.last() else {
+            return false;
+        };
+        if m + 3.0 * self.measure_error <= tol {
+            return true;
+        }
+        let prev = self.measured.iter().rev().nth(1).copied();
+        m <= tol && 3.0 * self.measure_error > 0.5 * tol && prev.is_some_and(|p| m > 0.5 * p)
     }
 
     /// Err(Divergence) if the measured residual is not finite or has grown to 4x its best.
@@ -197,5 +218,28 @@ impl<'a> Refiner<'a> {
             info,
             energy,
         }
+    }
+}
+
+/// Solvers refuse rho(I - G M^-1) from here up: 1 to working precision (an exactly singular `g`
+/// puts an eigenvalue of exactly 1 there, which power iteration finds as 1 - O(eps)).
+pub(crate) const RHO_LIMIT: f64 = 1.0 - 1e-9;
+
+/// The error for rho(I - G M^-1) >= 1: [`SimError::Singular`] if `g` itself is singular to
+/// working precision (then no approximate inverse can converge; checked digitally, on this
+/// error path only), otherwise [`SimError::Divergence`].
+pub(crate) fn divergence_error(
+    g: &DMatrix<f64>,
+    solver: &'static str,
+    spectral_radius: f64,
+    bits: u32,
+) -> SimError {
+    match crate::linalg::Lu::factor(g, "g", "G x = b has no unique solution") {
+        Err(e) => e,
+        Ok(_) => SimError::Divergence {
+            solver,
+            spectral_radius,
+            bits,
+        },
     }
 }
