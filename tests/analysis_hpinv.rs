@@ -78,6 +78,13 @@ fn hp_inv_report_names_top_operations_and_energy_components() {
     // Energy: every component present, adding up to the total; all of it in hardware spans.
     let e = &a.energy;
     assert!(e.total_energy_pj > 0.0);
+    // Every picojoule of the solver's ledger was reported by some span, once.
+    let ledger = out.energy.total_pj();
+    assert!(
+        (e.total_energy_pj - ledger).abs() <= 1e-6 * ledger,
+        "spans report {} pJ, the ledger {ledger} pJ",
+        e.total_energy_pj
+    );
     for c in COMPONENTS {
         assert!(
             e.component(c).unwrap_or(0.0) > 0.0,

@@ -279,7 +279,10 @@ fn run_exclusive<R>(slot: &mut ThreadSlot, f: impl FnOnce(&mut ThreadSlot) -> R)
 }
 
 #[inline(never)]
-fn with_slot_slow<R>(collector: &Arc<Collector>, f: impl FnOnce(&mut ThreadSlot) -> R) -> Option<R> {
+fn with_slot_slow<R>(
+    collector: &Arc<Collector>,
+    f: impl FnOnce(&mut ThreadSlot) -> R,
+) -> Option<R> {
     let ptr: *mut ThreadSlot = SLOTS
         .try_with(|slots| {
             let mut slots = slots.try_borrow_mut().ok()?;

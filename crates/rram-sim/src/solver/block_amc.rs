@@ -55,7 +55,7 @@ impl Default for BlockAmcConfig {
 /// let out = block_amc(&g, &b, &BlockAmcConfig { tile_size: 8, ..Default::default() }).unwrap();
 /// assert!(out.info.converged && out.info.final_residual <= 2f64.powi(-24));
 /// ```
-#[profile(kind = "computation", name = "block_amc", skip_all, fields(n = g.nrows()), err)]
+#[profile(kind = "computation", name = "block_amc", skip_all, fields(n = g.nrows(), tile = cfg.tile_size), err)]
 pub fn block_amc(
     g: &DMatrix<f64>,
     b: &DVector<f64>,
