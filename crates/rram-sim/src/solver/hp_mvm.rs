@@ -137,7 +137,7 @@ impl HpMvm {
 
     /// Programs the next slice and records its cost, error bound and line conductances. Its
     /// per-device analogue image is not kept: [`Self::refresh`] re-derives it if needed.
-    #[profile(kind = "hardware_access", name = "hp_mvm.program_slice", skip_all, fields(slice = self.slices()))]
+    #[profile(kind = "hardware_access", name = "hp_mvm.program_slice", skip_all)]
     fn push_slice(&mut self, a: &DMatrix<f64>) {
         let sd = self.program_slice(a, self.slices());
         // The slice's own arrays report through this span, so the profile's energy adds up
