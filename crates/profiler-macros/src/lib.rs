@@ -71,7 +71,7 @@ use crate::expand::{default_name, gen_function, FnParts, SkipCheck};
 
 /// Profiles a function, or every method of an `impl` block, as one span per call.
 ///
-/// ```ignore
+/// ```
 /// use profiler_runtime::profile;
 ///
 /// #[profile(kind = "hardware_access", fields(cells = rows * cols), skip(cols), err)]
@@ -88,6 +88,9 @@ use crate::expand::{default_name, gen_function, FnParts, SkipCheck};
 ///     #[profile(kind = "io_operation", ret)]   // its own options replace the block's
 ///     fn rows(&self) -> usize { 8 }
 /// }
+///
+/// program(2, 3).unwrap();
+/// assert_eq!(Crossbar.mvm(&[1.0, 2.0]) + Crossbar.rows() as f64, 11.0);
 /// ```
 ///
 /// See the [crate documentation](crate) for every option.
