@@ -3,7 +3,7 @@
 //! # The file
 //!
 //! One JSON object, written compactly, with [`Profile`]'s fields as keys in declaration order.
-//! Its first key is always `format_version` ([`FORMAT_VERSION`]); a reader checks it *before*
+//! Its first key is always `format_version` ([`FORMAT_VERSION`](crate::FORMAT_VERSION)); a reader checks it *before*
 //! reading the rest, so a file from a newer (or older) build is refused as a version mismatch
 //! ([`ProfileError::UnsupportedVersion`]) rather than as whatever field its new layout broke.
 //! Writers of later versions must keep `format_version` the first key.
@@ -21,7 +21,7 @@
 //! }
 //! ```
 //!
-//! A row holds the [`ProfileEvent`] fields in `columns` order; `name` is an index into `names`
+//! A row holds the [`ProfileEvent`](crate::ProfileEvent) fields in `columns` order; `name` is an index into `names`
 //! (each distinct name once) and `alloc` is `[allocated_bytes, freed_bytes, allocations]` or
 //! `null`. The reader checks `columns` and needs `names` before `rows`.
 //!
