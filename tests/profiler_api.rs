@@ -164,6 +164,49 @@ fn counts_are_exact_across_threads() {
 }
 
 #[test]
+fn snapshots_while_threads_record_are_exact_and_never_go_backwards() {
+    let p = common::profiler();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let writers: Vec<_> = (0..4)
+            .map(|_| {
+                let p = p.clone();
+                s.spawn(move || {
+                    p.in_scope(|| {
+                        for k in 0..20_000 {
+                            leaf(k);
+                        }
+                    })
+                })
+            })
+            .collect();
+        s.spawn(|| {
+            let mut last = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let snap = p.snapshot();
+                let count = snap.operation("leaf").map_or(0, |o| o.count);
+                assert!(count >= last, "counts never go backwards: {count} < {last}");
+                assert_eq!(
+                    snap.events.len() as u64 + snap.dropped_events,
+                    snap.total_events()
+                );
+                last = count;
+            }
+        });
+        for w in writers {
+            w.join().unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let snap = p.snapshot();
+    assert_eq!(snap.operation("leaf").unwrap().count, 80_000);
+    let mut ids: Vec<u64> = snap.events.iter().map(|e| e.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), snap.events.len(), "no event is seen twice");
+}
+
+#[test]
 fn bounded_buffer_drops_raw_events_but_not_counts() {
     let p = profiler_runtime::PerformanceProfiler::builder()
         .raw_capacity(1000)

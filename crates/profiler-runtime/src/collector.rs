@@ -1,10 +1,11 @@
 //! The collector: where closed spans go.
 //!
-//! Each thread owns a [`Shard`]: exact per-operation aggregates plus a small batch of raw events,
-//! behind a mutex that only its own thread takes per event (uncontended) and a snapshot takes
-//! briefly. Full batches move into one bounded ring of raw events (one lock per
-//! [`BATCH`] events), which keeps the newest events and counts the ones it dropped. Aggregates
-//! never drop anything.
+//! Each thread owns a [`Shard`]. A closed event goes into the shard's lock-free [`Stage`]; when
+//! that fills ([`STAGE`](crate::stage::STAGE) events), the thread takes its shard's
+//! (uncontended) lock once, folds the staged events into its exact per-operation aggregates and
+//! appends them to its batch of raw events. Full batches move into one bounded ring of raw
+//! events (one lock per [`BATCH`] events), which keeps the newest events and counts the ones it
+//! dropped. Snapshots read the staged events too, so aggregates never miss or drop anything.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
@@ -18,6 +19,7 @@ use crate::clock::ProfClock;
 use crate::event::{AllocStats, EventKind, Name, ProfileEvent};
 use crate::monitor::MonitorSample;
 use crate::profile::ThreadInfo;
+use crate::stage::Stage;
 use crate::stats::OperationStats;
 
 /// Raw events a thread buffers before moving them into the shared ring.
@@ -61,6 +63,28 @@ pub(crate) struct RawEvent {
 }
 
 impl RawEvent {
+    /// A plain event with an owned metric (for unit tests of the buffers).
+    #[cfg(test)]
+    pub(crate) fn test_event(id: u64) -> RawEvent {
+        RawEvent {
+            id,
+            parent: 0,
+            start_raw: id,
+            wall_ns: 1,
+            busy_ns: 1,
+            self_ns: 1,
+            op: 0,
+            thread_id: 1,
+            alloc: AllocStats::default(),
+            metric: None,
+            extra: Some(Box::new(Extra {
+                metrics: vec![(Cow::Owned(format!("m{id}")), 1.0)],
+                error: None,
+            })),
+            flags: 0,
+        }
+    }
+
     pub(crate) const PANICKED: u8 = 1;
     pub(crate) const HAS_ALLOC: u8 = 2;
 
@@ -97,6 +121,23 @@ impl OpTable {
 /// One thread's share of the collector.
 pub(crate) struct Shard {
     pub(crate) data: Mutex<ShardData>,
+    /// Events closed since the last flush; written only by the owner thread.
+    stage: Stage,
+    /// The owner thread (checked in debug builds).
+    #[cfg(debug_assertions)]
+    owner: std::thread::ThreadId,
+}
+
+impl ShardData {
+    /// Folds one event into the aggregates.
+    #[inline]
+    fn accumulate(ops: &mut Vec<OpAccum>, ev: &RawEvent) {
+        let idx = ev.op as usize;
+        if ops.len() <= idx {
+            ops.resize_with(idx + 1, OpAccum::default);
+        }
+        ops[idx].record(ev);
+    }
 }
 
 #[derive(Default)]
@@ -217,6 +258,9 @@ impl Collector {
     pub(crate) fn register_thread(&self) -> (Arc<Shard>, u64) {
         let shard = Arc::new(Shard {
             data: Mutex::new(ShardData::default()),
+            stage: Stage::new(),
+            #[cfg(debug_assertions)]
+            owner: std::thread::current().id(),
         });
         let tid = self.next_thread.fetch_add(1, Ordering::Relaxed);
         let name = std::thread::current()
@@ -227,39 +271,73 @@ impl Collector {
         (shard, tid)
     }
 
-    /// Adds one closed event to a thread's shard (the thread's own shard on the hot path).
+    /// Adds one closed event to the calling thread's own shard: one plain store, no lock,
+    /// except once per [`STAGE`](crate::stage::STAGE) events.
     #[inline]
     pub(crate) fn record(&self, shard: &Shard, ev: RawEvent) {
-        let mut d = lock(&shard.data);
-        let idx = ev.op as usize;
-        if d.ops.len() <= idx {
-            d.ops.resize_with(idx + 1, OpAccum::default);
-        }
-        d.ops[idx].record(&ev);
-        d.batch.push(ev);
-        if d.batch.len() >= BATCH {
-            let full = std::mem::take(&mut d.batch);
-            d.batch = lock(&self.ring).push_chunk(full);
+        #[cfg(debug_assertions)]
+        debug_assert_eq!(
+            shard.owner,
+            std::thread::current().id(),
+            "a shard is written by its own thread only"
+        );
+        // SAFETY: every caller passes its own thread's `ThreadSlot::shard` (the single writer),
+        // and the stage is drained as soon as it fills, so it is never full here.
+        if unsafe { shard.stage.push(ev) } {
+            self.flush(shard);
         }
     }
 
-    /// The (name, kind) of every interned operation, by index.
-    fn op_keys(&self) -> Vec<(Name, EventKind)> {
-        self.ops
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .ops
-            .clone()
+    /// Folds the calling thread's staged events into its aggregates and batch.
+    #[inline(never)]
+    fn flush(&self, shard: &Shard) {
+        let mut guard = lock(&shard.data);
+        let d = &mut *guard;
+        // SAFETY: the owner thread (see `record`), with the shard's lock held.
+        unsafe {
+            shard.stage.drain(|ev| {
+                ShardData::accumulate(&mut d.ops, &ev);
+                d.batch.push(ev);
+                if d.batch.len() >= BATCH {
+                    // Lock order everywhere: shards, then the ring.
+                    let full = std::mem::take(&mut d.batch);
+                    d.batch = lock(&self.ring).push_chunk(full);
+                }
+            });
+        }
+    }
+
+    /// The shard's aggregates plus `staged` (events read from its stage with its lock held).
+    fn ops_with<'a>(d: &'a ShardData, staged: &[RawEvent]) -> std::borrow::Cow<'a, [OpAccum]> {
+        if staged.is_empty() {
+            return std::borrow::Cow::Borrowed(&d.ops);
+        }
+        let mut ops = d.ops.clone();
+        for ev in staged {
+            ShardData::accumulate(&mut ops, ev);
+        }
+        std::borrow::Cow::Owned(ops)
+    }
+
+    /// Copies of a shard's staged events, read once (the owner may stage more meanwhile).
+    /// The caller holds the shard's lock.
+    fn staged_copy(shard: &Shard) -> Vec<RawEvent> {
+        let mut v = Vec::new();
+        // SAFETY: the caller holds the shard's lock.
+        unsafe { shard.stage.for_each(|ev| v.push(ev.clone())) };
+        v
     }
 
     /// Exact aggregates of every operation so far, merged across threads.
     pub(crate) fn aggregates(&self) -> Vec<OperationStats> {
         let shards: Vec<Arc<Shard>> = lock(&self.shards).clone();
-        let keys = self.op_keys();
+        // Read-locked throughout, so every operation with events in a shard has its key.
+        let table = self.ops.read().unwrap_or_else(PoisonError::into_inner);
         let mut merged: Vec<Option<OperationStats>> = Vec::new();
         for shard in &shards {
             let d = lock(&shard.data);
-            merge_into(&mut merged, &d.ops, &keys);
+            let staged = Self::staged_copy(shard);
+            merge_into(&mut merged, &Self::ops_with(&d, &staged), &table.ops);
         }
         merged.into_iter().flatten().collect()
     }
@@ -277,27 +355,38 @@ impl Collector {
     /// Everything so far: drains per-thread batches into the ring, merges aggregates.
     pub(crate) fn snapshot(&self) -> CollectorSnapshot {
         let shards: Vec<Arc<Shard>> = lock(&self.shards).clone();
-        let keys = self.op_keys();
+        // One consistent cut: the operation table (read-locked, so no operation appears
+        // half-way), every shard (all held, so none flushes meanwhile), then the ring. Lock
+        // order everywhere is shards (in registration order), then the ring, as in a flush.
+        let table = self.ops.read().unwrap_or_else(PoisonError::into_inner);
+        let keys = &table.ops;
         let mut merged: Vec<Option<OperationStats>> = Vec::new();
-        {
-            let mut ring = lock(&self.ring);
-            for shard in &shards {
-                let mut d = lock(&shard.data);
-                merge_into(&mut merged, &d.ops, &keys);
-                if !d.batch.is_empty() {
-                    let part = std::mem::take(&mut d.batch);
-                    d.batch = ring.push_chunk(part);
-                }
+        // Staged events are copied, not moved: their owner threads flush them later.
+        let mut staged: Vec<RawEvent> = Vec::new();
+        let mut guards: Vec<MutexGuard<'_, ShardData>> =
+            shards.iter().map(|s| lock(&s.data)).collect();
+        let mut ring = lock(&self.ring);
+        for (shard, d) in shards.iter().zip(guards.iter_mut()) {
+            let mine = Self::staged_copy(shard);
+            merge_into(&mut merged, &Self::ops_with(d, &mine), keys);
+            staged.extend(mine);
+            if !d.batch.is_empty() {
+                let part = std::mem::take(&mut d.batch);
+                d.batch = ring.push_chunk(part);
             }
         }
-        let table = self.ops.read().unwrap_or_else(PoisonError::into_inner);
-        let (mut events, dropped) = {
-            let ring = lock(&self.ring);
-            let (kept, dropped) = ring.kept();
-            let events: Vec<ProfileEvent> =
-                kept.map(|r| to_public(&table, &self.clock, r)).collect();
-            (events, dropped)
-        };
+        drop(guards);
+        let (kept, mut dropped) = ring.kept();
+        let mut events: Vec<ProfileEvent> =
+            kept.map(|r| to_public(&table, &self.clock, r)).collect();
+        events.extend(staged.iter().map(|r| to_public(&table, &self.clock, r)));
+        // The staged events are the newest: keep `capacity` in all, oldest out first.
+        let excess = events.len().saturating_sub(ring.capacity);
+        if excess > 0 {
+            events.drain(..excess);
+            dropped += excess as u64;
+        }
+        drop(ring);
         drop(table);
         events.sort_by_key(|e| (e.start_ns, e.id));
         CollectorSnapshot {

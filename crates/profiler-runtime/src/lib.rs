@@ -48,6 +48,7 @@ mod profile_merge;
 pub mod profiler;
 pub mod report;
 pub mod session;
+mod stage;
 pub mod stats;
 pub mod system;
 
