@@ -133,13 +133,9 @@ where
         let c = &self.collector;
         with_slot(c, |slot| {
             let span = id.into_u64();
-            if let Some(f) = slot.top_mut() {
-                if f.span == span && f.eager {
-                    f.rebase_alloc();
-                    return;
-                }
-            }
-            if slot.frame_mut(span).is_some_and(|f| f.eager) {
+            // An eager frame is on this thread's stack, normally on top (searched first).
+            if let Some(f) = slot.frame_mut(span).filter(|f| f.eager) {
+                f.rebase_alloc();
                 return;
             }
             slot.entered.push(span);
@@ -152,11 +148,6 @@ where
         let c = &self.collector;
         with_slot(c, |slot| {
             let span = id.into_u64();
-            if let Some(f) = slot.top_mut() {
-                if f.span == span && f.eager {
-                    return;
-                }
-            }
             if slot.frame_mut(span).is_some_and(|f| f.eager) {
                 return;
             }
@@ -171,24 +162,18 @@ where
             let _own = OwnAllocations::begin();
             let span = id.into_u64();
             let panicked = std::thread::panicking();
+            // An eager frame (only ever on this stack) left the entered stack at close, not exit.
+            if slot.frame_mut(span).is_some_and(|f| f.eager) {
+                slot.pop_entered(span);
+            }
             let (wall, parent_span) = match slot.top_mut() {
-                Some(top) if top.span == span => {
-                    if top.eager {
-                        slot.pop_entered(span);
-                    }
-                    match slot.emit_top(c, panicked) {
-                        Some(done) => done,
-                        None => return,
-                    }
-                }
+                Some(top) if top.span == span => match slot.emit_top(c, panicked) {
+                    Some(done) => done,
+                    None => return,
+                },
                 _ => {
                     let frame = match slot.take_frame(span) {
-                        Some(f) => {
-                            if f.eager {
-                                slot.pop_entered(span);
-                            }
-                            f
-                        }
+                        Some(f) => f,
                         None => match ctx
                             .span(&id)
                             .and_then(|s| s.extensions_mut().remove::<Frame>())

@@ -254,6 +254,11 @@ impl Crossbar {
         self.eff.as_ref().ok_or(SimError::NotProgrammed)
     }
 
+    /// Matrix value per µS of differential conductance (1 before anything is programmed).
+    fn value_per_us(&self) -> f64 {
+        self.state.as_ref().map_or(1.0, |s| s.map.value_per_us())
+    }
+
     /// The noise-free matrix the array represents now (after quantisation, programming error,
     /// drift, temperature and IR drop). Free: a simulator view, not a hardware operation.
     pub fn effective_matrix(&mut self) -> Result<DMatrix<f64>, SimError> {
@@ -270,11 +275,7 @@ impl Crossbar {
             self.device.clone(),
             self.periphery.clone(),
         );
-        let value_per_us = self
-            .state
-            .as_ref()
-            .map(|s| s.map.value_per_us())
-            .unwrap_or(1.0);
+        let value_per_us = self.value_per_us();
         let eff = self.effective()?;
         let (r, c) = eff.m.shape();
         let range_us = dev.g_max_us - dev.g_min_us;
@@ -318,11 +319,7 @@ impl Crossbar {
             self.device.clone(),
             self.periphery.clone(),
         );
-        let value_per_us = self
-            .state
-            .as_ref()
-            .map(|s| s.map.value_per_us())
-            .unwrap_or(1.0);
+        let value_per_us = self.value_per_us();
         let eff = self.effective()?;
         let (r, c) = eff.m.shape();
         if x.len() != c {

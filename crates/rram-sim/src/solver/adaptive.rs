@@ -111,13 +111,7 @@ pub fn adaptive_hp_inv(
     }
     let mut programming = w.cost.energy;
     programming.add_parallel(&st.hp.programming);
-    let out = st.finish(base, programming, rho, 1, w.pulses_total, w.cells_failed);
-    profiler_runtime::metrics!(
-        iterations = out.iterations,
-        final_residual = out.info.final_residual,
-        energy_to_solution_pj = out.energy.total_pj()
-    );
-    Ok(out)
+    Ok(st.finish(base, programming, rho, 1, w.pulses_total, w.cells_failed))
 }
 
 #[profile(kind = "algorithm_step", name = "adaptive_hp_inv.iteration", skip_all, fields(k = k), err)]
@@ -126,8 +120,7 @@ fn adaptive_iteration(
     st: &mut Refiner<'_>,
     xbar: &mut Crossbar,
 ) -> Result<(f64, f64), SimError> {
-    let (rel, measured) = st.step(xbar)?;
-    let bits = st.bits_gained.last().copied().unwrap_or(0.0);
-    profiler_runtime::metrics!(residual = rel, bits_gained = bits, slices = st.hp.slices());
-    Ok((rel, measured))
+    let step = st.step(xbar)?;
+    profiler_runtime::metrics!(slices = st.hp.slices());
+    Ok(step)
 }

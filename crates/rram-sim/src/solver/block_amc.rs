@@ -118,20 +118,14 @@ pub fn block_amc(
         }
         st.check_divergence("block_amc", hp_cfg.bits, rho)?;
     }
-    let out = st.finish(
+    Ok(st.finish(
         hp_cfg,
         programming,
         rho,
         ctx.next as usize,
         ctx.pulses,
         ctx.failed,
-    );
-    profiler_runtime::metrics!(
-        iterations = out.iterations,
-        final_residual = out.info.final_residual,
-        energy_to_solution_pj = out.energy.total_pj()
-    );
-    Ok(out)
+    ))
 }
 
 #[profile(kind = "algorithm_step", name = "block_amc.iteration", skip_all, fields(k = k), err)]
@@ -140,10 +134,7 @@ fn block_amc_iteration(
     st: &mut Refiner<'_>,
     tree: &mut Node,
 ) -> Result<(f64, f64), SimError> {
-    let (rel, measured) = st.step(tree)?;
-    let bits = st.bits_gained.last().copied().unwrap_or(0.0);
-    profiler_runtime::metrics!(residual = rel, bits_gained = bits);
-    Ok((rel, measured))
+    st.step(tree)
 }
 
 struct BuildCtx {

@@ -124,7 +124,10 @@ impl<'a> Refiner<'a> {
         gemv_into(self.g, self.x.as_slice(), &mut self.scratch, -1.0, true);
         let rel = norm2(&self.scratch) / self.bnorm;
         let prev = self.residuals.last().copied().unwrap_or(1.0);
-        self.bits_gained.push((prev / rel).log2());
+        let bits = (prev / rel).log2();
+        // Reported to the enclosing `algorithm_step` span.
+        profiler_runtime::metrics!(residual = rel, bits_gained = bits);
+        self.bits_gained.push(bits);
         self.residuals.push(rel);
         self.measured.push(measured);
         self.measure_error = self.hp.error_estimate(&self.x) / self.bnorm;
@@ -178,7 +181,8 @@ impl<'a> Refiner<'a> {
         }
     }
 
-    /// The output, with `programming` charged before the iterations.
+    /// The output, with `programming` charged before the iterations; reports `iterations`,
+    /// `final_residual` and `energy_to_solution_pj` to the current (solver) span.
     pub(crate) fn finish(
         self,
         cfg: &HpInvConfig,
@@ -212,12 +216,19 @@ impl<'a> Refiner<'a> {
             digital_baseline_flops: flops,
             digital_baseline_energy_pj: e_flops,
         };
-        SolveOutput {
+        let out = SolveOutput {
             iterations: info.residuals.len(),
             x: self.x,
             info,
             energy,
-        }
+        };
+        // Reported to the enclosing solver span.
+        profiler_runtime::metrics!(
+            iterations = out.iterations,
+            final_residual = out.info.final_residual,
+            energy_to_solution_pj = out.energy.total_pj()
+        );
+        out
     }
 }
 
