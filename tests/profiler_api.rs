@@ -360,3 +360,53 @@ fn monitor_samples_rss_and_stops_on_drop() {
         .build();
     assert!(bad.is_err());
 }
+
+#[profile(kind = "hardware_access", fields(rows = n, cols = n))]
+fn few_metrics(n: u64) {
+    metrics!(energy_pj = 2.0 * n as f64);
+    metrics!(energy_pj = 1.0);
+}
+
+#[profile(fields(a = n, b = n + 1))]
+fn many_metrics(n: u64) {
+    metrics!(c = 3.0, d = 4.0, e = 5.0);
+}
+
+#[test]
+fn metrics_from_fields_and_metrics_macro_survive_every_path() {
+    let p = common::profiler();
+    p.in_scope(|| {
+        // Fewer than 600 calls stay staged; more than 600 reach the ring: both are read.
+        for i in 0..600 {
+            few_metrics(i % 4);
+            many_metrics(i % 4);
+        }
+    });
+    let snap = p.snapshot();
+    let few: Vec<_> = snap.events_named("few_metrics").collect();
+    assert_eq!(few.len(), 600);
+    for e in &few {
+        let n = e.metric("rows").unwrap();
+        assert_eq!(e.metric("cols"), Some(n));
+        // Repeats of a key are summed.
+        assert_eq!(e.metric("energy_pj"), Some(2.0 * n + 1.0));
+    }
+    let many: Vec<_> = snap.events_named("many_metrics").collect();
+    assert_eq!(many.len(), 600);
+    for e in &many {
+        let a = e.metric("a").unwrap();
+        assert_eq!(e.metric("b"), Some(a + 1.0));
+        assert_eq!(
+            (e.metric("c"), e.metric("d"), e.metric("e")),
+            (Some(3.0), Some(4.0), Some(5.0))
+        );
+    }
+    let op = snap.operation("few_metrics").unwrap();
+    assert_eq!(op.count, 600);
+    // energy_pj over n = 0..3 repeating: (1 + 3 + 5 + 7) * 150.
+    assert_eq!(op.metrics["energy_pj"].sum, 2400.0);
+    assert_eq!(
+        snap.operation("many_metrics").unwrap().metrics["e"].sum,
+        3000.0
+    );
+}

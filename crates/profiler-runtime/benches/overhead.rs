@@ -2,6 +2,9 @@
 //!
 //! - `no_subscriber`: no dispatcher at all (must be ~free);
 //! - `baseline_noop_layer`: `tracing_subscriber::registry()` with a no-op layer (the floor);
+//! - `clock_only_layer`: a layer that only reads the TSC at a span's creation and close and
+//!   sums the difference (the cost of the two clock reads any timing layer pays: not a product
+//!   path, a reference for the rows around it);
 //! - `profiler_layer`: the full profiler layer (timing, allocation counting, metrics);
 //! - `profiler_layer_metrics`: the same with one numeric argument and one `metrics!` value;
 //! - `threads_8x1M`: 8 threads x 1M calls, then the aggregates must count every call exactly;
@@ -14,8 +17,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use profiler_runtime::{metrics, profile, CountingAllocator, PerformanceProfiler};
-use tracing::Subscriber;
-use tracing_subscriber::layer::SubscriberExt;
+use std::cell::Cell;
+
+use tracing::{span, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
 
 #[global_allocator]
@@ -34,6 +39,25 @@ fn with_metric(n: usize) {
 struct Noop;
 impl<S: Subscriber> Layer<S> for Noop {}
 
+thread_local! {
+    static OPENED: Cell<u64> = const { Cell::new(0) };
+    static TOTAL: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Reads the same clock as the profiler (quanta's raw TSC) at creation and close, nothing else.
+struct ClockOnly(quanta::Clock);
+impl<S: Subscriber> Layer<S> for ClockOnly {
+    fn on_new_span(&self, _: &span::Attributes<'_>, _: &span::Id, _: Context<'_, S>) {
+        let now = self.0.raw();
+        OPENED.with(|o| o.set(now));
+    }
+    fn on_close(&self, _: span::Id, _: Context<'_, S>) {
+        let now = self.0.raw();
+        let d = now.wrapping_sub(OPENED.with(Cell::get));
+        TOTAL.with(|t| t.set(t.get().wrapping_add(d)));
+    }
+}
+
 fn no_subscriber(c: &mut Criterion) {
     // Must run before any dispatcher exists in this process.
     c.bench_function("no_subscriber", |b| b.iter(empty));
@@ -44,6 +68,10 @@ fn layers(c: &mut Criterion) {
     let baseline = tracing_subscriber::registry().with(Noop);
     tracing::subscriber::with_default(baseline, || {
         g.bench_function("baseline_noop_layer", |b| b.iter(empty));
+    });
+    let clock_only = tracing_subscriber::registry().with(ClockOnly(quanta::Clock::new()));
+    tracing::subscriber::with_default(clock_only, || {
+        g.bench_function("clock_only_layer", |b| b.iter(empty));
     });
     let profiler = PerformanceProfiler::builder()
         .raw_capacity(1 << 16)

@@ -8,8 +8,8 @@
 
 use std::borrow::Cow;
 
-use crate::collector::RawEvent;
 use crate::event::{AllocStats, EventKind, Name};
+use crate::raw::{EventRef, RawEvent};
 use crate::stats::{MetricAggregate, OperationStats};
 
 const SUB_BITS: u32 = 7;
@@ -61,7 +61,8 @@ pub(crate) struct OpAccum {
 impl OpAccum {
     /// Adds one event.
     #[inline]
-    pub(crate) fn record(&mut self, ev: &RawEvent) {
+    pub(crate) fn record(&mut self, e: EventRef<'_>) {
+        let ev = e.ev;
         let wall = ev.wall_ns;
         if self.count == 0 || wall < self.min_ns {
             self.min_ns = wall;
@@ -78,12 +79,14 @@ impl OpAccum {
             .buckets
             .get_or_insert_with(|| vec![0u64; NBUCKETS].into_boxed_slice());
         b[bucket(wall)] += 1;
-        if ev.metric.is_some() || ev.extra.is_some() {
-            ev.for_each_metric(|k, v| self.add_metric(k, v));
-            self.errors += u64::from(ev.error().is_some());
+        if e.has_extras() {
+            e.for_each_metric(|k, v| self.add_metric(k, v));
+            self.errors += u64::from(e.error().is_some());
         }
         if ev.flags & RawEvent::HAS_ALLOC != 0 {
-            self.alloc.add(&ev.alloc);
+            if let Some(aux) = e.aux {
+                self.alloc.add(&aux.alloc);
+            }
             self.alloc_count += 1;
         }
         self.panics += u64::from(ev.flags & RawEvent::PANICKED != 0);

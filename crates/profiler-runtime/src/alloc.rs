@@ -116,6 +116,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for CountingAllocator<A> {
 }
 
 /// Whether a [`CountingAllocator`] has served any allocation in this process.
+#[inline]
 pub fn is_active() -> bool {
     ACTIVE.load(Ordering::Relaxed)
 }

@@ -3,9 +3,9 @@
 //! Each thread owns a [`Shard`]. A closed event goes into the shard's lock-free [`Stage`]; when
 //! that fills ([`STAGE`](crate::stage::STAGE) events), the thread takes its shard's
 //! (uncontended) lock once, folds the staged events into its exact per-operation aggregates and
-//! appends them to its batch of raw events. Full batches move into one bounded ring of raw
-//! events (one lock per [`BATCH`] events), which keeps the newest events and counts the ones it
-//! dropped. Snapshots read the staged events too, so aggregates never miss or drop anything.
+//! moves the whole staged chunk, uncopied, into one bounded ring of raw events, which keeps the
+//! newest events and counts the ones it dropped. Snapshots read the staged events too, so
+//! aggregates never miss or drop anything.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
@@ -16,14 +16,12 @@ use smallvec::SmallVec;
 
 use crate::accum::OpAccum;
 use crate::clock::ProfClock;
-use crate::event::{AllocStats, EventKind, Name, ProfileEvent};
+use crate::event::{EventKind, Name, ProfileEvent};
 use crate::monitor::MonitorSample;
 use crate::profile::ThreadInfo;
-use crate::stage::Stage;
+use crate::raw::{Aux, Chunk, EventRef, RawEvent};
+use crate::stage::{Stage, STAGE};
 use crate::stats::OperationStats;
-
-/// Raw events a thread buffers before moving them into the shared ring.
-pub(crate) const BATCH: usize = 512;
 
 /// Metric values of an open span: keys are tracing field names (static) or owned strings.
 pub(crate) type MetricBuf = SmallVec<[(Cow<'static, str>, f64); 1]>;
@@ -32,77 +30,6 @@ pub(crate) type MetricBuf = SmallVec<[(Cow<'static, str>, f64); 1]>;
 /// sections leave the data consistent at every await-free point).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// The rare parts of an event, boxed so the common event stays small: more than one metric,
-/// metrics with owned keys, an error text.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Extra {
-    pub metrics: Vec<(Cow<'static, str>, f64)>,
-    pub error: Option<Box<str>>,
-}
-
-/// A closed span in compact form (120 bytes); turned into a [`ProfileEvent`] at snapshot time.
-#[derive(Debug, Clone)]
-pub(crate) struct RawEvent {
-    pub id: u64,
-    /// The parent's event id, 0 for none.
-    pub parent: u64,
-    /// Raw clock reading of the start (scaled to ns at snapshot time).
-    pub start_raw: u64,
-    pub wall_ns: u64,
-    pub busy_ns: u64,
-    pub self_ns: u64,
-    pub op: u32,
-    pub thread_id: u32,
-    pub alloc: AllocStats,
-    /// The only metric, when there is exactly one with a static key.
-    pub metric: Option<(&'static str, f64)>,
-    pub extra: Option<Box<Extra>>,
-    pub flags: u8,
-}
-
-impl RawEvent {
-    /// A plain event with an owned metric (for unit tests of the buffers).
-    #[cfg(test)]
-    pub(crate) fn test_event(id: u64) -> RawEvent {
-        RawEvent {
-            id,
-            parent: 0,
-            start_raw: id,
-            wall_ns: 1,
-            busy_ns: 1,
-            self_ns: 1,
-            op: 0,
-            thread_id: 1,
-            alloc: AllocStats::default(),
-            metric: None,
-            extra: Some(Box::new(Extra {
-                metrics: vec![(Cow::Owned(format!("m{id}")), 1.0)],
-                error: None,
-            })),
-            flags: 0,
-        }
-    }
-
-    pub(crate) const PANICKED: u8 = 1;
-    pub(crate) const HAS_ALLOC: u8 = 2;
-
-    /// Every metric of the event.
-    pub(crate) fn for_each_metric(&self, mut f: impl FnMut(&str, f64)) {
-        if let Some((k, v)) = self.metric {
-            f(k, v);
-        }
-        if let Some(x) = &self.extra {
-            for (k, v) in &x.metrics {
-                f(k, *v);
-            }
-        }
-    }
-
-    pub(crate) fn error(&self) -> Option<&str> {
-        self.extra.as_ref().and_then(|x| x.error.as_deref())
-    }
 }
 
 /// Interned operations: (name, kind) -> dense index.
@@ -131,8 +58,8 @@ pub(crate) struct Shard {
 impl ShardData {
     /// Folds one event into the aggregates.
     #[inline]
-    fn accumulate(ops: &mut Vec<OpAccum>, ev: &RawEvent) {
-        let idx = ev.op as usize;
+    fn accumulate(ops: &mut Vec<OpAccum>, ev: EventRef<'_>) {
+        let idx = ev.ev.op as usize;
         if ops.len() <= idx {
             ops.resize_with(idx + 1, OpAccum::default);
         }
@@ -143,15 +70,15 @@ impl ShardData {
 #[derive(Default)]
 pub(crate) struct ShardData {
     ops: Vec<OpAccum>,
-    batch: Vec<RawEvent>,
 }
 
-/// The bounded buffer of raw events: whole batches ("chunks") moved in from the shards, so
-/// an event is copied once (into its thread's batch) on the hot path. Whole chunks are dropped
-/// from the front while the rest still holds `capacity` events; a snapshot trims the remainder
-/// to exactly `capacity`.
+/// The bounded buffer of raw events: whole staged chunks moved in from the shards, so an event
+/// is written once, on the hot path, and never copied until a snapshot reads it. Whole chunks
+/// are dropped from the front while the rest still holds `capacity` events; a snapshot trims
+/// the remainder to exactly `capacity`. Dropped chunks' buffers are recycled: their events have
+/// no destructor, so recycling never reads them back.
 struct Ring {
-    chunks: VecDeque<Vec<RawEvent>>,
+    chunks: VecDeque<Chunk>,
     len: usize,
     capacity: usize,
     dropped: u64,
@@ -159,9 +86,9 @@ struct Ring {
 }
 
 impl Ring {
-    /// Takes a full batch; returns an empty buffer for the shard's next batch.
-    fn push_chunk(&mut self, chunk: Vec<RawEvent>) -> Vec<RawEvent> {
-        if !chunk.is_empty() {
+    /// Takes a chunk, dropping the oldest ones beyond the capacity.
+    fn push_chunk(&mut self, chunk: Chunk) {
+        if chunk.len() > 0 {
             self.len += chunk.len();
             self.chunks.push_back(chunk);
         }
@@ -169,24 +96,29 @@ impl Ring {
             if self.len - front.len() < self.capacity {
                 break;
             }
-            let mut front = self.chunks.pop_front().unwrap_or_default();
+            let Some(front) = self.chunks.pop_front() else {
+                break;
+            };
             self.len -= front.len();
             self.dropped += front.len() as u64;
-            front.clear();
             if self.spare.len() < 64 {
-                self.spare.push(front);
+                self.spare.push(front.events);
             }
         }
+    }
+
+    /// An empty buffer for a shard's next chunk.
+    fn fresh(&mut self) -> Vec<RawEvent> {
         self.spare
             .pop()
-            .unwrap_or_else(|| Vec::with_capacity(BATCH))
+            .unwrap_or_else(|| Vec::with_capacity(STAGE))
     }
 
     /// The kept events (the newest `capacity`), and the count dropped.
-    fn kept(&self) -> (impl Iterator<Item = &RawEvent>, u64) {
+    fn kept(&self) -> (impl Iterator<Item = EventRef<'_>>, u64) {
         let excess = self.len.saturating_sub(self.capacity);
         (
-            self.chunks.iter().flatten().skip(excess),
+            self.chunks.iter().flat_map(Chunk::iter).skip(excess),
             self.dropped + excess as u64,
         )
     }
@@ -274,7 +206,7 @@ impl Collector {
     /// Adds one closed event to the calling thread's own shard: one plain store, no lock,
     /// except once per [`STAGE`](crate::stage::STAGE) events.
     #[inline]
-    pub(crate) fn record(&self, shard: &Shard, ev: RawEvent) {
+    pub(crate) fn record(&self, shard: &Shard, ev: RawEvent, aux: Option<Aux>) {
         #[cfg(debug_assertions)]
         debug_assert_eq!(
             shard.owner,
@@ -283,37 +215,39 @@ impl Collector {
         );
         // SAFETY: every caller passes its own thread's `ThreadSlot::shard` (the single writer),
         // and the stage is drained as soon as it fills, so it is never full here.
-        if unsafe { shard.stage.push(ev) } {
+        if unsafe { shard.stage.push(ev, aux) } {
             self.flush(shard);
         }
     }
 
-    /// Folds the calling thread's staged events into its aggregates and batch.
+    /// Folds the calling thread's staged events into its aggregates and moves them, as one
+    /// chunk, into the ring.
     #[inline(never)]
     fn flush(&self, shard: &Shard) {
+        let _own = crate::alloc::OwnAllocations::begin();
         let mut guard = lock(&shard.data);
         let d = &mut *guard;
         // SAFETY: the owner thread (see `record`), with the shard's lock held.
         unsafe {
-            shard.stage.drain(|ev| {
-                ShardData::accumulate(&mut d.ops, &ev);
-                d.batch.push(ev);
-                if d.batch.len() >= BATCH {
-                    // Lock order everywhere: shards, then the ring.
-                    let full = std::mem::take(&mut d.batch);
-                    d.batch = lock(&self.ring).push_chunk(full);
-                }
-            });
-        }
+            shard
+                .stage
+                .for_each(|ev| ShardData::accumulate(&mut d.ops, ev))
+        };
+        // Lock order everywhere: shards, then the ring.
+        let mut ring = lock(&self.ring);
+        let fresh = ring.fresh();
+        // SAFETY: as above.
+        let chunk = unsafe { shard.stage.take(fresh) };
+        ring.push_chunk(chunk);
     }
 
     /// The shard's aggregates plus `staged` (events read from its stage with its lock held).
-    fn ops_with<'a>(d: &'a ShardData, staged: &[RawEvent]) -> std::borrow::Cow<'a, [OpAccum]> {
-        if staged.is_empty() {
+    fn ops_with<'a>(d: &'a ShardData, staged: &Chunk) -> std::borrow::Cow<'a, [OpAccum]> {
+        if staged.len() == 0 {
             return std::borrow::Cow::Borrowed(&d.ops);
         }
         let mut ops = d.ops.clone();
-        for ev in staged {
+        for ev in staged.iter() {
             ShardData::accumulate(&mut ops, ev);
         }
         std::borrow::Cow::Owned(ops)
@@ -321,11 +255,9 @@ impl Collector {
 
     /// Copies of a shard's staged events, read once (the owner may stage more meanwhile).
     /// The caller holds the shard's lock.
-    fn staged_copy(shard: &Shard) -> Vec<RawEvent> {
-        let mut v = Vec::new();
+    fn staged_copy(shard: &Shard) -> Chunk {
         // SAFETY: the caller holds the shard's lock.
-        unsafe { shard.stage.for_each(|ev| v.push(ev.clone())) };
-        v
+        unsafe { shard.stage.copy() }
     }
 
     /// Exact aggregates of every operation so far, merged across threads.
@@ -352,7 +284,7 @@ impl Collector {
         lock(&self.samples).clone()
     }
 
-    /// Everything so far: drains per-thread batches into the ring, merges aggregates.
+    /// Everything so far: the ring's events, every thread's staged events, merged aggregates.
     pub(crate) fn snapshot(&self) -> CollectorSnapshot {
         let shards: Vec<Arc<Shard>> = lock(&self.shards).clone();
         // One consistent cut: the operation table (read-locked, so no operation appears
@@ -362,24 +294,24 @@ impl Collector {
         let keys = &table.ops;
         let mut merged: Vec<Option<OperationStats>> = Vec::new();
         // Staged events are copied, not moved: their owner threads flush them later.
-        let mut staged: Vec<RawEvent> = Vec::new();
-        let mut guards: Vec<MutexGuard<'_, ShardData>> =
-            shards.iter().map(|s| lock(&s.data)).collect();
-        let mut ring = lock(&self.ring);
-        for (shard, d) in shards.iter().zip(guards.iter_mut()) {
+        let mut staged: Vec<Chunk> = Vec::new();
+        let guards: Vec<MutexGuard<'_, ShardData>> = shards.iter().map(|s| lock(&s.data)).collect();
+        let ring = lock(&self.ring);
+        for (shard, d) in shards.iter().zip(guards.iter()) {
             let mine = Self::staged_copy(shard);
             merge_into(&mut merged, &Self::ops_with(d, &mine), keys);
-            staged.extend(mine);
-            if !d.batch.is_empty() {
-                let part = std::mem::take(&mut d.batch);
-                d.batch = ring.push_chunk(part);
-            }
+            staged.push(mine);
         }
         drop(guards);
         let (kept, mut dropped) = ring.kept();
         let mut events: Vec<ProfileEvent> =
             kept.map(|r| to_public(&table, &self.clock, r)).collect();
-        events.extend(staged.iter().map(|r| to_public(&table, &self.clock, r)));
+        events.extend(
+            staged
+                .iter()
+                .flat_map(Chunk::iter)
+                .map(|r| to_public(&table, &self.clock, r)),
+        );
         // The staged events are the newest: keep `capacity` in all, oldest out first.
         let excess = events.len().saturating_sub(ring.capacity);
         if excess > 0 {
@@ -423,26 +355,27 @@ fn merge_into(
     }
 }
 
-fn to_public(table: &OpTable, clock: &ProfClock, r: &RawEvent) -> ProfileEvent {
+fn to_public(table: &OpTable, clock: &ProfClock, e: EventRef<'_>) -> ProfileEvent {
+    let r = e.ev;
     let (name, kind) = table
         .get(r.op)
         .cloned()
         .unwrap_or_else(|| (Name::from("<unknown>"), EventKind::FunctionCall));
     let mut metrics = std::collections::BTreeMap::new();
-    r.for_each_metric(|k, v| *metrics.entry(k.to_owned()).or_insert(0.0) += v);
+    e.for_each_metric(|k, v| *metrics.entry(k.to_owned()).or_insert(0.0) += v);
     ProfileEvent {
         id: r.id,
         parent: (r.parent != 0).then_some(r.parent),
         name,
         kind,
-        thread_id: u64::from(r.thread_id),
+        thread_id: r.thread_id(),
         start_ns: clock.to_ns(r.start_raw),
         end_ns: clock.to_ns(r.start_raw) + r.wall_ns,
         busy_ns: r.busy_ns,
         self_ns: r.self_ns,
         metrics,
-        alloc: (r.flags & RawEvent::HAS_ALLOC != 0).then_some(r.alloc),
-        error: r.error().map(str::to_owned),
+        alloc: e.alloc(),
+        error: e.error().map(str::to_owned),
         panicked: r.flags & RawEvent::PANICKED != 0,
     }
 }

@@ -1,11 +1,13 @@
-//! Per-span state while a span is open, and how it becomes a [`RawEvent`].
+//! Per-span state while a span is open, and how it becomes a [`RawEvent`] (plus, for a span
+//! that allocated, carried metrics or failed, its [`Aux`]).
 
 use std::borrow::Cow;
 
 use crate::alloc;
 use crate::clock::ProfClock;
-use crate::collector::{Extra, MetricBuf, RawEvent};
+use crate::collector::MetricBuf;
 use crate::event::AllocStats;
+use crate::raw::{Aux, Extra, RawEvent, INLINE_METRICS};
 
 /// State of one open span (or one `profile_function` call).
 #[derive(Debug)]
@@ -112,14 +114,22 @@ impl Frame {
         }
     }
 
-    /// Restarts the allocation window of an eager frame at its enter, so the registry's own
+    /// Opens an eager frame at raw time `now` (its creation): timed from here to its close,
+    /// entered once in between.
+    #[inline(always)]
+    pub(crate) fn start_eager(&mut self, now: u64) {
+        self.start_raw = now;
+        self.enter_raw = now;
+        self.depth = 1;
+        self.eager = true;
+    }
+
+    /// Opens an eager frame's allocation window at its (single) enter, so the registry's own
     /// bookkeeping between the span's creation and its enter is not charged to it.
     #[inline(always)]
-    pub(crate) fn rebase_alloc(&mut self) {
-        if self.tracking {
-            if let Some(a) = alloc::thread_counters() {
-                self.alloc_at_enter = a;
-            }
+    pub(crate) fn open_alloc_window(&mut self) {
+        if !self.tracking {
+            self.alloc_begin();
         }
     }
 
@@ -164,26 +174,33 @@ impl Frame {
     pub(crate) fn finish(
         &mut self,
         clock: &ProfClock,
-        thread_id: u64,
         now: u64,
         panicked: bool,
-    ) -> RawEvent {
-        if self.depth > 0 {
-            // Closed while still entered (a guard leaked, or unwinding): end it now.
-            self.depth = 1;
-            self.exit(now, clock);
-        }
-        if self.start_raw == 0 {
-            self.start_raw = now;
-            self.last_exit_raw = now;
-        }
-        let wall_ns = clock.delta_ns(self.start_raw, self.last_exit_raw);
+    ) -> (RawEvent, Option<Aux>) {
+        let wall_ns = if self.eager && self.depth == 1 {
+            // Timed from creation to now, busy throughout: one scaling for both.
+            let d = clock.delta_ns(self.start_raw, now);
+            self.depth = 0;
+            self.busy_ns = d;
+            self.alloc_end();
+            d
+        } else {
+            if self.depth > 0 {
+                // Closed while still entered (a guard leaked, or unwinding): end it now.
+                self.depth = 1;
+                self.exit(now, clock);
+            }
+            if self.start_raw == 0 {
+                self.start_raw = now;
+                self.last_exit_raw = now;
+            }
+            clock.delta_ns(self.start_raw, self.last_exit_raw)
+        };
         let mut flags = if panicked { RawEvent::PANICKED } else { 0 };
         if alloc::is_active() {
             flags |= RawEvent::HAS_ALLOC;
         }
-        let (metric, extra) = self.take_metrics();
-        RawEvent {
+        let ev = RawEvent {
             id: self.event_id,
             parent: self.parent,
             start_raw: self.start_raw,
@@ -191,35 +208,49 @@ impl Frame {
             busy_ns: self.busy_ns,
             self_ns: self.busy_ns.saturating_sub(self.child_ns),
             op: self.op,
-            thread_id: thread_id as u32,
-            alloc: self.alloc,
-            metric,
-            extra,
+            aux: 0,
             flags,
-        }
+        };
+        let aux = if self.alloc != AllocStats::default()
+            || !self.metrics.is_empty()
+            || self.error.is_some()
+        {
+            let mut aux = Aux {
+                alloc: self.alloc,
+                ..Aux::default()
+            };
+            self.take_metrics(&mut aux);
+            Some(aux)
+        } else {
+            None
+        };
+        (ev, aux)
     }
 
-    /// The metrics and error in the event's compact form.
+    /// Moves the metrics and error into `aux`: inline when every key is static and they fit,
+    /// otherwise into one boxed [`Extra`].
     #[inline(always)]
-    fn take_metrics(&mut self) -> (Option<(&'static str, f64)>, Option<Box<Extra>>) {
-        match (
-            self.metrics.len(),
-            &self.metrics.first(),
-            self.error.is_some(),
-        ) {
-            (0, _, false) => (None, None),
-            (1, Some((Cow::Borrowed(k), v)), false) => {
-                let m = (*k, *v);
-                self.metrics.clear();
-                (Some(m), None)
+    fn take_metrics(&mut self, aux: &mut Aux) {
+        let inline = self.error.is_none()
+            && self.metrics.len() <= INLINE_METRICS
+            && self
+                .metrics
+                .iter()
+                .all(|(k, _)| matches!(k, Cow::Borrowed(_)));
+        if inline {
+            for (slot, (k, v)) in aux.inline.iter_mut().zip(self.metrics.iter()) {
+                if let Cow::Borrowed(k) = k {
+                    *slot = (k, *v);
+                }
             }
-            _ => (
-                None,
-                Some(Box::new(Extra {
-                    metrics: self.metrics.drain(..).collect(),
-                    error: self.error.take(),
-                })),
-            ),
+            aux.n_inline = self.metrics.len() as u8;
+            self.metrics.clear();
+        } else {
+            let _own = alloc::OwnAllocations::begin();
+            aux.extra = Some(Box::new(Extra {
+                metrics: self.metrics.drain(..).collect(),
+                error: self.error.take(),
+            }));
         }
     }
 }

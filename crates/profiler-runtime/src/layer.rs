@@ -1,11 +1,11 @@
 //! [`ProfilerLayer`]: the `tracing_subscriber::Layer` that turns closed spans into events.
 //!
 //! The hot path, for a sync `#[profile]` function (`profile.sync` marker): `on_new_span` pushes a
-//! [`Frame`] on this thread's stack (no allocation once warm) and reads the TSC and the thread's
-//! allocation counters; `on_enter` re-reads the counters (to leave out the registry's own
-//! bookkeeping) and `on_exit` returns; `on_close` reads
-//! the clock and counters again, pops the frame and hands one compact event to this thread's
-//! shard. No global lock, no `/proc` read, no registry extension.
+//! [`Frame`] on this thread's stack (no allocation once warm) and reads the TSC; `on_enter` reads
+//! the thread's allocation counters (so the registry's own bookkeeping is left out) and
+//! `on_exit` returns; `on_close` reads the clock and counters again, pops the frame and writes
+//! one 64-byte event into this thread's staging chunk. No global lock, no `/proc` read, no
+//! registry extension.
 //!
 //! Spans without the marker (`async fn`, hand-written spans) may move between threads, so their
 //! frame lives in the registry's span extensions instead, which costs one boxed insert per span.
@@ -87,7 +87,8 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let c = &self.collector;
         with_slot(c, |slot| {
-            let _own = OwnAllocations::begin();
+            // Nothing on the sync path allocates once warm; each cold branch that may (a new
+            // callsite, a deeper stack, fields, an async span's boxed frame) excludes itself.
             let info = slot.callsite(attrs.metadata(), c);
             let parent_span = match attrs.parent() {
                 Some(p) => p.into_u64(),
@@ -100,16 +101,17 @@ where
                 let span = id.into_u64();
                 let top = slot.push_frame(span, event_id, parent, parent_span, info.op);
                 if info.has_fields {
+                    let _own = OwnAllocations::begin();
                     attrs.record(&mut MetricVisitor { frame: top });
                 }
                 // A sync span is entered right after creation and exited right before close,
-                // on this thread, with nothing in between: its clock, allocation counters and
-                // place on the entered stack are taken here and at close, and its enter/exit
-                // callbacks return at once.
-                top.eager = true;
-                top.enter(c.clock.raw());
-                slot.entered.push(span);
+                // on this thread, with nothing in between: its clock and place on the entered
+                // stack are taken here and at close, its allocation window opens at its enter
+                // (after the registry's bookkeeping), and its exit callback returns at once.
+                top.start_eager(c.clock.raw());
+                slot.push_entered(span);
             } else if let Some(span) = ctx.span(id) {
+                let _own = OwnAllocations::begin();
                 let mut frame = Frame::new(id.into_u64(), event_id, parent, parent_span, info.op);
                 if info.has_fields {
                     attrs.record(&mut MetricVisitor { frame: &mut frame });
@@ -135,10 +137,10 @@ where
             let span = id.into_u64();
             // An eager frame is on this thread's stack, normally on top (searched first).
             if let Some(f) = slot.frame_mut(span).filter(|f| f.eager) {
-                f.rebase_alloc();
+                f.open_alloc_window();
                 return;
             }
-            slot.entered.push(span);
+            slot.push_entered(span);
             with_frame(slot, &ctx, span, |f| f.enter(c.clock.raw()));
         });
     }
@@ -159,19 +161,26 @@ where
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let c = &self.collector;
         with_slot(c, |slot| {
-            let _own = OwnAllocations::begin();
             let span = id.into_u64();
             let panicked = std::thread::panicking();
-            // An eager frame (only ever on this stack) left the entered stack at close, not exit.
-            if slot.frame_mut(span).is_some_and(|f| f.eager) {
-                slot.pop_entered(span);
-            }
+            // An eager frame (only ever on this stack) leaves the entered stack at close, not
+            // at exit. The common case, the innermost frame closing, allocates nothing (a flush
+            // or a boxed error excludes itself).
             let (wall, parent_span) = match slot.top_mut() {
-                Some(top) if top.span == span => match slot.emit_top(c, panicked) {
-                    Some(done) => done,
-                    None => return,
-                },
+                Some(top) if top.span == span => {
+                    if top.eager {
+                        slot.pop_entered(span);
+                    }
+                    match slot.emit_top(c, panicked) {
+                        Some(done) => done,
+                        None => return,
+                    }
+                }
                 _ => {
+                    let _own = OwnAllocations::begin();
+                    if slot.frame_mut(span).is_some_and(|f| f.eager) {
+                        slot.pop_entered(span);
+                    }
                     let frame = match slot.take_frame(span) {
                         Some(f) => f,
                         None => match ctx

@@ -46,6 +46,7 @@ pub mod plot;
 pub mod profile;
 mod profile_merge;
 pub mod profiler;
+mod raw;
 pub mod report;
 pub mod session;
 mod stage;

@@ -10,10 +10,11 @@ use std::sync::{Arc, Weak};
 
 use tracing::Metadata;
 
-use crate::collector::{Collector, RawEvent, Shard};
+use crate::collector::{Collector, Shard};
 use crate::event::EventKind;
 use crate::frame::Frame;
 use crate::macro_support::{KIND_FIELD_PREFIX, SYNC_FIELD};
+use crate::raw::RawEvent;
 
 /// What the layer knows of a callsite, computed once per thread.
 #[derive(Debug, Clone, Copy)]
@@ -95,7 +96,7 @@ impl ThreadSlot {
     #[inline(always)]
     pub(crate) fn next_event_id(&mut self) -> u64 {
         self.next_seq += 1;
-        (self.thread_id << 40) | self.next_seq
+        (self.thread_id << RawEvent::THREAD_SHIFT) | self.next_seq
     }
 
     /// A new virtual span id for a frame that is not a tracing span.
@@ -118,6 +119,7 @@ impl ThreadSlot {
             self.last_callsite = (key, *info);
             return *info;
         }
+        let _own = crate::alloc::OwnAllocations::begin();
         let mut kind = EventKind::FunctionCall;
         let mut sync = false;
         let mut markers = 0;
@@ -155,6 +157,7 @@ impl ThreadSlot {
         if n < self.stack.len() {
             self.stack[n].reset(span, event_id, parent, parent_span, op);
         } else {
+            let _own = crate::alloc::OwnAllocations::begin();
             self.stack
                 .push(Frame::new(span, event_id, parent, parent_span, op));
         }
@@ -189,6 +192,16 @@ impl ThreadSlot {
         Some(self.stack.remove(i))
     }
 
+    /// Pushes `span` on the entered stack.
+    #[inline(always)]
+    pub(crate) fn push_entered(&mut self, span: u64) {
+        if self.entered.len() == self.entered.capacity() {
+            let _own = crate::alloc::OwnAllocations::begin();
+            self.entered.reserve(self.entered.len().max(8));
+        }
+        self.entered.push(span);
+    }
+
     /// Pops `span` from the entered stack (normally the innermost).
     #[inline(always)]
     pub(crate) fn pop_entered(&mut self, span: u64) {
@@ -207,9 +220,9 @@ impl ThreadSlot {
     /// Turns a closed frame into an event in this thread's shard. Returns the event's wall ns.
     pub(crate) fn emit(&mut self, collector: &Collector, mut frame: Frame, panicked: bool) -> u64 {
         let now = collector.clock.raw();
-        let ev: RawEvent = frame.finish(&collector.clock, self.thread_id, now, panicked);
+        let (ev, aux) = frame.finish(&collector.clock, now, panicked);
         let wall = ev.wall_ns;
-        collector.record(&self.shard, ev);
+        collector.record(&self.shard, ev, aux);
         wall
     }
 
@@ -218,14 +231,13 @@ impl ThreadSlot {
     #[inline(always)]
     pub(crate) fn emit_top(&mut self, collector: &Collector, panicked: bool) -> Option<(u64, u64)> {
         let now = collector.clock.raw();
-        let thread_id = self.thread_id;
         let i = self.live.checked_sub(1)?;
         let frame = &mut self.stack[i];
         let parent_span = frame.parent_span;
-        let ev: RawEvent = frame.finish(&collector.clock, thread_id, now, panicked);
+        let (ev, aux) = frame.finish(&collector.clock, now, panicked);
         let wall = ev.wall_ns;
         self.live = i;
-        collector.record(&self.shard, ev);
+        collector.record(&self.shard, ev, aux);
         Some((wall, parent_span))
     }
 }

@@ -398,7 +398,7 @@ impl PerformanceProfiler {
             let (parent, parent_span) = innermost_local(slot);
             let span = slot.next_virtual_span();
             let event_id = slot.next_event_id();
-            slot.entered.push(span);
+            slot.push_entered(span);
             let frame = slot.push_frame(span, event_id, parent, parent_span, op);
             frame.enter(c.clock.raw());
             span

@@ -1,86 +1,155 @@
-//! A thread's staging buffer: the events it closed since its last flush, written without a lock.
+//! A thread's staging chunk: the events it closed since its last flush, written without a lock
+//! straight into the buffer that will later move, whole, into the ring.
 //!
 //! One writer (the shard's own thread) and any number of readers (snapshots), under this
 //! protocol:
 //!
-//! - the writer fills slot `len` and then publishes it with a `Release` store of `len + 1`; it
-//!   never touches a slot below `len` except in [`Stage::drain`], which it calls with the
+//! - the writer fills event slot `len` (and, for an event with a side record, aux slot
+//!   `aux_len`) and then publishes it with a `Release` store of `len + 1`. It never touches a
+//!   published slot, nor replaces the buffer, except in [`Stage::take`], which it calls with the
 //!   shard's lock held;
 //! - a reader takes the shard's lock, loads `len` with `Acquire` and reads only the slots below
-//!   it. The lock keeps the writer out of `drain` meanwhile; slots at or above `len` may be
-//!   written concurrently, but they are other memory.
+//!   it (and the aux slots those events name). The lock keeps the writer out of `take`
+//!   meanwhile; slots at or above `len` may be written concurrently, but they are other memory.
 //!
-//! So the hot path pays one plain store per event instead of a lock, and a snapshot still sees
-//! every event, exactly.
+//! So the hot path pays one 64-byte store per event, no lock and no copy: at a flush the filled
+//! buffer moves into the ring as it is, and an empty one takes its place.
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
-use crate::collector::RawEvent;
+use crate::raw::{Aux, Chunk, EventRef, RawEvent};
 
-/// Events staged per thread before a flush into the shard's aggregates and batch.
-pub(crate) const STAGE: usize = 256;
+/// Events staged per thread before a flush (and so the events per chunk of the ring).
+pub(crate) const STAGE: usize = 512;
 
 pub(crate) struct Stage {
-    slots: Box<[UnsafeCell<MaybeUninit<RawEvent>>]>,
+    /// The buffer being filled (capacity [`STAGE`], length 0: the count is `len`). Only the
+    /// owner touches the `Vec` itself, in `take`, with the shard's lock held.
+    buf: UnsafeCell<Vec<RawEvent>>,
+    /// `buf`'s data pointer, read by the writer and by lock holders, replaced only in `take`.
+    ptr: AtomicPtr<RawEvent>,
+    aux: Box<[UnsafeCell<MaybeUninit<Aux>>]>,
+    /// Aux slots in use; touched by the owner only.
+    aux_len: UnsafeCell<usize>,
     len: AtomicUsize,
 }
 
-// SAFETY: see the module docs: slots below `len` are only read (by the writer or readers) or,
-// with the shard lock held by the writer, drained; slots at or above `len` are only touched by
-// the single writer thread. `RawEvent` is `Send`, so moving events between threads is sound.
+// SAFETY: see the module docs: published slots are only read (by the writer or lock holders)
+// or, with the shard lock held by the writer, moved out; unpublished slots and `aux_len` are
+// only touched by the single writer thread. `RawEvent` and `Aux` are `Send`.
 unsafe impl Sync for Stage {}
 
 impl Stage {
     pub(crate) fn new() -> Self {
+        let mut buf = Vec::with_capacity(STAGE);
+        let ptr = AtomicPtr::new(buf.as_mut_ptr());
         Stage {
-            slots: (0..STAGE)
+            buf: UnsafeCell::new(buf),
+            ptr,
+            aux: (0..STAGE)
                 .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
                 .collect(),
+            aux_len: UnsafeCell::new(0),
             len: AtomicUsize::new(0),
         }
     }
 
-    /// Stages one event; returns `true` when the stage is full and must be drained.
+    /// Stages one event; returns `true` when the stage is full and must be taken.
     ///
     /// # Safety
     /// Only the shard's owner thread may call this, and never while the stage is full.
     #[inline(always)]
-    pub(crate) unsafe fn push(&self, ev: RawEvent) -> bool {
+    pub(crate) unsafe fn push(&self, mut ev: RawEvent, aux: Option<Aux>) -> bool {
         let n = self.len.load(Ordering::Relaxed);
         debug_assert!(n < STAGE);
-        // SAFETY: slot `n` is at `len`: no reader looks at it and only this thread writes it.
-        unsafe { (*self.slots[n].get()).write(ev) };
+        if let Some(a) = aux {
+            // SAFETY: `aux_len` and the aux slots at or above it are the writer's alone.
+            unsafe {
+                let k = *self.aux_len.get();
+                (*self.aux[k].get()).write(a);
+                *self.aux_len.get() = k + 1;
+                ev.aux = k as u32 + 1;
+            }
+        } else {
+            ev.aux = 0;
+        }
+        // SAFETY: slot `n` < STAGE is within `buf`'s capacity and unpublished: no reader looks
+        // at it and only this thread writes it.
+        unsafe { self.ptr.load(Ordering::Relaxed).add(n).write(ev) };
         self.len.store(n + 1, Ordering::Release);
         n + 1 == STAGE
     }
 
-    /// Moves every staged event out, in order, and empties the stage.
+    /// Moves the staged events out as a chunk and continues in `fresh` (emptied, capacity
+    /// [`STAGE`] at least).
     ///
     /// # Safety
     /// Only the owner thread may call this, with the shard's lock held.
-    pub(crate) unsafe fn drain(&self, mut f: impl FnMut(RawEvent)) {
+    pub(crate) unsafe fn take(&self, mut fresh: Vec<RawEvent>) -> Chunk {
+        fresh.clear();
+        fresh.reserve(STAGE);
         let n = self.len.load(Ordering::Relaxed);
-        for slot in &self.slots[..n] {
-            // SAFETY: slots below `len` are initialised; each is read out once, and `len` is
-            // reset below before anyone (only lock holders read) can look again.
-            f(unsafe { (*slot.get()).assume_init_read() });
+        // SAFETY: the owner with the lock held: nobody else touches `buf`, `aux_len` or the
+        // slots; the first `n` events are initialised (published).
+        unsafe {
+            let buf = &mut *self.buf.get();
+            buf.set_len(n);
+            self.ptr.store(fresh.as_mut_ptr(), Ordering::Relaxed);
+            let events = std::mem::replace(buf, fresh);
+            let k = std::mem::replace(&mut *self.aux_len.get(), 0);
+            let aux = self.aux[..k]
+                .iter()
+                .map(|s| (*s.get()).assume_init_read())
+                .collect();
+            self.len.store(0, Ordering::Release);
+            Chunk { events, aux }
         }
-        self.len.store(0, Ordering::Release);
     }
 
-    /// Visits the staged events.
+    /// Visits the staged events with their side records.
     ///
     /// # Safety
     /// The caller holds the shard's lock (or is the owner thread).
-    pub(crate) unsafe fn for_each(&self, mut f: impl FnMut(&RawEvent)) {
+    pub(crate) unsafe fn for_each(&self, mut f: impl FnMut(EventRef<'_>)) {
         let n = self.len.load(Ordering::Acquire);
-        for slot in &self.slots[..n] {
-            // SAFETY: published by the writer's `Release` store of `len`, and not drained
-            // while the caller holds the lock.
-            f(unsafe { (*slot.get()).assume_init_ref() });
+        let ptr = self.ptr.load(Ordering::Relaxed);
+        for i in 0..n {
+            // SAFETY: published by the writer's `Release` store of `len` (as is every aux slot a
+            // published event names), and not taken while the caller holds the lock.
+            unsafe {
+                let ev = &*ptr.add(i);
+                let aux = ev
+                    .aux
+                    .checked_sub(1)
+                    .map(|k| (*self.aux[k as usize].get()).assume_init_ref());
+                f(EventRef { ev, aux });
+            }
         }
+    }
+
+    /// A copy of the staged events (the owner may stage more meanwhile).
+    ///
+    /// # Safety
+    /// As [`Stage::for_each`].
+    pub(crate) unsafe fn copy(&self) -> Chunk {
+        let mut c = Chunk::default();
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            self.for_each(|e| {
+                let mut ev = *e.ev;
+                ev.aux = match e.aux {
+                    Some(a) => {
+                        c.aux.push(a.clone());
+                        c.aux.len() as u32
+                    }
+                    None => 0,
+                };
+                c.events.push(ev);
+            })
+        };
+        c
     }
 
     /// Whether nothing is staged.
@@ -92,9 +161,9 @@ impl Stage {
 
 impl Drop for Stage {
     fn drop(&mut self) {
-        let n = *self.len.get_mut();
-        for slot in &mut self.slots[..n] {
-            // SAFETY: slots below `len` are initialised and owned by the stage.
+        let k = *self.aux_len.get_mut();
+        for slot in &mut self.aux[..k] {
+            // SAFETY: aux slots below `aux_len` are initialised and owned by the stage.
             unsafe { slot.get_mut().assume_init_drop() };
         }
     }
@@ -104,31 +173,48 @@ impl Drop for Stage {
 mod tests {
     use super::*;
 
-    fn ev(id: u64) -> RawEvent {
-        RawEvent::test_event(id)
+    fn ev(id: u64) -> (RawEvent, Option<Aux>) {
+        Chunk::test_event(id)
     }
 
     #[test]
-    fn push_drain_and_drop_keep_every_event_once() {
+    fn push_take_and_drop_keep_every_event_once() {
         let s = Stage::new();
         for i in 0..STAGE as u64 - 1 {
+            let (e, a) = ev(i);
             // SAFETY: single-threaded test: this thread is the owner.
-            assert!(!unsafe { s.push(ev(i)) });
+            assert!(!unsafe { s.push(e, if i % 2 == 0 { a } else { None }) });
         }
+        let (e, a) = ev(999);
         // SAFETY: as above.
-        assert!(unsafe { s.push(ev(999)) });
+        assert!(unsafe { s.push(e, a) });
         let mut seen = Vec::new();
         // SAFETY: as above.
-        unsafe { s.for_each(|e| seen.push(e.id)) };
+        unsafe {
+            s.for_each(|e| seen.push((e.ev.start_raw, e.aux.is_some())));
+        }
         assert_eq!(seen.len(), STAGE);
-        let mut drained = Vec::new();
         // SAFETY: as above.
-        unsafe { s.drain(|e| drained.push(e.id)) };
-        assert_eq!(drained, seen);
+        let copy = unsafe { s.copy() };
+        // SAFETY: as above.
+        let chunk = unsafe { s.take(Vec::new()) };
+        for c in [&copy, &chunk] {
+            let got: Vec<_> = c
+                .iter()
+                .map(|e| (e.ev.start_raw, e.aux.is_some()))
+                .collect();
+            assert_eq!(got, seen);
+            let mut names = Vec::new();
+            c.get(2)
+                .expect("event 2")
+                .for_each_metric(|k, _| names.push(k.to_owned()));
+            assert_eq!(names, ["m2"]);
+        }
         assert!(s.is_empty());
-        // Staged events with owned data are dropped with the stage.
+        // Staged side records with owned data are dropped with the stage.
+        let (e, a) = ev(1);
         // SAFETY: as above.
-        unsafe { s.push(ev(1)) };
+        unsafe { s.push(e, a) };
         drop(s);
     }
 }

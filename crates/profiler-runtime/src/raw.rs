@@ -1,0 +1,169 @@
+//! The compact record of a closed span, as the hot path writes it.
+//!
+//! A [`RawEvent`] is one 64-byte cache line with no destructor: ids, the raw start, the three
+//! durations, the operation and flags. What most spans do not have (allocation counts other than
+//! zero, a metric, an error) lives beside it in an [`Aux`] of the same [`Chunk`], found through
+//! the event's `aux` index. So an empty span costs one cache-line store, and recycling a chunk
+//! of the bounded ring never has to read its events back to drop them.
+
+use std::borrow::Cow;
+
+use crate::event::AllocStats;
+
+/// The rare parts of an event, boxed so the common event stays small: more than one metric,
+/// metrics with owned keys, an error text.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Extra {
+    pub metrics: Vec<(Cow<'static, str>, f64)>,
+    pub error: Option<Box<str>>,
+}
+
+/// A closed span in compact form (64 bytes); turned into a
+/// [`ProfileEvent`](crate::ProfileEvent) at snapshot time.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(64))]
+pub(crate) struct RawEvent {
+    /// Unique across threads: the profiler's thread id in the top 24 bits.
+    pub id: u64,
+    /// The parent's event id, 0 for none.
+    pub parent: u64,
+    /// Raw clock reading of the start (scaled to ns at snapshot time).
+    pub start_raw: u64,
+    pub wall_ns: u64,
+    pub busy_ns: u64,
+    pub self_ns: u64,
+    pub op: u32,
+    /// 1 + the index of this event's [`Aux`] in its chunk; 0 for none.
+    pub aux: u32,
+    pub flags: u8,
+}
+
+impl RawEvent {
+    pub(crate) const PANICKED: u8 = 1;
+    /// The allocator was installed: allocation stats are known (zero unless an [`Aux`] says
+    /// otherwise).
+    pub(crate) const HAS_ALLOC: u8 = 2;
+
+    /// Bits of an event id below the thread id.
+    pub(crate) const THREAD_SHIFT: u32 = 40;
+
+    /// The profiler's id of the thread that recorded the event.
+    #[inline(always)]
+    pub(crate) fn thread_id(&self) -> u64 {
+        self.id >> Self::THREAD_SHIFT
+    }
+}
+
+/// Metrics with static keys (tracing field names) an [`Aux`] holds without a heap allocation.
+pub(crate) const INLINE_METRICS: usize = 3;
+
+/// The side record of an event that allocated, carried metrics or failed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Aux {
+    pub alloc: AllocStats,
+    /// The first `n_inline` entries are metrics, when all of the event's metrics have static
+    /// keys and fit (the common case: a few fields and `metrics!` values).
+    pub inline: [(&'static str, f64); INLINE_METRICS],
+    pub n_inline: u8,
+    /// Everything else: more metrics, owned keys, an error text.
+    pub extra: Option<Box<Extra>>,
+}
+
+/// An event with its side record, as readers see it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EventRef<'a> {
+    pub ev: &'a RawEvent,
+    pub aux: Option<&'a Aux>,
+}
+
+impl<'a> EventRef<'a> {
+    /// Allocation stats, `None` when the allocator was not installed.
+    pub(crate) fn alloc(&self) -> Option<AllocStats> {
+        (self.ev.flags & RawEvent::HAS_ALLOC != 0)
+            .then(|| self.aux.map(|a| a.alloc).unwrap_or_default())
+    }
+
+    /// Whether the event has metrics or an error (worth a look at them).
+    #[inline(always)]
+    pub(crate) fn has_extras(&self) -> bool {
+        self.aux
+            .is_some_and(|a| a.n_inline > 0 || a.extra.is_some())
+    }
+
+    /// Every metric of the event.
+    pub(crate) fn for_each_metric(&self, mut f: impl FnMut(&'a str, f64)) {
+        let Some(aux) = self.aux else { return };
+        for &(k, v) in &aux.inline[..usize::from(aux.n_inline)] {
+            f(k, v);
+        }
+        if let Some(x) = &aux.extra {
+            for (k, v) in &x.metrics {
+                f(k, *v);
+            }
+        }
+    }
+
+    pub(crate) fn error(&self) -> Option<&'a str> {
+        self.aux
+            .and_then(|a| a.extra.as_ref())
+            .and_then(|x| x.error.as_deref())
+    }
+}
+
+/// A run of events from one thread with their side records: the unit the ring keeps.
+#[derive(Debug, Default)]
+pub(crate) struct Chunk {
+    pub events: Vec<RawEvent>,
+    pub aux: Vec<Aux>,
+}
+
+impl Chunk {
+    pub(crate) fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// The event at `i` with its side record.
+    #[inline]
+    pub(crate) fn get(&self, i: usize) -> Option<EventRef<'_>> {
+        let ev = self.events.get(i)?;
+        let aux = ev.aux.checked_sub(1).and_then(|k| self.aux.get(k as usize));
+        Some(EventRef { ev, aux })
+    }
+
+    /// Every event with its side record, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = EventRef<'_>> {
+        (0..self.events.len()).filter_map(|i| self.get(i))
+    }
+
+    /// A chunk of one event (for unit tests of the buffers).
+    #[cfg(test)]
+    pub(crate) fn test_event(id: u64) -> (RawEvent, Option<Aux>) {
+        let ev = RawEvent {
+            id: (1 << RawEvent::THREAD_SHIFT) | id,
+            start_raw: id,
+            wall_ns: 1,
+            busy_ns: 1,
+            self_ns: 1,
+            ..RawEvent::default()
+        };
+        let aux = Aux {
+            extra: Some(Box::new(Extra {
+                metrics: vec![(Cow::Owned(format!("m{id}")), 1.0)],
+                error: None,
+            })),
+            ..Aux::default()
+        };
+        (ev, Some(aux))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<RawEvent>(), 64);
+        assert!(!std::mem::needs_drop::<RawEvent>());
+    }
+}
