@@ -60,7 +60,7 @@ pub(crate) struct OpAccum {
 
 impl OpAccum {
     /// Adds one event.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn record(&mut self, e: EventRef<'_>) {
         let ev = e.ev;
         let wall = ev.wall_ns;

@@ -57,7 +57,7 @@ pub(crate) struct Shard {
 
 impl ShardData {
     /// Folds one event into the aggregates.
-    #[inline]
+    #[inline(always)]
     fn accumulate(ops: &mut Vec<OpAccum>, ev: EventRef<'_>) {
         let idx = ev.ev.op as usize;
         if ops.len() <= idx {

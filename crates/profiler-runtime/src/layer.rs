@@ -110,13 +110,9 @@ where
                 // (after the registry's bookkeeping), and its exit callback returns at once.
                 top.start_eager(c.clock.raw());
                 slot.push_entered(span);
-            } else if let Some(span) = ctx.span(id) {
-                let _own = OwnAllocations::begin();
-                let mut frame = Frame::new(id.into_u64(), event_id, parent, parent_span, info.op);
-                if info.has_fields {
-                    attrs.record(&mut MetricVisitor { frame: &mut frame });
-                }
-                span.extensions_mut().insert(frame);
+            } else {
+                let frame = Frame::new(id.into_u64(), event_id, parent, parent_span, info.op);
+                open_async(attrs, id, &ctx, frame, info.has_fields);
             }
         });
     }
@@ -176,24 +172,10 @@ where
                         None => return,
                     }
                 }
-                _ => {
-                    let _own = OwnAllocations::begin();
-                    if slot.frame_mut(span).is_some_and(|f| f.eager) {
-                        slot.pop_entered(span);
-                    }
-                    let frame = match slot.take_frame(span) {
-                        Some(f) => f,
-                        None => match ctx
-                            .span(&id)
-                            .and_then(|s| s.extensions_mut().remove::<Frame>())
-                        {
-                            Some(f) => f,
-                            None => return,
-                        },
-                    };
-                    let parent_span = frame.parent_span;
-                    (slot.emit(c, frame, panicked), parent_span)
-                }
+                _ => match close_other(slot, c, &id, &ctx, panicked) {
+                    Some(done) => done,
+                    None => return,
+                },
             };
             if parent_span != 0 {
                 with_frame(slot, &ctx, parent_span, |parent| parent.child_ns += wall);
@@ -232,6 +214,57 @@ where
             }
         });
     }
+}
+
+/// Opens the frame of a span that may move between threads, in the span's extensions (cold:
+/// one boxed insert).
+#[cold]
+#[inline(never)]
+fn open_async<S>(
+    attrs: &Attributes<'_>,
+    id: &Id,
+    ctx: &Context<'_, S>,
+    mut frame: Frame,
+    fields: bool,
+) where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let _own = OwnAllocations::begin();
+    if let Some(span) = ctx.span(id) {
+        if fields {
+            attrs.record(&mut MetricVisitor { frame: &mut frame });
+        }
+        span.extensions_mut().insert(frame);
+    }
+}
+
+/// Closes a span whose frame is not the innermost on this thread's stack: deeper in it, or in
+/// the span's extensions. Returns the event's wall ns and the parent's span id.
+#[cold]
+#[inline(never)]
+fn close_other<S>(
+    slot: &mut ThreadSlot,
+    c: &Collector,
+    id: &Id,
+    ctx: &Context<'_, S>,
+    panicked: bool,
+) -> Option<(u64, u64)>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let _own = OwnAllocations::begin();
+    let span = id.into_u64();
+    if slot.frame_mut(span).is_some_and(|f| f.eager) {
+        slot.pop_entered(span);
+    }
+    let frame = match slot.take_frame(span) {
+        Some(f) => f,
+        None => ctx
+            .span(id)
+            .and_then(|s| s.extensions_mut().remove::<Frame>())?,
+    };
+    let parent_span = frame.parent_span;
+    Some((slot.emit(c, frame, panicked), parent_span))
 }
 
 /// Collects numeric fields as metrics; other values are ignored (never formatted).
