@@ -9,9 +9,9 @@
 
 use nalgebra::{DMatrix, DVector};
 use profiler_runtime::profile;
-use rand_distr::StandardNormal;
 
 use crate::device::DeviceParams;
+use crate::effective::Effective;
 use crate::energy::{self, EnergyLedger};
 use crate::error::{check_finite, SimError};
 use crate::linalg::{gemm_into, gemv, norm2, view, Lu};
@@ -20,7 +20,7 @@ use crate::periphery::PeripheryParams;
 use crate::program::{program_levels, Pairs};
 use crate::quantize::{adc_round_in_place, full_scale, max_level, quantize_signed};
 use crate::report::{InvReport, MvmReport, OpCost, ReadReport, WriteReport};
-use crate::rng::{stream, CounterRng, DeviceRng};
+use crate::rng::{stream, CounterRng};
 
 /// One RRAM crossbar array of `rows x cols` differential pairs with its periphery.
 ///
@@ -57,14 +57,6 @@ pub struct Crossbar {
 struct Programmed {
     map: ConductanceMap,
     pairs: Pairs,
-}
-
-#[derive(Debug, Clone)]
-struct Effective {
-    /// The matrix in value units.
-    m: DMatrix<f64>,
-    /// Per input line (column): total conductance of both devices over the rows, uS.
-    line_g_us: Vec<f64>,
 }
 
 #[derive(Debug)]
@@ -242,8 +234,9 @@ impl Crossbar {
     fn effective(&mut self) -> Result<&Effective, SimError> {
         if self.eff.is_none() {
             let st = self.state.as_ref().ok_or(SimError::NotProgrammed)?;
-            self.eff = Some(compute_effective(
-                st,
+            self.eff = Some(Effective::compute(
+                &st.pairs,
+                &st.map,
                 &self.device,
                 &self.periphery,
                 self.seed,
@@ -541,41 +534,4 @@ impl Crossbar {
     pub(crate) fn mvm_ideal(&mut self, x: &[f64]) -> Result<DVector<f64>, SimError> {
         Ok(gemv(&self.effective()?.m, x))
     }
-}
-
-fn compute_effective(
-    st: &Programmed,
-    dev: &DeviceParams,
-    per: &PeripheryParams,
-    seed: u64,
-    age_s: f64,
-    temp_k: f64,
-) -> Effective {
-    let (r, c) = st.pairs.g_pos.shape();
-    let drift_key = CounterRng::new(seed, stream::DRIFT).key();
-    let r_wire = per.wire_resistance_ohm * 1e-6; // uS * Ohm * 1e-6 is dimensionless
-    let value_per_us = st.map.value_per_us();
-    let mut m = DMatrix::zeros(r, c);
-    let mut line_g_us = vec![0.0; c];
-    for j in 0..c {
-        for i in 0..r {
-            let idx = (j * r + i) as u64;
-            let mut g = [st.pairs.g_pos[(i, j)], st.pairs.g_neg[(i, j)]];
-            for (side, gs) in g.iter_mut().enumerate() {
-                let z: f64 = if age_s > 0.0 {
-                    rand::Rng::sample(
-                        &mut DeviceRng::new(drift_key, idx * 2 + side as u64),
-                        StandardNormal,
-                    )
-                } else {
-                    0.0
-                };
-                let ga = dev.conductance_at(*gs, age_s, temp_k, z);
-                *gs = ga / (1.0 + ga * r_wire * (i + j + 2) as f64);
-            }
-            m[(i, j)] = (g[0] - g[1]) * value_per_us;
-            line_g_us[j] += g[0] + g[1];
-        }
-    }
-    Effective { m, line_g_us }
 }

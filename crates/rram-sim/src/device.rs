@@ -303,7 +303,9 @@ impl DeviceParams {
     /// Pulse 1 lands at `target + N(0, prog_sigma(target))`; while the error exceeds the
     /// tolerance and pulses remain, a corrective pulse turns the error e into
     /// `e * verify_step_sigma * N(0,1) + N(0, verify_floor_sigma)`. The conductance is kept >= 0.
-    /// `rng` is the device's own stream, so the result is reproducible.
+    /// `rng` is the device's own stream, so the result is reproducible. This is the definition;
+    /// arrays are programmed by [`crate::write_verify::WriteVerify`], many devices in lockstep
+    /// with exactly these results.
     #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn program_device<R: rand::Rng + ?Sized>(
         &self,
@@ -326,44 +328,6 @@ impl DeviceParams {
             pulses += 1;
         }
         ((target_us + e).max(0.0), pulses)
-    }
-
-    /// [`Self::program_device`] for the two devices of a differential pair, their pulse loops
-    /// interleaved so the two dependency chains overlap on the CPU. Each device draws from its
-    /// own generator exactly as `program_device` would, so the results are identical.
-    pub(crate) fn program_pair<R: rand::Rng>(
-        &self,
-        targets: [f64; 2],
-        rngs: &mut [R; 2],
-    ) -> [(f64, u32); 2] {
-        let floor2 = self.verify_floor_sigma_us * self.verify_floor_sigma_us;
-        let mut e = [0.0f64; 2];
-        for k in 0..2 {
-            let sigma = self.prog_sigma_us(targets[k]);
-            if sigma > 0.0 {
-                e[k] = sigma * rngs[k].sample::<f64, _>(StandardNormal);
-            }
-        }
-        let mut pulses = [1u32; 2];
-        loop {
-            let a0 = e[0].abs() > self.write_verify_tol_us && pulses[0] < self.max_write_pulses;
-            let a1 = e[1].abs() > self.write_verify_tol_us && pulses[1] < self.max_write_pulses;
-            if !(a0 || a1) {
-                break;
-            }
-            for (k, active) in [(0, a0), (1, a1)] {
-                if active {
-                    let s = e[k] * self.verify_step_sigma;
-                    let z: f64 = rngs[k].sample(StandardNormal);
-                    e[k] = (s * s + floor2).sqrt() * z;
-                    pulses[k] += 1;
-                }
-            }
-        }
-        [
-            ((targets[0] + e[0]).max(0.0), pulses[0]),
-            ((targets[1] + e[1]).max(0.0), pulses[1]),
-        ]
     }
 
     /// Factor by which time runs faster at `temp_k` (Arrhenius): exp(Ea/k (1/T_ref - 1/T)).
@@ -392,8 +356,51 @@ impl DeviceParams {
     /// Conductance of a device programmed to `g_prog_us` when read `t_s` seconds later at
     /// `temp_k`: (g + drift) (1 + coeff dT), kept >= 0.
     pub fn conductance_at(&self, g_prog_us: f64, t_s: f64, temp_k: f64, z: f64) -> f64 {
-        ((g_prog_us + self.drift_us(t_s, temp_k, z)).max(0.0) * self.temperature_factor(temp_k))
-            .max(0.0)
+        self.read_conditions(t_s, temp_k).conductance(g_prog_us, z)
+    }
+
+    /// [`Self::conductance_at`] for many devices read `t_s` seconds after programming at
+    /// `temp_k`: the time and temperature factors computed once.
+    pub(crate) fn read_conditions(&self, t_s: f64, temp_k: f64) -> ReadConditions {
+        ReadConditions {
+            drift_mean_us: self.drift_mean_us_per_ln_t,
+            drift_sigma_us: self.drift_sigma_us_per_ln_t,
+            drifts: t_s > 0.0 || t_s.is_nan(),
+            ln_time: if t_s <= 0.0 {
+                0.0
+            } else {
+                let t_eff = t_s * self.arrhenius_factor(temp_k);
+                (1.0 + t_eff / self.drift_t0_s).ln()
+            },
+            temp_factor: self.temperature_factor(temp_k),
+        }
+    }
+}
+
+/// Drift and temperature at one age and temperature; see [`DeviceParams::read_conditions`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct ReadConditions {
+    drift_mean_us: f64,
+    drift_sigma_us: f64,
+    /// Whether the devices have drifted (`t_s > 0`; NaN drifts, as in `drift_us`).
+    drifts: bool,
+    /// ln(1 + t_eff / t0) if they have, else 0. A plain number either way: the compiler may
+    /// evaluate the drift before selecting it, and a leftover subnormal would be slow.
+    ln_time: f64,
+    temp_factor: f64,
+}
+
+impl ReadConditions {
+    /// Conductance of a device programmed to `g_prog_us` with standard-normal drift
+    /// coefficient `z`: [`DeviceParams::conductance_at`], the same arithmetic.
+    #[inline]
+    pub(crate) fn conductance(&self, g_prog_us: f64, z: f64) -> f64 {
+        let drift = if self.drifts {
+            (self.drift_mean_us + self.drift_sigma_us * z) * self.ln_time
+        } else {
+            0.0
+        };
+        ((g_prog_us + drift).max(0.0) * self.temp_factor).max(0.0)
     }
 }
 
@@ -418,18 +425,18 @@ mod tests {
 
     #[test]
     fn pair_programming_matches_single_devices() {
+        // Both devices of each pair (devices 2i and 2i + 1), programmed in one batch.
         let p = DeviceParams::taox_3bit();
-        for i in 0..500u64 {
-            let targets = [0.5 + (i % 8) as f64 * p.level_step_us(), 0.5];
-            let mut rngs = [DeviceRng::new(9, 2 * i), DeviceRng::new(9, 2 * i + 1)];
-            let pair = p.program_pair(targets, &mut rngs);
+        let targets: Vec<f64> = (0..500u64)
+            .flat_map(|i| [0.5 + (i % 8) as f64 * p.level_step_us(), 0.5])
+            .collect();
+        let mut g = vec![0.0; targets.len()];
+        let mut pulses = vec![0; targets.len()];
+        crate::write_verify::WriteVerify::new(&p).program(9, 0, &targets, &mut g, &mut pulses);
+        for (k, &t) in targets.iter().enumerate() {
             assert_eq!(
-                pair[0],
-                p.program_device(targets[0], &mut DeviceRng::new(9, 2 * i))
-            );
-            assert_eq!(
-                pair[1],
-                p.program_device(targets[1], &mut DeviceRng::new(9, 2 * i + 1))
+                (g[k], pulses[k]),
+                p.program_device(t, &mut DeviceRng::new(9, k as u64))
             );
         }
     }

@@ -22,6 +22,7 @@
 pub mod crossbar;
 pub mod device;
 mod device_impl;
+mod effective;
 pub mod energy;
 pub mod error;
 mod linalg;
@@ -32,6 +33,8 @@ pub mod quantize;
 pub mod report;
 mod rng;
 pub mod solver;
+mod write_verify;
+mod ziggurat;
 
 pub use crossbar::Crossbar;
 pub use device::DeviceParams;

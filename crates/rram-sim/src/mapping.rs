@@ -6,7 +6,7 @@
 //! v = (G+ - G-) w_max / (G_max - G_min).
 
 use crate::device::DeviceParams;
-use crate::quantize::max_level;
+use crate::quantize::{max_level, round_half_away};
 
 /// How values map to conductances on one array.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -38,9 +38,7 @@ impl ConductanceMap {
 
     /// The signed level of `v`: round(v / w_max q), clipped to [-q, q].
     pub fn level(&self, v: f64) -> f64 {
-        (v / self.w_max * self.max_level)
-            .round()
-            .clamp(-self.max_level, self.max_level)
+        round_half_away(v / self.w_max * self.max_level).clamp(-self.max_level, self.max_level)
     }
 
     /// Target conductances (G+, G-) of a signed level.

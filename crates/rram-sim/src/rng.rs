@@ -4,12 +4,26 @@
 //! SplitMix64 hash of its coordinates, so results do not depend on the order of evaluation or
 //! on threads, and nothing needs to be stored per device. Same seed, same result.
 
+/// SplitMix64's increment, 2^64 / golden ratio.
+pub(crate) const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+/// SplitMix64's first finalising multiplier.
+pub(crate) const MIX_MUL_1: u64 = 0xBF58_476D_1CE4_E5B9;
+/// SplitMix64's second finalising multiplier.
+pub(crate) const MIX_MUL_2: u64 = 0x94D0_49BB_1331_11EB;
+/// Spreads a device index before it is mixed with the key ([`DeviceRng::new`]).
+pub(crate) const INDEX_MUL: u64 = 0xA076_1D64_78BD_642F;
+
 /// SplitMix64's finaliser: a bijective 64-bit mix with full avalanche.
 #[inline]
-pub(crate) fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+pub(crate) fn mix(z: u64) -> u64 {
+    finalize(z.wrapping_add(GOLDEN_GAMMA))
+}
+
+/// SplitMix64's output function of a state.
+#[inline]
+fn finalize(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(MIX_MUL_1);
+    z = (z ^ (z >> 27)).wrapping_mul(MIX_MUL_2);
     z ^ (z >> 31)
 }
 
@@ -52,8 +66,8 @@ impl CounterRng {
 
 /// A fast sequential generator (SplitMix64) for one device or one operation, seeded from a
 /// counter key: `DeviceRng::new(key, index)`. Implements `rand::RngCore`, so `rand_distr`'s
-/// ziggurat `StandardNormal` samples from it.
-#[derive(Debug, Clone)]
+/// ziggurat `StandardNormal` samples from it (inline: [`crate::ziggurat::standard_normal`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DeviceRng {
     state: u64,
 }
@@ -63,8 +77,27 @@ impl DeviceRng {
     #[inline]
     pub(crate) fn new(key: u64, index: u64) -> Self {
         Self {
-            state: mix(key ^ index.wrapping_mul(0xA076_1D64_78BD_642F)),
+            state: mix(key ^ index.wrapping_mul(INDEX_MUL)),
         }
+    }
+
+    /// A generator in raw SplitMix64 state `state` (see [`Self::state`]).
+    #[inline]
+    pub(crate) fn from_state(state: u64) -> Self {
+        Self { state }
+    }
+
+    /// The raw SplitMix64 state: the next word is `finalize(state + GOLDEN_GAMMA)`. For
+    /// generators run many at a time in vector registers.
+    #[inline]
+    pub(crate) fn state(&self) -> u64 {
+        self.state
+    }
+
+    /// Undoes the last `next_u64`: the next word is that one again.
+    #[inline]
+    pub(crate) fn step_back(&mut self) {
+        self.state = self.state.wrapping_sub(GOLDEN_GAMMA);
     }
 }
 
@@ -76,11 +109,8 @@ impl rand::RngCore for DeviceRng {
 
     #[inline]
     fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.state = self.state.wrapping_add(GOLDEN_GAMMA);
+        finalize(self.state)
     }
 
     fn fill_bytes(&mut self, dst: &mut [u8]) {

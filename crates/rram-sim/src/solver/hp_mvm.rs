@@ -13,15 +13,14 @@
 use nalgebra::{DMatrix, DVector};
 use profiler_runtime::profile;
 
+use super::hp_slice::{program_slice, SliceArrays, SliceData};
 use crate::device::DeviceParams;
 use crate::energy::{self, EnergyLedger};
 use crate::error::SimError;
 use crate::linalg::gemv;
-use crate::mapping::ConductanceMap;
 use crate::periphery::PeripheryParams;
-use crate::program::program_levels;
-use crate::quantize::{digit, full_scale, max_level, quantize_signed, sliced_value};
-use crate::rng::{stream, CounterRng, DeviceRng};
+use crate::quantize::{full_scale, max_level, quantize_signed, SlicedGrid};
+use crate::rng::{stream, CounterRng};
 
 /// Bit-sliced, digitally recovered MVM arrays holding one matrix.
 #[derive(Debug)]
@@ -136,10 +135,11 @@ impl HpMvm {
     }
 
     /// Programs the next slice and records its cost, error bound and line conductances. Its
-    /// per-device analogue image is not kept: [`Self::refresh`] re-derives it if needed.
+    /// per-device analogue image is not kept: [`Self::refresh`] re-derives it if needed
+    /// (explicit mode only).
     #[profile(kind = "hardware_access", name = "hp_mvm.program_slice", skip_all)]
     fn push_slice(&mut self, a: &DMatrix<f64>) {
-        let sd = self.program_slice(a, self.slices());
+        let sd = self.program_slice(a, self.slices(), false);
         // The slice's own arrays report through this span, so the profile's energy adds up
         // to the solvers' ledgers.
         sd.ledger.emit_metrics();
@@ -153,7 +153,8 @@ impl HpMvm {
 
     /// Recomputes the sliced matrix and the exact-mode decision for the active slices.
     fn refresh(&mut self, a: &DMatrix<f64>) {
-        self.a_q = a.map(|v| sliced_value(v / self.w_max, self.bits, self.slices()) * self.w_max);
+        let grid = SlicedGrid::new(self.bits, self.slices());
+        self.a_q = a.map(|v| grid.value(v / self.w_max) * self.w_max);
         self.decide_mode(a.nrows(), a.ncols());
         if self.exact {
             self.analog.iter_mut().for_each(|m| *m = None);
@@ -161,79 +162,25 @@ impl HpMvm {
             // Re-derived from the same keys, so the same devices.
             for k in 0..self.analog.len() {
                 if self.analog[k].is_none() {
-                    self.analog[k] = Some(self.program_slice(a, k).analog);
+                    self.analog[k] = self.program_slice(a, k, true).analog;
                 }
             }
         }
     }
 
-    /// Programs slice `i` of `a` and measures its analogue error at read conditions.
-    fn program_slice(&self, a: &DMatrix<f64>, i: usize) -> SliceData {
-        let (r, c) = a.shape();
-        let levels = a.map(|v| digit(v / self.w_max, self.bits, i));
-        let map = ConductanceMap::new(&self.device, 1.0);
-        let key = CounterRng::new(self.seed, stream::PROGRAM)
-            .derive(i as u64 + 1)
-            .key();
-        let (pairs, st) = program_levels(
-            &self.device,
-            &self.periphery,
-            &map,
-            &levels,
-            key,
-            self.temp_k,
-        );
-        let step = self.device.level_step_us();
-        let drift_key = CounterRng::new(self.seed, stream::DRIFT)
-            .derive(i as u64 + 1)
-            .key();
-        // One pass, column by column (the storage order): the analogue image in levels, each
-        // line's conductance, and the worst deterministic error of a partial sum over a group
-        // of `rows_per_adc` input lines (accumulated per output row across the group).
-        let mut analog = DMatrix::zeros(r, c);
-        let mut colsum = vec![0.0; c];
-        let mut group = vec![0.0f64; r];
-        let mut bound = 0.0f64;
-        let at = |g: f64, idx: u64| -> f64 {
-            let z: f64 = if self.age_s > 0.0 {
-                rand::Rng::sample(
-                    &mut DeviceRng::new(drift_key, idx),
-                    rand_distr::StandardNormal,
-                )
-            } else {
-                0.0
-            };
-            self.device.conductance_at(g, self.age_s, self.temp_k, z)
+    /// Programs slice `i` of `a` and measures its analogue error at read conditions, keeping
+    /// the analogue image if `keep_analog`.
+    fn program_slice(&self, a: &DMatrix<f64>, i: usize, keep_analog: bool) -> SliceData {
+        let arrays = SliceArrays {
+            device: &self.device,
+            periphery: &self.periphery,
+            w_max: self.w_max,
+            seed: self.seed,
+            temp_k: self.temp_k,
+            age_s: self.age_s,
+            rows_per_adc: self.rows_per_adc,
         };
-        let columns = analog
-            .as_mut_slice()
-            .chunks_mut(r)
-            .zip(pairs.g_pos.as_slice().chunks(r))
-            .zip(pairs.g_neg.as_slice().chunks(r))
-            .zip(levels.as_slice().chunks(r));
-        for (j, (((out, gp), gn), lv)) in columns.enumerate() {
-            let mut sum = 0.0;
-            for (row, (((o, &p), &n), &l)) in out.iter_mut().zip(gp).zip(gn).zip(lv).enumerate() {
-                let idx = ((j * r + row) as u64) * 2;
-                let (ep, en) = (at(p, idx), at(n, idx + 1));
-                *o = (ep - en) / step;
-                sum += ep + en;
-                group[row] += (*o - l).abs();
-            }
-            colsum[j] = sum;
-            if (j + 1) % self.rows_per_adc == 0 || j + 1 == c {
-                bound = group.iter().fold(bound, |m, v| m.max(*v));
-                group.iter_mut().for_each(|v| *v = 0.0);
-            }
-        }
-        SliceData {
-            analog,
-            colsum,
-            bound,
-            ledger: st.ledger,
-            pulses: st.pulses_total,
-            failed: st.failed,
-        }
+        program_slice(&arrays, a, i, keep_analog)
     }
 
     fn input_slices(&self) -> usize {
@@ -369,15 +316,6 @@ impl HpMvm {
         }
         y * (self.w_max * fs / max_level(self.input_bits))
     }
-}
-
-struct SliceData {
-    analog: DMatrix<f64>,
-    colsum: Vec<f64>,
-    bound: f64,
-    ledger: EnergyLedger,
-    pulses: u64,
-    failed: u64,
 }
 
 /// Complementary error function, Numerical Recipes' Chebyshev fit (fractional error < 1.2e-7

@@ -11,6 +11,7 @@ mod block_amc;
 mod config;
 mod hp_inv;
 pub(crate) mod hp_mvm;
+mod hp_slice;
 mod refine;
 
 pub use adaptive::{adaptive_hp_inv, AdaptiveConfig};
