@@ -177,23 +177,19 @@ impl Frame {
         now: u64,
         panicked: bool,
     ) -> (RawEvent, Option<Aux>) {
-        let wall_ns = if self.eager && self.depth == 1 {
-            // Timed from creation to now, busy throughout: one scaling for both.
-            let d = clock.delta_ns(self.start_raw, now);
-            self.depth = 0;
-            self.busy_ns = d;
-            self.alloc_end();
-            d
+        if self.depth > 0 {
+            // Closed while still entered (an eager frame, a leaked guard, unwinding): end it now.
+            self.depth = 1;
+            self.exit(now, clock);
+        }
+        if self.start_raw == 0 {
+            self.start_raw = now;
+            self.last_exit_raw = now;
+        }
+        // Entered once, from its start: its busy time is its whole span, already scaled.
+        let wall_ns = if self.enter_raw == self.start_raw {
+            self.busy_ns
         } else {
-            if self.depth > 0 {
-                // Closed while still entered (a guard leaked, or unwinding): end it now.
-                self.depth = 1;
-                self.exit(now, clock);
-            }
-            if self.start_raw == 0 {
-                self.start_raw = now;
-                self.last_exit_raw = now;
-            }
             clock.delta_ns(self.start_raw, self.last_exit_raw)
         };
         let mut flags = if panicked { RawEvent::PANICKED } else { 0 };

@@ -69,9 +69,22 @@ fn with_frame<S, R>(
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    if let Some(frame) = slot.frame_mut(span) {
-        return Some(f(frame));
+    match slot.frame_mut(span) {
+        Some(frame) => Some(f(frame)),
+        None => with_ext_frame(ctx, span, f),
     }
+}
+
+/// Runs `f` on the frame of `span` kept in the span's extensions (spans that may move between
+/// threads).
+fn with_ext_frame<S, R>(
+    ctx: &Context<'_, S>,
+    span: u64,
+    f: impl FnOnce(&mut Frame) -> R,
+) -> Option<R>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
     if !is_registry_span(span) {
         return None;
     }
@@ -132,12 +145,17 @@ where
         with_slot(c, |slot| {
             let span = id.into_u64();
             // An eager frame is on this thread's stack, normally on top (searched first).
-            if let Some(f) = slot.frame_mut(span).filter(|f| f.eager) {
-                f.open_alloc_window();
-                return;
+            match slot.frame_mut(span) {
+                Some(f) if f.eager => {
+                    f.open_alloc_window();
+                    return;
+                }
+                Some(f) => f.enter(c.clock.raw()),
+                None => {
+                    with_ext_frame(&ctx, span, |f| f.enter(c.clock.raw()));
+                }
             }
             slot.push_entered(span);
-            with_frame(slot, &ctx, span, |f| f.enter(c.clock.raw()));
         });
     }
 
@@ -146,10 +164,13 @@ where
         let c = &self.collector;
         with_slot(c, |slot| {
             let span = id.into_u64();
-            if slot.frame_mut(span).is_some_and(|f| f.eager) {
-                return;
+            match slot.frame_mut(span) {
+                Some(f) if f.eager => return,
+                Some(f) => f.exit(c.clock.raw(), &c.clock),
+                None => {
+                    with_ext_frame(&ctx, span, |f| f.exit(c.clock.raw(), &c.clock));
+                }
             }
-            with_frame(slot, &ctx, span, |f| f.exit(c.clock.raw(), &c.clock));
             slot.pop_entered(span);
         });
     }
