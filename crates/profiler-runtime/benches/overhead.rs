@@ -2,11 +2,15 @@
 //!
 //! - `no_subscriber`: no dispatcher at all (must be ~free);
 //! - `baseline_noop_layer`: `tracing_subscriber::registry()` with a no-op layer (the floor);
-//! - `clock_only_layer`: a layer that only reads the TSC at a span's creation and close and
-//!   sums the difference (the cost of the two clock reads any timing layer pays: not a product
+//! - `clock_only_layer`: a layer that only reads the TSC at a span's enter and exit (where the
+//!   profiler reads it) and sums the difference (the cost of the two clock reads any timing layer pays: not a product
 //!   path, a reference for the rows around it);
 //! - `profiler_layer`: the full profiler layer (timing, allocation counting, metrics);
 //! - `profiler_layer_metrics`: the same with one numeric argument and one `metrics!` value;
+//! - `interleaved`: the floor, the clock-only layer and the profiler in alternating rounds of 1M
+//!   calls (15 rounds), printing each one's median ns and its median per-round ratio to the
+//!   floor: drift of a noisy machine hits all three alike, unlike rows measured one after
+//!   another;
 //! - `threads_8x1M`: 8 threads x 1M calls, then the aggregates must count every call exactly;
 //! - `bounded_50M`: 50M calls into a raw buffer of 1M events; prints the peak RSS.
 //!
@@ -44,17 +48,32 @@ thread_local! {
     static TOTAL: Cell<u64> = const { Cell::new(0) };
 }
 
-/// Reads the same clock as the profiler (quanta's raw TSC) at creation and close, nothing else.
-struct ClockOnly(quanta::Clock);
+/// Reads the same clock as the profiler (the TSC, inline) at enter and exit, nothing else.
+struct ClockOnly;
 impl<S: Subscriber> Layer<S> for ClockOnly {
-    fn on_new_span(&self, _: &span::Attributes<'_>, _: &span::Id, _: Context<'_, S>) {
-        let now = self.0.raw();
+    fn on_enter(&self, _: &span::Id, _: Context<'_, S>) {
+        let now = tsc();
         OPENED.with(|o| o.set(now));
     }
-    fn on_close(&self, _: span::Id, _: Context<'_, S>) {
-        let now = self.0.raw();
+    fn on_exit(&self, _: &span::Id, _: Context<'_, S>) {
+        let now = tsc();
         let d = now.wrapping_sub(OPENED.with(Cell::get));
         TOTAL.with(|t| t.set(t.get().wrapping_add(d)));
+    }
+}
+
+/// The TSC, read as the profiler reads it on x86_64 (elsewhere, quanta's raw clock).
+#[inline(always)]
+fn tsc() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `rdtsc` exists on every x86_64 CPU and has no preconditions.
+    #[allow(unused_unsafe)]
+    return unsafe { core::arch::x86_64::_rdtsc() };
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        use std::sync::OnceLock;
+        static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+        CLOCK.get_or_init(quanta::Clock::new).raw()
     }
 }
 
@@ -69,7 +88,7 @@ fn layers(c: &mut Criterion) {
     tracing::subscriber::with_default(baseline, || {
         g.bench_function("baseline_noop_layer", |b| b.iter(empty));
     });
-    let clock_only = tracing_subscriber::registry().with(ClockOnly(quanta::Clock::new()));
+    let clock_only = tracing_subscriber::registry().with(ClockOnly);
     tracing::subscriber::with_default(clock_only, || {
         g.bench_function("clock_only_layer", |b| b.iter(empty));
     });
@@ -85,6 +104,50 @@ fn layers(c: &mut Criterion) {
         });
     });
     g.finish();
+}
+
+/// ns per call of `empty` over `n` calls under `subscriber`.
+fn ns_per_call<S: Subscriber + Send + Sync + 'static>(subscriber: S, n: u32) -> f64 {
+    tracing::subscriber::with_default(subscriber, || {
+        let t0 = Instant::now();
+        for _ in 0..n {
+            empty();
+        }
+        t0.elapsed().as_nanos() as f64 / f64::from(n)
+    })
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn interleaved(_c: &mut Criterion) {
+    const ROUNDS: usize = 15;
+    const N: u32 = 1_000_000;
+    let profiler = PerformanceProfiler::builder()
+        .raw_capacity(1 << 16)
+        .without_monitor()
+        .build()
+        .expect("valid config");
+    let mut rows: [Vec<f64>; 3] = Default::default();
+    for _ in 0..ROUNDS {
+        rows[0].push(ns_per_call(tracing_subscriber::registry().with(Noop), N));
+        rows[1].push(ns_per_call(
+            tracing_subscriber::registry().with(ClockOnly),
+            N,
+        ));
+        rows[2].push(ns_per_call(profiler.subscriber(), N));
+    }
+    let names = ["baseline_noop_layer", "clock_only_layer", "profiler_layer"];
+    for (name, row) in names.iter().zip(&rows) {
+        let ratios = row.iter().zip(&rows[0]).map(|(t, f)| t / f).collect();
+        println!(
+            "interleaved/{name}: median {:.1} ns/call, median ratio to the floor {:.3}",
+            median(row.clone()),
+            median(ratios)
+        );
+    }
 }
 
 fn threads(c: &mut Criterion) {
@@ -159,5 +222,12 @@ fn bounded(_c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, no_subscriber, layers, threads, bounded);
+criterion_group!(
+    benches,
+    no_subscriber,
+    layers,
+    interleaved,
+    threads,
+    bounded
+);
 criterion_main!(benches);

@@ -1,30 +1,66 @@
 //! The profiler's time base: raw TSC reads on the hot path, scaled to ns off it.
 //!
-//! `quanta` reads the invariant TSC where the CPU has one (about 7-15 ns) and falls back to the
-//! OS monotonic clock elsewhere. Raw readings are taken on enter and exit; they are scaled to
-//! nanoseconds since the profiler started only when an event is built.
+//! `quanta` decides whether the CPU has an invariant TSC and calibrates it against the OS clock;
+//! where it has, raw readings are one inlined `rdtsc` (quanta's own `raw` is an out-of-line call
+//! from here), elsewhere quanta's OS monotonic clock. Raw readings are taken on enter and exit;
+//! they are scaled to nanoseconds only when an event is built.
 
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
+/// The calibrated clock and whether its raw readings are the TSC.
+static CLOCK: OnceLock<(quanta::Clock, bool)> = OnceLock::new();
 
 /// The process-wide calibrated clock (calibrated once, on first use).
-fn global() -> &'static quanta::Clock {
-    CLOCK.get_or_init(quanta::Clock::new)
+fn global() -> &'static (quanta::Clock, bool) {
+    CLOCK.get_or_init(|| {
+        let clock = quanta::Clock::new();
+        let tsc = reads_tsc(&clock);
+        (clock, tsc)
+    })
+}
+
+/// Whether `clock`'s raw readings are the TSC: three readings in a row each fall between two
+/// `rdtsc`s taken around it (an OS clock in ns never lands in such a window by chance).
+#[cfg(target_arch = "x86_64")]
+fn reads_tsc(clock: &quanta::Clock) -> bool {
+    (0..3).all(|_| {
+        let before = tsc();
+        let raw = clock.raw();
+        let after = tsc();
+        before <= raw && raw <= after
+    })
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn reads_tsc(_clock: &quanta::Clock) -> bool {
+    false
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn tsc() -> u64 {
+    // SAFETY: `rdtsc` exists on every x86_64 CPU and has no preconditions.
+    #[allow(unused_unsafe)]
+    unsafe {
+        core::arch::x86_64::_rdtsc()
+    }
 }
 
 /// A profiler's clock: the shared calibrated source plus this profiler's epoch.
 #[derive(Debug, Clone)]
 pub(crate) struct ProfClock {
     clock: &'static quanta::Clock,
+    /// Raw readings are `rdtsc`, read inline.
+    tsc: bool,
     epoch_raw: u64,
     epoch_unix_ns: u64,
 }
 
 impl ProfClock {
     pub(crate) fn new() -> Self {
-        let clock = global();
+        let (clock, tsc) = global();
+        let (clock, tsc) = (clock, *tsc);
         let epoch_raw = clock.raw();
         let epoch_unix_ns = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -32,6 +68,7 @@ impl ProfClock {
             .unwrap_or(0);
         ProfClock {
             clock,
+            tsc,
             epoch_raw,
             epoch_unix_ns,
         }
@@ -40,6 +77,10 @@ impl ProfClock {
     /// A raw reading: cheap, not in any unit.
     #[inline(always)]
     pub(crate) fn raw(&self) -> u64 {
+        #[cfg(target_arch = "x86_64")]
+        if self.tsc {
+            return tsc();
+        }
         self.clock.raw()
     }
 
@@ -63,5 +104,24 @@ impl ProfClock {
     /// Wall-clock time (ns since the Unix epoch) at which this profiler started.
     pub(crate) fn epoch_unix_ns(&self) -> u64 {
         self.epoch_unix_ns
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_readings_scale_to_the_os_clock() {
+        let clock = ProfClock::new();
+        let t0 = std::time::Instant::now();
+        let a = clock.raw();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let b = clock.raw();
+        let os = t0.elapsed().as_nanos() as u64;
+        let ns = clock.delta_ns(a, b);
+        // The raw path (inline `rdtsc` or quanta's) and quanta's scaling agree on the unit.
+        assert!(ns >= 20_000_000, "{ns} ns over a 20 ms sleep");
+        assert!(ns <= os + 1_000_000, "{ns} ns, the OS saw {os} ns");
     }
 }

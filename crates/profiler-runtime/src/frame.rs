@@ -32,8 +32,6 @@ pub(crate) struct Frame {
     alloc_at_enter: AllocStats,
     pub alloc: AllocStats,
     pub tracking: bool,
-    /// Timed from creation to close (sync spans): enter/exit callbacks leave it alone.
-    pub eager: bool,
     pub metrics: MetricBuf,
     pub error: Option<Box<str>>,
 }
@@ -56,13 +54,13 @@ impl Frame {
             alloc_at_enter: AllocStats::default(),
             alloc: AllocStats::default(),
             tracking: false,
-            eager: false,
             metrics: MetricBuf::new(),
             error: None,
         }
     }
 
-    /// Re-initialises a reused frame in place.
+    /// Re-initialises a reused frame in place. A free slot's metrics and error are already
+    /// empty: [`Frame::finish`] moves them out.
     #[inline(always)]
     pub(crate) fn reset(
         &mut self,
@@ -85,11 +83,7 @@ impl Frame {
         self.depth = 0;
         self.alloc = AllocStats::default();
         self.tracking = false;
-        self.eager = false;
-        if !self.metrics.is_empty() {
-            self.metrics.clear();
-        }
-        self.error = None;
+        debug_assert!(self.metrics.is_empty() && self.error.is_none());
     }
 
     /// Marks an enter at raw time `now`.
@@ -111,25 +105,6 @@ impl Frame {
         if let Some(a) = alloc::thread_counters() {
             self.alloc_at_enter = a;
             self.tracking = true;
-        }
-    }
-
-    /// Opens an eager frame at raw time `now` (its creation): timed from here to its close,
-    /// entered once in between.
-    #[inline(always)]
-    pub(crate) fn start_eager(&mut self, now: u64) {
-        self.start_raw = now;
-        self.enter_raw = now;
-        self.depth = 1;
-        self.eager = true;
-    }
-
-    /// Opens an eager frame's allocation window at its (single) enter, so the registry's own
-    /// bookkeeping between the span's creation and its enter is not charged to it.
-    #[inline(always)]
-    pub(crate) fn open_alloc_window(&mut self) {
-        if !self.tracking {
-            self.alloc_begin();
         }
     }
 
@@ -168,23 +143,13 @@ impl Frame {
         }
     }
 
-    /// Closes the frame into an event, leaving the frame empty (to be dropped in place). A span
-    /// closed without ever being entered is recorded at `now` with zero duration.
+    /// Closes the frame into an event, leaving the frame empty (to be reused or dropped in
+    /// place). The clock is read only for a frame still entered (a leaked guard) or never
+    /// entered (recorded now, with zero duration).
     #[inline]
-    pub(crate) fn finish(
-        &mut self,
-        clock: &ProfClock,
-        now: u64,
-        panicked: bool,
-    ) -> (RawEvent, Option<Aux>) {
-        if self.depth > 0 {
-            // Closed while still entered (an eager frame, a leaked guard, unwinding): end it now.
-            self.depth = 1;
-            self.exit(now, clock);
-        }
-        if self.start_raw == 0 {
-            self.start_raw = now;
-            self.last_exit_raw = now;
+    pub(crate) fn finish(&mut self, clock: &ProfClock, panicked: bool) -> (RawEvent, Option<Aux>) {
+        if self.depth > 0 || self.start_raw == 0 {
+            self.close_open_ends(clock);
         }
         // Entered once, from its start: its busy time is its whole span, already scaled.
         let wall_ns = if self.enter_raw == self.start_raw {
@@ -221,6 +186,21 @@ impl Frame {
             None
         };
         (ev, aux)
+    }
+
+    /// Ends a frame closed while still entered at the close, and places a never-entered frame
+    /// at the close with zero duration.
+    #[cold]
+    fn close_open_ends(&mut self, clock: &ProfClock) {
+        let now = clock.raw();
+        if self.depth > 0 {
+            self.depth = 1;
+            self.exit(now, clock);
+        }
+        if self.start_raw == 0 {
+            self.start_raw = now;
+            self.last_exit_raw = now;
+        }
     }
 
     /// Moves the metrics and error into `aux`: inline when every key is static and they fit,

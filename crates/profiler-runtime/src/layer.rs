@@ -1,11 +1,10 @@
 //! [`ProfilerLayer`]: the `tracing_subscriber::Layer` that turns closed spans into events.
 //!
 //! The hot path, for a sync `#[profile]` function (`profile.sync` marker): `on_new_span` pushes a
-//! [`Frame`] on this thread's stack (no allocation once warm) and reads the TSC; `on_enter` reads
-//! the thread's allocation counters (so the registry's own bookkeeping is left out) and
-//! `on_exit` returns; `on_close` reads the clock and counters again, pops the frame and writes
-//! one 64-byte event into this thread's staging chunk. No global lock, no `/proc` read, no
-//! registry extension.
+//! [`Frame`] on this thread's stack (no allocation once warm); `on_enter` and `on_exit` read the
+//! TSC and the thread's allocation counters, so the event times the function's body and leaves
+//! the registry's own bookkeeping out; `on_close` pops the frame and writes one 64-byte event
+//! into this thread's staging chunk. No global lock, no `/proc` read, no registry extension.
 //!
 //! Spans without the marker (`async fn`, hand-written spans) may move between threads, so their
 //! frame lives in the registry's span extensions instead, which costs one boxed insert per span.
@@ -71,23 +70,23 @@ where
 {
     match slot.frame_mut(span) {
         Some(frame) => Some(f(frame)),
-        None => with_ext_frame(ctx, span, f),
+        None if is_registry_span(span) => with_ext_frame(ctx.clone(), span, f),
+        None => None,
     }
 }
 
 /// Runs `f` on the frame of `span` kept in the span's extensions (spans that may move between
-/// threads).
+/// threads). Takes the context by value, so the hot callers never spill theirs to memory.
+#[cold]
+#[inline(never)]
 fn with_ext_frame<S, R>(
-    ctx: &Context<'_, S>,
+    ctx: Context<'_, S>,
     span: u64,
     f: impl FnOnce(&mut Frame) -> R,
 ) -> Option<R>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    if !is_registry_span(span) {
-        return None;
-    }
     let s = ctx.span(&Id::from_u64(span))?;
     let mut ext = s.extensions_mut();
     ext.get_mut::<Frame>().map(f)
@@ -111,21 +110,16 @@ where
             let parent = with_frame(slot, &ctx, parent_span, |f| f.event_id).unwrap_or(0);
             let event_id = slot.next_event_id();
             if info.sync {
-                let span = id.into_u64();
-                let top = slot.push_frame(span, event_id, parent, parent_span, info.op);
+                // A sync span lives and dies on this thread: its frame goes on this thread's
+                // stack (no allocation once warm) and is timed from its enter to its exit.
+                let top = slot.push_frame(id.into_u64(), event_id, parent, parent_span, info.op);
                 if info.has_fields {
                     let _own = OwnAllocations::begin();
                     attrs.record(&mut MetricVisitor { frame: top });
                 }
-                // A sync span is entered right after creation and exited right before close,
-                // on this thread, with nothing in between: its clock and place on the entered
-                // stack are taken here and at close, its allocation window opens at its enter
-                // (after the registry's bookkeeping), and its exit callback returns at once.
-                top.start_eager(c.clock.raw());
-                slot.push_entered(span);
             } else {
                 let frame = Frame::new(id.into_u64(), event_id, parent, parent_span, info.op);
-                open_async(attrs, id, &ctx, frame, info.has_fields);
+                open_async(attrs, id, ctx.clone(), frame, info.has_fields);
             }
         });
     }
@@ -144,16 +138,13 @@ where
         let c = &self.collector;
         with_slot(c, |slot| {
             let span = id.into_u64();
-            // An eager frame is on this thread's stack, normally on top (searched first).
+            // A sync span's frame is on top of this thread's stack (searched first).
             match slot.frame_mut(span) {
-                Some(f) if f.eager => {
-                    f.open_alloc_window();
-                    return;
-                }
                 Some(f) => f.enter(c.clock.raw()),
-                None => {
-                    with_ext_frame(&ctx, span, |f| f.enter(c.clock.raw()));
+                None if is_registry_span(span) => {
+                    with_ext_frame(ctx.clone(), span, |f| f.enter(c.clock.raw()));
                 }
+                None => {}
             }
             slot.push_entered(span);
         });
@@ -165,11 +156,11 @@ where
         with_slot(c, |slot| {
             let span = id.into_u64();
             match slot.frame_mut(span) {
-                Some(f) if f.eager => return,
                 Some(f) => f.exit(c.clock.raw(), &c.clock),
-                None => {
-                    with_ext_frame(&ctx, span, |f| f.exit(c.clock.raw(), &c.clock));
+                None if is_registry_span(span) => {
+                    with_ext_frame(ctx.clone(), span, |f| f.exit(c.clock.raw(), &c.clock));
                 }
+                None => {}
             }
             slot.pop_entered(span);
         });
@@ -180,20 +171,14 @@ where
         with_slot(c, |slot| {
             let span = id.into_u64();
             let panicked = std::thread::panicking();
-            // An eager frame (only ever on this stack) leaves the entered stack at close, not
-            // at exit. The common case, the innermost frame closing, allocates nothing (a flush
-            // or a boxed error excludes itself).
+            // The common case, the innermost frame closing, allocates nothing (a flush or a
+            // boxed error excludes itself).
             let (wall, parent_span) = match slot.top_mut() {
-                Some(top) if top.span == span => {
-                    if top.eager {
-                        slot.pop_entered(span);
-                    }
-                    match slot.emit_top(c, panicked) {
-                        Some(done) => done,
-                        None => return,
-                    }
-                }
-                _ => match close_other(slot, c, &id, &ctx, panicked) {
+                Some(top) if top.span == span => match slot.emit_top(c, panicked) {
+                    Some(done) => done,
+                    None => return,
+                },
+                _ => match close_other(slot, c, &id, ctx.clone(), panicked) {
                     Some(done) => done,
                     None => return,
                 },
@@ -244,7 +229,7 @@ where
 fn open_async<S>(
     attrs: &Attributes<'_>,
     id: &Id,
-    ctx: &Context<'_, S>,
+    ctx: Context<'_, S>,
     mut frame: Frame,
     fields: bool,
 ) where
@@ -267,7 +252,7 @@ fn close_other<S>(
     slot: &mut ThreadSlot,
     c: &Collector,
     id: &Id,
-    ctx: &Context<'_, S>,
+    ctx: Context<'_, S>,
     panicked: bool,
 ) -> Option<(u64, u64)>
 where
@@ -275,9 +260,6 @@ where
 {
     let _own = OwnAllocations::begin();
     let span = id.into_u64();
-    if slot.frame_mut(span).is_some_and(|f| f.eager) {
-        slot.pop_entered(span);
-    }
     let frame = match slot.take_frame(span) {
         Some(f) => f,
         None => ctx

@@ -219,8 +219,7 @@ impl ThreadSlot {
 
     /// Turns a closed frame into an event in this thread's shard. Returns the event's wall ns.
     pub(crate) fn emit(&mut self, collector: &Collector, mut frame: Frame, panicked: bool) -> u64 {
-        let now = collector.clock.raw();
-        let (ev, aux) = frame.finish(&collector.clock, now, panicked);
+        let (ev, aux) = frame.finish(&collector.clock, panicked);
         let wall = ev.wall_ns;
         collector.record(&self.shard, ev, aux);
         wall
@@ -230,11 +229,10 @@ impl ThreadSlot {
     /// and the parent's span id (0: none).
     #[inline(always)]
     pub(crate) fn emit_top(&mut self, collector: &Collector, panicked: bool) -> Option<(u64, u64)> {
-        let now = collector.clock.raw();
         let i = self.live.checked_sub(1)?;
         let frame = &mut self.stack[i];
         let parent_span = frame.parent_span;
-        let (ev, aux) = frame.finish(&collector.clock, now, panicked);
+        let (ev, aux) = frame.finish(&collector.clock, panicked);
         let wall = ev.wall_ns;
         self.live = i;
         collector.record(&self.shard, ev, aux);
@@ -269,18 +267,15 @@ pub(crate) fn with_slot<R>(
     f: impl FnOnce(&mut ThreadSlot) -> R,
 ) -> Option<R> {
     let (id, ptr) = FAST.try_with(Cell::get).ok()?;
-    if id == collector.id && !ptr.is_null() {
-        // SAFETY: `ptr` points into a live `Box<ThreadSlot>` owned by this thread's `SLOTS`
-        // (cleared from `FAST` before `SLOTS` drops, and slots of live collectors are never
-        // removed). `busy` guarantees no other `&mut` to it exists up the stack.
-        let slot = unsafe { &mut *ptr };
-        return run_exclusive(slot, f);
-    }
-    with_slot_slow(collector, f)
-}
-
-#[inline(always)]
-fn run_exclusive<R>(slot: &mut ThreadSlot, f: impl FnOnce(&mut ThreadSlot) -> R) -> Option<R> {
+    let ptr = if id == collector.id && !ptr.is_null() {
+        ptr
+    } else {
+        slot_slow(collector)?
+    };
+    // SAFETY: `ptr` points into a live `Box<ThreadSlot>` owned by this thread's `SLOTS`
+    // (cleared from `FAST` before `SLOTS` drops, and slots of live collectors are never
+    // removed). `busy` guarantees no other `&mut` to it exists up the stack.
+    let slot = unsafe { &mut *ptr };
     if slot.busy {
         return None;
     }
@@ -290,11 +285,11 @@ fn run_exclusive<R>(slot: &mut ThreadSlot, f: impl FnOnce(&mut ThreadSlot) -> R)
     Some(r)
 }
 
+/// Finds or creates this thread's slot for `collector` and makes it the fast one. Kept out of
+/// line and free of the caller's closure, so every callback inlines its closure once.
+#[cold]
 #[inline(never)]
-fn with_slot_slow<R>(
-    collector: &Arc<Collector>,
-    f: impl FnOnce(&mut ThreadSlot) -> R,
-) -> Option<R> {
+fn slot_slow(collector: &Arc<Collector>) -> Option<*mut ThreadSlot> {
     let ptr: *mut ThreadSlot = SLOTS
         .try_with(|slots| {
             let mut slots = slots.try_borrow_mut().ok()?;
@@ -314,6 +309,5 @@ fn with_slot_slow<R>(
         .ok()
         .flatten()?;
     FAST.try_with(|f| f.set((collector.id, ptr))).ok()?;
-    // SAFETY: as in `with_slot`: the box is owned by `SLOTS` and outlives this call.
-    run_exclusive(unsafe { &mut *ptr }, f)
+    Some(ptr)
 }
