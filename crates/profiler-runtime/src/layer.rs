@@ -70,7 +70,8 @@ where
 {
     match slot.frame_mut(span) {
         Some(frame) => Some(f(frame)),
-        None if is_registry_span(span) => with_ext_frame(ctx.clone(), span, f),
+        // Skips the out-of-line call for "no span" (a root's parent), the common miss.
+        None if span != 0 => with_ext_frame(ctx.clone(), span, f),
         None => None,
     }
 }
@@ -87,6 +88,9 @@ fn with_ext_frame<S, R>(
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    if !is_registry_span(span) {
+        return None;
+    }
     let s = ctx.span(&Id::from_u64(span))?;
     let mut ext = s.extensions_mut();
     ext.get_mut::<Frame>().map(f)
@@ -141,10 +145,9 @@ where
             // A sync span's frame is on top of this thread's stack (searched first).
             match slot.frame_mut(span) {
                 Some(f) => f.enter(c.clock.raw()),
-                None if is_registry_span(span) => {
+                None => {
                     with_ext_frame(ctx.clone(), span, |f| f.enter(c.clock.raw()));
                 }
-                None => {}
             }
             slot.push_entered(span);
         });
@@ -157,10 +160,9 @@ where
             let span = id.into_u64();
             match slot.frame_mut(span) {
                 Some(f) => f.exit(c.clock.raw(), &c.clock),
-                None if is_registry_span(span) => {
+                None => {
                     with_ext_frame(ctx.clone(), span, |f| f.exit(c.clock.raw(), &c.clock));
                 }
-                None => {}
             }
             slot.pop_entered(span);
         });
