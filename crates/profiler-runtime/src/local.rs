@@ -219,10 +219,7 @@ impl ThreadSlot {
 
     /// Turns a closed frame into an event in this thread's shard. Returns the event's wall ns.
     pub(crate) fn emit(&mut self, collector: &Collector, mut frame: Frame, panicked: bool) -> u64 {
-        let (ev, aux) = frame.finish(&collector.clock, panicked);
-        let wall = ev.wall_ns;
-        collector.record(&self.shard, ev, aux);
-        wall
+        record_closed(collector, &self.shard, &mut frame, panicked)
     }
 
     /// Closes the innermost frame in place (no move of the frame). Returns the event's wall ns
@@ -232,12 +229,19 @@ impl ThreadSlot {
         let i = self.live.checked_sub(1)?;
         let frame = &mut self.stack[i];
         let parent_span = frame.parent_span;
-        let (ev, aux) = frame.finish(&collector.clock, panicked);
-        let wall = ev.wall_ns;
+        let wall = record_closed(collector, &self.shard, frame, panicked);
         self.live = i;
-        collector.record(&self.shard, ev, aux);
         Some((wall, parent_span))
     }
+}
+
+/// Closes `frame` into an event in `shard`. Returns the event's wall ns.
+#[inline(always)]
+fn record_closed(collector: &Collector, shard: &Shard, frame: &mut Frame, panicked: bool) -> u64 {
+    let (ev, aux) = frame.finish(&collector.clock, panicked);
+    let wall = ev.wall_ns;
+    collector.record(shard, ev, aux);
+    wall
 }
 
 /// This thread's slots, one per live collector. Boxed, so a slot's address is stable while the
