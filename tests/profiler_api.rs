@@ -235,6 +235,56 @@ fn bounded_buffer_drops_raw_events_but_not_counts() {
 }
 
 #[profile]
+fn tagged(k: u64) {
+    std::hint::black_box(k);
+}
+
+/// Events leave a tiny raw buffer far faster than they are folded into the aggregates (on the
+/// fold worker's thread): every one is still counted once, with its metric, while snapshots run.
+#[test]
+fn a_tiny_raw_buffer_under_many_threads_keeps_aggregates_exact() {
+    const THREADS: u64 = 4;
+    const CALLS: u64 = 50_000;
+    let p = profiler_runtime::PerformanceProfiler::builder()
+        .raw_capacity(100)
+        .without_monitor()
+        .build()
+        .unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let writers: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let p = p.clone();
+                s.spawn(move || p.in_scope(|| (0..CALLS).for_each(tagged)))
+            })
+            .collect();
+        s.spawn(|| {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let snap = p.snapshot();
+                assert!(snap.events.len() <= 100);
+                assert_eq!(
+                    snap.events.len() as u64 + snap.dropped_events,
+                    snap.total_events()
+                );
+            }
+        });
+        for w in writers {
+            w.join().unwrap();
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let snap = p.snapshot();
+    let op = snap.operation("tagged").unwrap();
+    assert_eq!(op.count, THREADS * CALLS);
+    let k = &op.metrics["k"];
+    assert_eq!(k.count, THREADS * CALLS);
+    // Each thread's 0 + 1 + ... + (CALLS - 1): a chunk folded twice or never would show here.
+    assert_eq!(k.sum, (THREADS * CALLS * (CALLS - 1) / 2) as f64);
+    assert_eq!(snap.events.len(), 100);
+    assert_eq!(snap.dropped_events, THREADS * CALLS - 100);
+}
+
+#[profile]
 fn explodes(boom: bool) -> u32 {
     if boom {
         panic!("boom");

@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 
+use crate::clock::ProfClock;
 use crate::event::{AllocStats, EventKind, Name};
 use crate::raw::{EventRef, RawEvent};
 use crate::stats::{MetricAggregate, OperationStats};
@@ -59,11 +60,11 @@ pub(crate) struct OpAccum {
 }
 
 impl OpAccum {
-    /// Adds one event.
+    /// Adds one event, scaling its raw durations with `clock`.
     #[inline(always)]
-    pub(crate) fn record(&mut self, e: EventRef<'_>) {
+    pub(crate) fn record(&mut self, e: EventRef<'_>, clock: &ProfClock) {
         let ev = e.ev;
-        let wall = ev.wall_ns;
+        let wall = clock.ticks_ns(ev.wall);
         if self.count == 0 || wall < self.min_ns {
             self.min_ns = wall;
         }
@@ -72,8 +73,9 @@ impl OpAccum {
         }
         self.count += 1;
         self.total_ns += wall;
-        self.busy_ns += ev.busy_ns;
-        self.self_ns += ev.self_ns;
+        let busy = clock.ticks_ns(ev.busy);
+        self.busy_ns += busy;
+        self.self_ns += busy.saturating_sub(ev.child_ns);
         self.sum_sq_ns += u128::from(wall) * u128::from(wall);
         let b = self
             .buckets
@@ -101,12 +103,12 @@ impl OpAccum {
         }
     }
 
-    /// Adds these aggregates to `out` (which must be the same operation).
-    pub(crate) fn merge_into(&self, out: &mut OperationStats) {
+    /// These aggregates as public statistics.
+    pub(crate) fn to_stats(&self, name: Name, kind: EventKind) -> OperationStats {
+        let mut s = OperationStats::new(name, kind);
         if self.count == 0 {
-            return;
+            return s;
         }
-        let mut s = OperationStats::new(out.name.clone(), out.kind);
         s.count = self.count;
         s.total_ns = self.total_ns;
         s.busy_ns = self.busy_ns;
@@ -129,13 +131,6 @@ impl OpAccum {
         s.alloc_count = self.alloc_count;
         s.errors = self.errors;
         s.panics = self.panics;
-        out.merge(&s);
-    }
-
-    /// These aggregates as public statistics.
-    pub(crate) fn to_stats(&self, name: Name, kind: EventKind) -> OperationStats {
-        let mut s = OperationStats::new(name, kind);
-        self.merge_into(&mut s);
         s
     }
 }

@@ -3,7 +3,8 @@
 //! `quanta` decides whether the CPU has an invariant TSC and calibrates it against the OS clock;
 //! where it has, raw readings are one inlined `rdtsc` (quanta's own `raw` is an out-of-line call
 //! from here), elsewhere quanta's OS monotonic clock. Raw readings are taken on enter and exit;
-//! they are scaled to nanoseconds only when an event is built.
+//! their differences stay in raw ticks on the hot path and are scaled to nanoseconds only when
+//! events are folded into aggregates or read.
 
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -85,9 +86,16 @@ impl ProfClock {
     }
 
     /// Nanoseconds between two raw readings (0 if `end` precedes `start`).
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn delta_ns(&self, start: u64, end: u64) -> u64 {
         self.clock.delta_as_nanos(start, end)
+    }
+
+    /// A span of `ticks` raw units (a difference of raw readings) in ns. Scaling is linear, so
+    /// the hot path sums raw differences and events are scaled once, off it.
+    #[inline(always)]
+    pub(crate) fn ticks_ns(&self, ticks: u64) -> u64 {
+        self.clock.delta_as_nanos(0, ticks)
     }
 
     /// A raw reading as ns since this profiler started.

@@ -2,25 +2,28 @@
 //!
 //! Each thread owns a [`Shard`]. A closed event goes into the shard's lock-free [`Stage`]; when
 //! that fills ([`STAGE`](crate::stage::STAGE) events), the thread takes its shard's
-//! (uncontended) lock once, folds the staged events into its exact per-operation aggregates and
-//! moves the whole staged chunk, uncopied, into one bounded ring of raw events, which keeps the
-//! newest events and counts the ones it dropped. Snapshots read the staged events too, so
-//! aggregates never miss or drop anything.
+//! (uncontended) lock once and moves the whole staged chunk, uncopied, into one bounded
+//! [`Ring`] of raw events, which keeps the newest events and counts the ones it dropped. The
+//! [fold worker](crate::fold) folds the chunks into the exact per-operation aggregates on its
+//! own thread. Readers take the aggregates' lock first and add whatever is not folded yet (in
+//! the ring or still staged), so aggregates never miss or drop anything.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak};
 
 use smallvec::SmallVec;
 
 use crate::accum::OpAccum;
 use crate::clock::ProfClock;
 use crate::event::{EventKind, Name, ProfileEvent};
+use crate::fold::{FoldWorker, MAX_PENDING, WAKE_AT};
 use crate::monitor::MonitorSample;
 use crate::profile::ThreadInfo;
 use crate::raw::{Aux, Chunk, EventRef, RawEvent};
-use crate::stage::{Stage, STAGE};
+use crate::ring::Ring;
+use crate::stage::Stage;
 use crate::stats::OperationStats;
 
 /// Metric values of an open span: keys are tracing field names (static) or owned strings.
@@ -47,7 +50,8 @@ impl OpTable {
 
 /// One thread's share of the collector.
 pub(crate) struct Shard {
-    pub(crate) data: Mutex<ShardData>,
+    /// Held by the owner to move its staged chunk out, and by readers to copy staged events.
+    lock: Mutex<()>,
     /// Events closed since the last flush; written only by the owner thread.
     stage: Stage,
     /// The owner thread (checked in debug builds).
@@ -55,73 +59,17 @@ pub(crate) struct Shard {
     owner: std::thread::ThreadId,
 }
 
-impl ShardData {
-    /// Folds one event into the aggregates.
-    #[inline(always)]
-    fn accumulate(ops: &mut Vec<OpAccum>, ev: EventRef<'_>) {
-        let idx = ev.ev.op as usize;
-        if ops.len() <= idx {
-            ops.resize_with(idx + 1, OpAccum::default);
-        }
-        ops[idx].record(ev);
+/// Exact aggregates per operation (indexed by the operation's dense index).
+type Aggregates = Vec<OpAccum>;
+
+/// Folds one event into `ops`.
+#[inline(always)]
+fn accumulate(ops: &mut Aggregates, ev: EventRef<'_>, clock: &ProfClock) {
+    let idx = ev.ev.op as usize;
+    if ops.len() <= idx {
+        ops.resize_with(idx + 1, OpAccum::default);
     }
-}
-
-#[derive(Default)]
-pub(crate) struct ShardData {
-    ops: Vec<OpAccum>,
-}
-
-/// The bounded buffer of raw events: whole staged chunks moved in from the shards, so an event
-/// is written once, on the hot path, and never copied until a snapshot reads it. Whole chunks
-/// are dropped from the front while the rest still holds `capacity` events; a snapshot trims
-/// the remainder to exactly `capacity`. Dropped chunks' buffers are recycled: their events have
-/// no destructor, so recycling never reads them back.
-struct Ring {
-    chunks: VecDeque<Chunk>,
-    len: usize,
-    capacity: usize,
-    dropped: u64,
-    spare: Vec<Vec<RawEvent>>,
-}
-
-impl Ring {
-    /// Takes a chunk, dropping the oldest ones beyond the capacity.
-    fn push_chunk(&mut self, chunk: Chunk) {
-        if chunk.len() > 0 {
-            self.len += chunk.len();
-            self.chunks.push_back(chunk);
-        }
-        while let Some(front) = self.chunks.front() {
-            if self.len - front.len() < self.capacity {
-                break;
-            }
-            let Some(front) = self.chunks.pop_front() else {
-                break;
-            };
-            self.len -= front.len();
-            self.dropped += front.len() as u64;
-            if self.spare.len() < 64 {
-                self.spare.push(front.events);
-            }
-        }
-    }
-
-    /// An empty buffer for a shard's next chunk.
-    fn fresh(&mut self) -> Vec<RawEvent> {
-        self.spare
-            .pop()
-            .unwrap_or_else(|| Vec::with_capacity(STAGE))
-    }
-
-    /// The kept events (the newest `capacity`), and the count dropped.
-    fn kept(&self) -> (impl Iterator<Item = EventRef<'_>>, u64) {
-        let excess = self.len.saturating_sub(self.capacity);
-        (
-            self.chunks.iter().flat_map(Chunk::iter).skip(excess),
-            self.dropped + excess as u64,
-        )
-    }
+    ops[idx].record(ev, clock);
 }
 
 /// What a snapshot of the collector holds.
@@ -135,36 +83,40 @@ pub(crate) struct CollectorSnapshot {
 
 static NEXT_COLLECTOR: AtomicU64 = AtomicU64::new(1);
 
-/// Shared by a profiler's handles, its layer(s) and its monitor thread.
+/// Shared by a profiler's handles, its layer(s), its monitor thread and its fold worker.
+///
+/// Lock order everywhere: `folded`, `ops`, shards (in registration order), `ring`.
 pub(crate) struct Collector {
     pub(crate) id: u64,
     pub(crate) clock: ProfClock,
+    /// This collector, for the fold worker (which must not keep it alive).
+    me: Weak<Collector>,
     ops: RwLock<OpTable>,
     shards: Mutex<Vec<Arc<Shard>>>,
     threads: Mutex<Vec<ThreadInfo>>,
     next_thread: AtomicU64,
+    /// The aggregates of every folded chunk; held while a fold runs.
+    folded: Mutex<Aggregates>,
     ring: Mutex<Ring>,
+    worker: FoldWorker,
     samples: Mutex<Vec<MonitorSample>>,
 }
 
 impl Collector {
-    pub(crate) fn new(raw_capacity: usize) -> Self {
-        Collector {
+    pub(crate) fn new(raw_capacity: usize) -> Arc<Self> {
+        Arc::new_cyclic(|me| Collector {
             id: NEXT_COLLECTOR.fetch_add(1, Ordering::Relaxed),
             clock: ProfClock::new(),
+            me: me.clone(),
             ops: RwLock::new(OpTable::default()),
             shards: Mutex::new(Vec::new()),
             threads: Mutex::new(Vec::new()),
             next_thread: AtomicU64::new(1),
-            ring: Mutex::new(Ring {
-                chunks: VecDeque::new(),
-                len: 0,
-                capacity: raw_capacity,
-                dropped: 0,
-                spare: Vec::new(),
-            }),
+            folded: Mutex::new(Vec::new()),
+            ring: Mutex::new(Ring::new(raw_capacity)),
+            worker: FoldWorker::new(),
             samples: Mutex::new(Vec::new()),
-        }
+        })
     }
 
     /// The dense index of an operation, interning it on first sight.
@@ -189,7 +141,7 @@ impl Collector {
     /// Registers the calling thread: a new shard and a profiler thread id.
     pub(crate) fn register_thread(&self) -> (Arc<Shard>, u64) {
         let shard = Arc::new(Shard {
-            data: Mutex::new(ShardData::default()),
+            lock: Mutex::new(()),
             stage: Stage::new(),
             #[cfg(debug_assertions)]
             owner: std::thread::current().id(),
@@ -220,58 +172,84 @@ impl Collector {
         }
     }
 
-    /// Folds the calling thread's staged events into its aggregates and moves them, as one
-    /// chunk, into the ring.
+    /// Moves the calling thread's staged events, as one chunk, into the ring, and wakes the
+    /// fold worker once enough chunks wait (or folds by itself when it must).
     #[inline(never)]
     fn flush(&self, shard: &Shard) {
         let _own = crate::alloc::OwnAllocations::begin();
-        let mut guard = lock(&shard.data);
-        let d = &mut *guard;
-        // SAFETY: the owner thread (see `record`), with the shard's lock held.
-        unsafe {
-            shard
-                .stage
-                .for_each(|ev| ShardData::accumulate(&mut d.ops, ev))
+        let (waiting, pending) = {
+            let _g = lock(&shard.lock);
+            let mut ring = lock(&self.ring);
+            let fresh = ring.fresh();
+            // SAFETY: the owner thread (see `record`), with the shard's lock held.
+            let chunk = unsafe { shard.stage.take(fresh) };
+            ring.push_chunk(chunk);
+            (ring.unfolded_len(), ring.pending_len())
         };
-        // Lock order everywhere: shards, then the ring.
-        let mut ring = lock(&self.ring);
-        let fresh = ring.fresh();
-        // SAFETY: as above.
-        let chunk = unsafe { shard.stage.take(fresh) };
-        ring.push_chunk(chunk);
+        let fold_here =
+            pending >= MAX_PENDING || (waiting == WAKE_AT && !self.worker.wake(&self.me));
+        if fold_here {
+            self.fold_unfolded();
+        }
     }
 
-    /// The shard's aggregates plus `staged` (events read from its stage with its lock held).
-    fn ops_with<'a>(d: &'a ShardData, staged: &Chunk) -> std::borrow::Cow<'a, [OpAccum]> {
-        if staged.len() == 0 {
-            return std::borrow::Cow::Borrowed(&d.ops);
+    /// Folds every chunk the aggregates lack (the fold worker's job; a flushing thread's when
+    /// the worker is far behind or missing).
+    pub(crate) fn fold_unfolded(&self) {
+        let _own = crate::alloc::OwnAllocations::begin();
+        let mut folded = lock(&self.folded);
+        let chunks = lock(&self.ring).take_unfolded();
+        if chunks.is_empty() {
+            return;
         }
-        let mut ops = d.ops.clone();
-        for ev in staged.iter() {
-            ShardData::accumulate(&mut ops, ev);
+        for ev in chunks.iter().flat_map(|c| c.iter()) {
+            accumulate(&mut folded, ev, &self.clock);
         }
-        std::borrow::Cow::Owned(ops)
+        lock(&self.ring).recycle_all(chunks);
     }
 
-    /// Copies of a shard's staged events, read once (the owner may stage more meanwhile).
-    /// The caller holds the shard's lock.
-    fn staged_copy(shard: &Shard) -> Chunk {
-        // SAFETY: the caller holds the shard's lock.
-        unsafe { shard.stage.copy() }
+    /// The folded aggregates plus the events of `rest` (chunks the fold has not reached).
+    fn aggregates_with<'a, 'c>(
+        &self,
+        folded: &'a Aggregates,
+        rest: impl IntoIterator<Item = &'c Chunk>,
+    ) -> Cow<'a, [OpAccum]> {
+        let mut rest = rest.into_iter().filter(|c| c.len() > 0).peekable();
+        if rest.peek().is_none() {
+            return Cow::Borrowed(folded);
+        }
+        let mut ops = folded.clone();
+        for ev in rest.flat_map(|c| c.iter()) {
+            accumulate(&mut ops, ev, &self.clock);
+        }
+        Cow::Owned(ops)
+    }
+
+    /// Runs `f` on one consistent cut of everything recorded: the folded aggregates (held, so
+    /// no fold runs), the operation table (read-locked, so no operation appears half-way),
+    /// copies of every thread's staged events (all shards held at once, so none flushes
+    /// meanwhile) and the ring.
+    fn with_cut<R>(&self, f: impl FnOnce(&Aggregates, &OpTable, &[Chunk], &Ring) -> R) -> R {
+        let folded = lock(&self.folded);
+        let table = self.ops.read().unwrap_or_else(PoisonError::into_inner);
+        let shards: Vec<Arc<Shard>> = lock(&self.shards).clone();
+        let guards: Vec<MutexGuard<'_, ()>> = shards.iter().map(|s| lock(&s.lock)).collect();
+        let ring = lock(&self.ring);
+        // Staged events are copied, not moved: their owner threads flush them later.
+        // SAFETY: we hold every shard's lock.
+        let staged: Vec<Chunk> = shards.iter().map(|s| unsafe { s.stage.copy() }).collect();
+        drop(guards);
+        f(&folded, &table, &staged, &ring)
     }
 
     /// Exact aggregates of every operation so far, merged across threads.
     pub(crate) fn aggregates(&self) -> Vec<OperationStats> {
-        let shards: Vec<Arc<Shard>> = lock(&self.shards).clone();
-        // Read-locked throughout, so every operation with events in a shard has its key.
-        let table = self.ops.read().unwrap_or_else(PoisonError::into_inner);
-        let mut merged: Vec<Option<OperationStats>> = Vec::new();
-        for shard in &shards {
-            let d = lock(&shard.data);
-            let staged = Self::staged_copy(shard);
-            merge_into(&mut merged, &Self::ops_with(&d, &staged), &table.ops);
-        }
-        merged.into_iter().flatten().collect()
+        self.with_cut(|folded, table, staged, ring| {
+            to_stats(
+                &self.aggregates_with(folded, ring.unfolded().chain(staged)),
+                &table.ops,
+            )
+        })
     }
 
     /// Appends a monitor sample.
@@ -284,46 +262,35 @@ impl Collector {
         lock(&self.samples).clone()
     }
 
-    /// Everything so far: the ring's events, every thread's staged events, merged aggregates.
+    /// Everything so far: the ring's events, every thread's staged events, exact aggregates.
     pub(crate) fn snapshot(&self) -> CollectorSnapshot {
-        let shards: Vec<Arc<Shard>> = lock(&self.shards).clone();
-        // One consistent cut: the operation table (read-locked, so no operation appears
-        // half-way), every shard (all held, so none flushes meanwhile), then the ring. Lock
-        // order everywhere is shards (in registration order), then the ring, as in a flush.
-        let table = self.ops.read().unwrap_or_else(PoisonError::into_inner);
-        let keys = &table.ops;
-        let mut merged: Vec<Option<OperationStats>> = Vec::new();
-        // Staged events are copied, not moved: their owner threads flush them later.
-        let mut staged: Vec<Chunk> = Vec::new();
-        let guards: Vec<MutexGuard<'_, ShardData>> = shards.iter().map(|s| lock(&s.data)).collect();
-        let ring = lock(&self.ring);
-        for (shard, d) in shards.iter().zip(guards.iter()) {
-            let mine = Self::staged_copy(shard);
-            merge_into(&mut merged, &Self::ops_with(d, &mine), keys);
-            staged.push(mine);
-        }
-        drop(guards);
-        let (kept, mut dropped) = ring.kept();
-        let mut events: Vec<ProfileEvent> =
-            kept.map(|r| to_public(&table, &self.clock, r)).collect();
-        events.extend(
-            staged
-                .iter()
-                .flat_map(Chunk::iter)
-                .map(|r| to_public(&table, &self.clock, r)),
-        );
+        let (mut events, operations, mut dropped, capacity) =
+            self.with_cut(|folded, table, staged, ring| {
+                let operations = to_stats(
+                    &self.aggregates_with(folded, ring.unfolded().chain(staged)),
+                    &table.ops,
+                );
+                let (kept, dropped) = ring.kept();
+                let mut events: Vec<ProfileEvent> =
+                    kept.map(|r| to_public(table, &self.clock, r)).collect();
+                events.extend(
+                    staged
+                        .iter()
+                        .flat_map(Chunk::iter)
+                        .map(|r| to_public(table, &self.clock, r)),
+                );
+                (events, operations, dropped, ring.capacity())
+            });
         // The staged events are the newest: keep `capacity` in all, oldest out first.
-        let excess = events.len().saturating_sub(ring.capacity);
+        let excess = events.len().saturating_sub(capacity);
         if excess > 0 {
             events.drain(..excess);
             dropped += excess as u64;
         }
-        drop(ring);
-        drop(table);
         events.sort_by_key(|e| (e.start_ns, e.id));
         CollectorSnapshot {
             events,
-            operations: merged.into_iter().flatten().collect(),
+            operations,
             dropped,
             threads: lock(&self.threads).clone(),
             samples: self.samples(),
@@ -331,28 +298,13 @@ impl Collector {
     }
 }
 
-fn merge_into(
-    merged: &mut Vec<Option<OperationStats>>,
-    ops: &[OpAccum],
-    keys: &[(Name, EventKind)],
-) {
-    if merged.len() < ops.len() {
-        merged.resize_with(ops.len(), || None);
-    }
-    for (i, op) in ops.iter().enumerate() {
-        let Some((name, kind)) = keys.get(i) else {
-            continue;
-        };
-        match &mut merged[i] {
-            Some(m) => op.merge_into(m),
-            slot => {
-                let s = op.to_stats(name.clone(), *kind);
-                if s.count > 0 {
-                    *slot = Some(s);
-                }
-            }
-        }
-    }
+/// Public statistics of every operation with events.
+fn to_stats(ops: &[OpAccum], keys: &[(Name, EventKind)]) -> Vec<OperationStats> {
+    ops.iter()
+        .zip(keys)
+        .map(|(op, (name, kind))| op.to_stats(name.clone(), *kind))
+        .filter(|s| s.count > 0)
+        .collect()
 }
 
 fn to_public(table: &OpTable, clock: &ProfClock, e: EventRef<'_>) -> ProfileEvent {
@@ -370,9 +322,9 @@ fn to_public(table: &OpTable, clock: &ProfClock, e: EventRef<'_>) -> ProfileEven
         kind,
         thread_id: r.thread_id(),
         start_ns: clock.to_ns(r.start_raw),
-        end_ns: clock.to_ns(r.start_raw) + r.wall_ns,
-        busy_ns: r.busy_ns,
-        self_ns: r.self_ns,
+        end_ns: clock.to_ns(r.start_raw) + clock.ticks_ns(r.wall),
+        busy_ns: clock.ticks_ns(r.busy),
+        self_ns: clock.ticks_ns(r.busy).saturating_sub(r.child_ns),
         metrics,
         alloc: e.alloc(),
         error: e.error().map(str::to_owned),

@@ -23,8 +23,10 @@ pub(crate) struct Frame {
     pub start_raw: u64,
     pub enter_raw: u64,
     pub last_exit_raw: u64,
-    pub busy_ns: u64,
-    /// Wall time of closed same-thread children.
+    /// Raw ticks spent entered.
+    pub busy: u64,
+    /// Wall time of closed same-thread children, in ns (each scaled as its event is, so a
+    /// parent's self time is exactly its busy time minus its children's durations).
     pub child_ns: u64,
     pub op: u32,
     pub depth: u32,
@@ -47,7 +49,7 @@ impl Frame {
             start_raw: 0,
             enter_raw: 0,
             last_exit_raw: 0,
-            busy_ns: 0,
+            busy: 0,
             child_ns: 0,
             op,
             depth: 0,
@@ -77,7 +79,7 @@ impl Frame {
         self.start_raw = 0;
         self.enter_raw = 0;
         self.last_exit_raw = 0;
-        self.busy_ns = 0;
+        self.busy = 0;
         self.child_ns = 0;
         self.op = op;
         self.depth = 0;
@@ -121,13 +123,13 @@ impl Frame {
 
     /// Marks an exit at raw time `now`.
     #[inline(always)]
-    pub(crate) fn exit(&mut self, now: u64, clock: &ProfClock) {
+    pub(crate) fn exit(&mut self, now: u64) {
         if self.depth == 0 {
             return;
         }
         self.depth -= 1;
         if self.depth == 0 {
-            self.busy_ns += clock.delta_ns(self.enter_raw, now);
+            self.busy += now.saturating_sub(self.enter_raw);
             self.last_exit_raw = now;
             self.alloc_end();
         }
@@ -143,49 +145,55 @@ impl Frame {
         }
     }
 
-    /// Closes the frame into an event, leaving the frame empty (to be reused or dropped in
-    /// place). The clock is read only for a frame still entered (a leaked guard) or never
-    /// entered (recorded now, with zero duration).
-    #[inline]
-    pub(crate) fn finish(&mut self, clock: &ProfClock, panicked: bool) -> (RawEvent, Option<Aux>) {
+    /// Closes the frame into an event. The clock is read only for a frame still entered (a
+    /// leaked guard) or never entered (recorded now, with zero duration). What the event does
+    /// not hold (allocation counts, metrics, an error) stays in the frame until
+    /// [`Frame::take_aux`]: the common empty span never builds a side record.
+    #[inline(always)]
+    pub(crate) fn finish(&mut self, clock: &ProfClock, panicked: bool) -> RawEvent {
         if self.depth > 0 || self.start_raw == 0 {
             self.close_open_ends(clock);
         }
-        // Entered once, from its start: its busy time is its whole span, already scaled.
-        let wall_ns = if self.enter_raw == self.start_raw {
-            self.busy_ns
-        } else {
-            clock.delta_ns(self.start_raw, self.last_exit_raw)
-        };
         let mut flags = if panicked { RawEvent::PANICKED } else { 0 };
         if alloc::is_active() {
             flags |= RawEvent::HAS_ALLOC;
         }
-        let ev = RawEvent {
+        RawEvent {
             id: self.event_id,
             parent: self.parent,
             start_raw: self.start_raw,
-            wall_ns,
-            busy_ns: self.busy_ns,
-            self_ns: self.busy_ns.saturating_sub(self.child_ns),
+            wall: self.last_exit_raw.saturating_sub(self.start_raw),
+            busy: self.busy,
+            child_ns: self.child_ns,
             op: self.op,
             aux: 0,
             flags,
+        }
+    }
+
+    /// Whether the closed frame has a side record to write: it allocated, carried metrics or
+    /// failed.
+    #[inline(always)]
+    pub(crate) fn has_aux(&self) -> bool {
+        self.alloc != AllocStats::default() || !self.metrics.is_empty() || self.error.is_some()
+    }
+
+    /// Whether the frame was entered, is exited and has no side record: [`Frame::finish`]
+    /// reads no clock and the event is all there is.
+    #[inline(always)]
+    pub(crate) fn is_plain(&self) -> bool {
+        self.depth == 0 && self.start_raw != 0 && !self.has_aux()
+    }
+
+    /// Moves the side record out of a closed frame, leaving the frame empty (to be reused or
+    /// dropped in place).
+    pub(crate) fn take_aux(&mut self) -> Aux {
+        let mut aux = Aux {
+            alloc: self.alloc,
+            ..Aux::default()
         };
-        let aux = if self.alloc != AllocStats::default()
-            || !self.metrics.is_empty()
-            || self.error.is_some()
-        {
-            let mut aux = Aux {
-                alloc: self.alloc,
-                ..Aux::default()
-            };
-            self.take_metrics(&mut aux);
-            Some(aux)
-        } else {
-            None
-        };
-        (ev, aux)
+        self.take_metrics(&mut aux);
+        aux
     }
 
     /// Ends a frame closed while still entered at the close, and places a never-entered frame
@@ -195,7 +203,7 @@ impl Frame {
         let now = clock.raw();
         if self.depth > 0 {
             self.depth = 1;
-            self.exit(now, clock);
+            self.exit(now);
         }
         if self.start_raw == 0 {
             self.start_raw = now;

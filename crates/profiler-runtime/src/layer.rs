@@ -159,9 +159,9 @@ where
         with_slot(c, |slot| {
             let span = id.into_u64();
             match slot.frame_mut(span) {
-                Some(f) => f.exit(c.clock.raw(), &c.clock),
+                Some(f) => f.exit(c.clock.raw()),
                 None => {
-                    with_ext_frame(ctx.clone(), span, |f| f.exit(c.clock.raw(), &c.clock));
+                    with_ext_frame(ctx.clone(), span, |f| f.exit(c.clock.raw()));
                 }
             }
             slot.pop_entered(span);
@@ -186,7 +186,9 @@ where
                 },
             };
             if parent_span != 0 {
-                with_frame(slot, &ctx, parent_span, |parent| parent.child_ns += wall);
+                with_frame(slot, &ctx, parent_span, |parent| {
+                    parent.child_ns += c.clock.ticks_ns(wall);
+                });
             }
         });
     }
@@ -247,7 +249,7 @@ fn open_async<S>(
 }
 
 /// Closes a span whose frame is not the innermost on this thread's stack: deeper in it, or in
-/// the span's extensions. Returns the event's wall ns and the parent's span id.
+/// the span's extensions. Returns the event's wall ticks and the parent's span id.
 #[cold]
 #[inline(never)]
 fn close_other<S>(

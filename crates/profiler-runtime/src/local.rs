@@ -217,13 +217,14 @@ impl ThreadSlot {
         }
     }
 
-    /// Turns a closed frame into an event in this thread's shard. Returns the event's wall ns.
+    /// Turns a closed frame into an event in this thread's shard. Returns the event's wall
+    /// ticks.
     pub(crate) fn emit(&mut self, collector: &Collector, mut frame: Frame, panicked: bool) -> u64 {
         record_closed(collector, &self.shard, &mut frame, panicked)
     }
 
-    /// Closes the innermost frame in place (no move of the frame). Returns the event's wall ns
-    /// and the parent's span id (0: none).
+    /// Closes the innermost frame in place (no move of the frame). Returns the event's wall
+    /// ticks and the parent's span id (0: none).
     #[inline(always)]
     pub(crate) fn emit_top(&mut self, collector: &Collector, panicked: bool) -> Option<(u64, u64)> {
         let i = self.live.checked_sub(1)?;
@@ -235,11 +236,27 @@ impl ThreadSlot {
     }
 }
 
-/// Closes `frame` into an event in `shard`. Returns the event's wall ns.
+/// Closes `frame` into an event in `shard`. Returns the event's wall ticks.
 #[inline(always)]
 fn record_closed(collector: &Collector, shard: &Shard, frame: &mut Frame, panicked: bool) -> u64 {
-    let (ev, aux) = frame.finish(&collector.clock, panicked);
-    let wall = ev.wall_ns;
+    if frame.is_plain() {
+        // The common case: exited, nothing beside the event. Built straight into the stage.
+        let ev = frame.finish(&collector.clock, panicked);
+        let wall = ev.wall;
+        collector.record(shard, ev, None);
+        wall
+    } else {
+        record_other(collector, shard, frame, panicked)
+    }
+}
+
+/// Closes a frame that is still entered, was never entered or has a side record (out of
+/// line: the empty span's path stays short).
+#[inline(never)]
+fn record_other(collector: &Collector, shard: &Shard, frame: &mut Frame, panicked: bool) -> u64 {
+    let ev = frame.finish(&collector.clock, panicked);
+    let wall = ev.wall;
+    let aux = frame.has_aux().then(|| frame.take_aux());
     collector.record(shard, ev, aux);
     wall
 }

@@ -83,7 +83,7 @@ impl ProfilerBuilder {
                 )));
             }
         }
-        let collector = Arc::new(Collector::new(self.raw_capacity));
+        let collector = Collector::new(self.raw_capacity);
         let monitor = match self.monitor_interval {
             Some(i) => Some(Monitor::start(collector.clone(), i)?),
             None => None,
@@ -524,13 +524,13 @@ impl VirtualGuard {
         with_slot(c, |slot| {
             let _own = alloc::OwnAllocations::begin();
             let mut frame = slot.take_frame(span)?;
-            frame.exit(now, &c.clock);
+            frame.exit(now);
             slot.pop_entered(span);
             let alloc = alloc::is_active().then_some(frame.alloc);
             let parent_span = frame.parent_span;
             let wall = slot.emit(c, frame, panicked);
             if let Some(parent) = slot.frame_mut(parent_span) {
-                parent.child_ns += wall;
+                parent.child_ns += c.clock.ticks_ns(wall);
             }
             alloc
         })

@@ -29,9 +29,12 @@ pub(crate) struct RawEvent {
     pub parent: u64,
     /// Raw clock reading of the start (scaled to ns at snapshot time).
     pub start_raw: u64,
-    pub wall_ns: u64,
-    pub busy_ns: u64,
-    pub self_ns: u64,
+    /// First enter to last exit, and time entered, in raw clock ticks (scaled to ns off the
+    /// hot path).
+    pub wall: u64,
+    pub busy: u64,
+    /// Same-thread children's wall time in ns: self time is busy time minus this.
+    pub child_ns: u64,
     pub op: u32,
     /// 1 + the index of this event's [`Aux`] in its chunk; 0 for none.
     pub aux: u32,
@@ -141,9 +144,9 @@ impl Chunk {
         let ev = RawEvent {
             id: (1 << RawEvent::THREAD_SHIFT) | id,
             start_raw: id,
-            wall_ns: 1,
-            busy_ns: 1,
-            self_ns: 1,
+            wall: 1,
+            busy: 1,
+            child_ns: 0,
             ..RawEvent::default()
         };
         let aux = Aux {

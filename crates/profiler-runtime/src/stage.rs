@@ -24,6 +24,26 @@ use crate::raw::{Aux, Chunk, EventRef, RawEvent};
 /// Events staged per thread before a flush (and so the events per chunk of the ring).
 pub(crate) const STAGE: usize = 512;
 
+/// How many events ahead of the one written [`Stage::push`] prefetches its slot.
+const PREFETCH_AHEAD: usize = 3;
+
+/// Starts loading the cache line at `p` (a hint: never faults, whatever `p` is).
+///
+/// A recycled buffer's slots are cold, and the registry's atomic operations right after
+/// `on_close` would otherwise wait for the event's store to reach the cache: a prefetch a few
+/// events ahead takes that miss out of the hot path (about 10 ns per call measured here).
+#[inline(always)]
+fn prefetch(p: *const RawEvent) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `prefetcht0` is part of SSE (baseline on x86_64) and has no memory effects.
+    unsafe {
+        use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 pub(crate) struct Stage {
     /// The buffer being filled (capacity [`STAGE`], length 0: the count is `len`). Only the
     /// owner touches the `Vec` itself, in `take`, with the shard's lock held.
@@ -75,9 +95,11 @@ impl Stage {
         } else {
             ev.aux = 0;
         }
+        let base = self.ptr.load(Ordering::Relaxed);
         // SAFETY: slot `n` < STAGE is within `buf`'s capacity and unpublished: no reader looks
         // at it and only this thread writes it.
-        unsafe { self.ptr.load(Ordering::Relaxed).add(n).write(ev) };
+        unsafe { base.add(n).write(ev) };
+        prefetch(base.wrapping_add(n + PREFETCH_AHEAD));
         self.len.store(n + 1, Ordering::Release);
         n + 1 == STAGE
     }
