@@ -64,7 +64,7 @@ impl OpAccum {
     #[inline(always)]
     pub(crate) fn record(&mut self, e: EventRef<'_>, clock: &ProfClock) {
         let ev = e.ev;
-        let wall = clock.ticks_ns(ev.wall);
+        let (wall, busy, self_ns) = ev.durations_ns(clock);
         if self.count == 0 || wall < self.min_ns {
             self.min_ns = wall;
         }
@@ -73,9 +73,8 @@ impl OpAccum {
         }
         self.count += 1;
         self.total_ns += wall;
-        let busy = clock.ticks_ns(ev.busy);
         self.busy_ns += busy;
-        self.self_ns += busy.saturating_sub(ev.child_ns);
+        self.self_ns += self_ns;
         self.sum_sq_ns += u128::from(wall) * u128::from(wall);
         let b = self
             .buckets

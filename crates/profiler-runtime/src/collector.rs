@@ -315,16 +315,18 @@ fn to_public(table: &OpTable, clock: &ProfClock, e: EventRef<'_>) -> ProfileEven
         .unwrap_or_else(|| (Name::from("<unknown>"), EventKind::FunctionCall));
     let mut metrics = std::collections::BTreeMap::new();
     e.for_each_metric(|k, v| *metrics.entry(k.to_owned()).or_insert(0.0) += v);
+    let start_ns = clock.to_ns(r.start_raw);
+    let (wall_ns, busy_ns, self_ns) = r.durations_ns(clock);
     ProfileEvent {
         id: r.id,
         parent: (r.parent != 0).then_some(r.parent),
         name,
         kind,
         thread_id: r.thread_id(),
-        start_ns: clock.to_ns(r.start_raw),
-        end_ns: clock.to_ns(r.start_raw) + clock.ticks_ns(r.wall),
-        busy_ns: clock.ticks_ns(r.busy),
-        self_ns: clock.ticks_ns(r.busy).saturating_sub(r.child_ns),
+        start_ns,
+        end_ns: start_ns + wall_ns,
+        busy_ns,
+        self_ns,
         metrics,
         alloc: e.alloc(),
         error: e.error().map(str::to_owned),

@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 
+use crate::clock::ProfClock;
 use crate::event::AllocStats;
 
 /// The rare parts of an event, boxed so the common event stays small: more than one metric,
@@ -54,6 +55,18 @@ impl RawEvent {
     #[inline(always)]
     pub(crate) fn thread_id(&self) -> u64 {
         self.id >> Self::THREAD_SHIFT
+    }
+
+    /// Wall, busy and self time in ns: the raw ticks scaled by `clock`, self time being busy
+    /// time minus the children's (already in ns).
+    #[inline(always)]
+    pub(crate) fn durations_ns(&self, clock: &ProfClock) -> (u64, u64, u64) {
+        let busy = clock.ticks_ns(self.busy);
+        (
+            clock.ticks_ns(self.wall),
+            busy,
+            busy.saturating_sub(self.child_ns),
+        )
     }
 }
 
