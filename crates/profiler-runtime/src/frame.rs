@@ -135,6 +135,13 @@ impl Frame {
         }
     }
 
+    /// Credits a closed same-thread child's wall time (`wall` raw ticks) to this frame's
+    /// children, scaled as the child's event is.
+    #[inline(always)]
+    pub(crate) fn credit_child(&mut self, wall: u64, clock: &ProfClock) {
+        self.child_ns += clock.ticks_ns(wall);
+    }
+
     /// Adds a metric (summing repeats of a key).
     #[inline]
     pub(crate) fn add_metric(&mut self, key: Cow<'static, str>, v: f64) {

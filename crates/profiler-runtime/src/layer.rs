@@ -186,9 +186,7 @@ where
                 },
             };
             if parent_span != 0 {
-                with_frame(slot, &ctx, parent_span, |parent| {
-                    parent.child_ns += c.clock.ticks_ns(wall);
-                });
+                with_frame(slot, &ctx, parent_span, |p| p.credit_child(wall, &c.clock));
             }
         });
     }

@@ -530,7 +530,7 @@ impl VirtualGuard {
             let parent_span = frame.parent_span;
             let wall = slot.emit(c, frame, panicked);
             if let Some(parent) = slot.frame_mut(parent_span) {
-                parent.child_ns += c.clock.ticks_ns(wall);
+                parent.credit_child(wall, &c.clock);
             }
             alloc
         })
