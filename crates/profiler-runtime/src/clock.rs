@@ -60,8 +60,7 @@ pub(crate) struct ProfClock {
 
 impl ProfClock {
     pub(crate) fn new() -> Self {
-        let (clock, tsc) = global();
-        let (clock, tsc) = (clock, *tsc);
+        let &(ref clock, tsc) = global();
         let epoch_raw = clock.raw();
         let epoch_unix_ns = SystemTime::now()
             .duration_since(UNIX_EPOCH)

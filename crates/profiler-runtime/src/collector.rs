@@ -208,6 +208,21 @@ impl Collector {
         lock(&self.ring).recycle_all(chunks);
     }
 
+    /// Exact public statistics of a cut (see [`Collector::with_cut`]): the folded aggregates
+    /// plus every event the fold has not reached, in the ring or still staged.
+    fn stats_of(
+        &self,
+        folded: &Aggregates,
+        table: &OpTable,
+        staged: &[Chunk],
+        ring: &Ring,
+    ) -> Vec<OperationStats> {
+        to_stats(
+            &self.aggregates_with(folded, ring.unfolded().chain(staged)),
+            &table.ops,
+        )
+    }
+
     /// The folded aggregates plus the events of `rest` (chunks the fold has not reached).
     fn aggregates_with<'a, 'c>(
         &self,
@@ -244,12 +259,7 @@ impl Collector {
 
     /// Exact aggregates of every operation so far, merged across threads.
     pub(crate) fn aggregates(&self) -> Vec<OperationStats> {
-        self.with_cut(|folded, table, staged, ring| {
-            to_stats(
-                &self.aggregates_with(folded, ring.unfolded().chain(staged)),
-                &table.ops,
-            )
-        })
+        self.with_cut(|folded, table, staged, ring| self.stats_of(folded, table, staged, ring))
     }
 
     /// Appends a monitor sample.
@@ -266,10 +276,7 @@ impl Collector {
     pub(crate) fn snapshot(&self) -> CollectorSnapshot {
         let (mut events, operations, mut dropped, capacity) =
             self.with_cut(|folded, table, staged, ring| {
-                let operations = to_stats(
-                    &self.aggregates_with(folded, ring.unfolded().chain(staged)),
-                    &table.ops,
-                );
+                let operations = self.stats_of(folded, table, staged, ring);
                 let (kept, dropped) = ring.kept();
                 let mut events: Vec<ProfileEvent> =
                     kept.map(|r| to_public(table, &self.clock, r)).collect();

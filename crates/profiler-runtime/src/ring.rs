@@ -58,10 +58,11 @@ impl Ring {
         self.len += chunk.len();
         self.chunks.push_back(Arc::new(chunk));
         self.unfolded += 1;
-        while let Some(front) = self.chunks.front() {
-            if self.len - front.len() < self.capacity {
-                break;
-            }
+        while self
+            .chunks
+            .front()
+            .is_some_and(|f| self.len - f.len() >= self.capacity)
+        {
             let Some(front) = self.chunks.pop_front() else {
                 break;
             };
