@@ -56,7 +56,7 @@ pub(crate) fn instrument(
 ) -> syn::Result<TokenStream> {
     let span = gen_span(sig, args, name, skip_check, true)?;
     let block = tail.block.block.to_token_stream();
-    let inner = gen_wrapped(args, span, block, true);
+    let inner = gen_wrapped(args, span, block, true, false);
     let attrs = &tail.block.attrs;
     let future = quote!(#(#attrs)* async move { #inner });
     let last = if tail.pinned {

@@ -131,8 +131,9 @@ pub(crate) fn gen_function(
         None => {
             let span = gen_span(&f.sig, args, name, skip_check, is_async)?;
             if is_async || args.err.is_some() || args.ret.is_some() {
+                let numeric = numeric_return(&f.sig.output, args.err.is_some());
                 let block = with_fake_return(&f.sig.output, &f.sig.ident, f.body);
-                gen_wrapped(args, span, block, is_async)
+                gen_wrapped(args, span, block, is_async, numeric)
             } else {
                 // A plain sync body is spliced in unchanged after the guard.
                 let (span_var, guard_var) = (local("span"), local("guard"));
@@ -225,13 +226,53 @@ pub(crate) fn gen_span(
     })
 }
 
+/// Whether the value `ret` records is a primitive number or `bool` by its spelling: the return
+/// type, or with `err` the `T` of a `Result<T, _>`. Such a value is recorded as a number (the
+/// profiler keeps it as the metric `return`) instead of in its `Debug`/`Display` form.
+pub(crate) fn numeric_return(output: &ReturnType, err: bool) -> bool {
+    const NUMERIC: &[&str] = &[
+        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+        "f32", "f64", "bool",
+    ];
+    fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+        match ty {
+            Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
+            Type::Paren(p) => last_segment(&p.elem),
+            Type::Group(g) => last_segment(&g.elem),
+            _ => None,
+        }
+    }
+    fn is_numeric(ty: &Type) -> bool {
+        last_segment(ty)
+            .is_some_and(|s| s.arguments.is_none() && NUMERIC.iter().any(|n| s.ident == n))
+    }
+    let ReturnType::Type(_, ty) = output else {
+        return false;
+    };
+    if !err {
+        return is_numeric(ty);
+    }
+    let Some(seg) = last_segment(ty).filter(|s| s.ident == "Result") else {
+        return false;
+    };
+    match &seg.arguments {
+        syn::PathArguments::AngleBracketed(a) => match a.args.first() {
+            Some(syn::GenericArgument::Type(t)) => is_numeric(t),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 /// The body (without its braces) that runs `block` in a closure (sync) or an async block
-/// (async) inside the span, emitting the `err` / `ret` events on its result.
+/// (async) inside the span, emitting the `err` / `ret` events on its result. With `numeric`
+/// (see [`numeric_return`]) `ret` records the value as a number.
 pub(crate) fn gen_wrapped(
     args: &ProfileArgs,
     span: TokenStream,
     block: TokenStream,
     is_async: bool,
+    numeric: bool,
 ) -> TokenStream {
     let rt = support_path();
     let (span_var, guard_var, result_var) = (local("span"), local("guard"), local("result"));
@@ -245,8 +286,14 @@ pub(crate) fn gen_wrapped(
         ))
     });
     let ret_event = args.ret.map(|mode: FormatMode| {
-        let sigil = mode.sigil();
-        quote!(#rt::tracing::event!(target: "profiler::ret", #level, return = #sigil #x))
+        if numeric {
+            quote!(#rt::tracing::event!(
+                target: "profiler::ret", #level, return = #rt::metric_value(&#x)
+            ))
+        } else {
+            let sigil = mode.sigil();
+            quote!(#rt::tracing::event!(target: "profiler::ret", #level, return = #sigil #x))
+        }
     });
     let wraps = err_event.is_some() || ret_event.is_some();
 

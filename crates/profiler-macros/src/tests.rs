@@ -103,7 +103,25 @@ fn err_and_ret_events() {
     assert!(out.contains("target:\"profiler::error\""), "{out}");
     assert!(out.contains("Level::ERROR,error=?"), "{out}");
     assert!(out.contains("target:\"profiler::ret\""), "{out}");
-    assert!(out.contains("return=?"), "{out}");
+    // The `Ok` value is a number: recorded as one (the metric `return`).
+    assert!(
+        out.contains("return=::profiler_runtime::__macro_support::metric_value(&"),
+        "{out}"
+    );
+    // Anything else is recorded in its `Debug` form, for other layers.
+    for ret_ty in [
+        quote!(String),
+        quote!(Result<u32, String>),
+        quote!(Vec<u32>),
+    ] {
+        let out = expanded(quote!(ret), quote!(fn f() -> #ret_ty { make() }));
+        assert!(out.contains("return=?"), "{out}");
+        assert!(!out.contains("metric_value(&"), "{out}");
+    }
+    for ret_ty in [quote!(f64), quote!(core::primitive::usize), quote!(bool)] {
+        let out = expanded(quote!(ret), quote!(fn f() -> #ret_ty { make() }));
+        assert!(out.contains("metric_value(&"), "{out}");
+    }
     let out = expanded(
         quote!(err),
         quote!(

@@ -21,7 +21,7 @@ use crate::event::{EventKind, Name, ProfileEvent};
 use crate::fold::{FoldWorker, MAX_PENDING, WAKE_AT};
 use crate::monitor::MonitorSample;
 use crate::profile::ThreadInfo;
-use crate::raw::{Aux, Chunk, EventRef, RawEvent};
+use crate::raw::{Aux, Chunk, EventRef, Extra, RawEvent};
 use crate::ring::Ring;
 use crate::stage::Stage;
 use crate::stats::OperationStats;
@@ -38,11 +38,16 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// Interned operations: (name, kind) -> dense index.
 #[derive(Default)]
 pub(crate) struct OpTable {
-    by_key: HashMap<(Name, EventKind), u32>,
+    /// By kind, then name: a lookup borrows the name (no allocation for a known operation).
+    by_key: HashMap<EventKind, HashMap<Name, u32>>,
     ops: Vec<(Name, EventKind)>,
 }
 
 impl OpTable {
+    fn find(&self, name: &str, kind: EventKind) -> Option<u32> {
+        self.by_key.get(&kind)?.get(name).copied()
+    }
+
     pub(crate) fn get(&self, op: u32) -> Option<&(Name, EventKind)> {
         self.ops.get(op as usize)
     }
@@ -57,6 +62,19 @@ pub(crate) struct Shard {
     /// The owner thread (checked in debug builds).
     #[cfg(debug_assertions)]
     owner: std::thread::ThreadId,
+}
+
+impl Shard {
+    /// Checks, in debug builds, that the caller is the shard's owner thread (its only writer).
+    #[inline(always)]
+    fn check_owner(&self) {
+        #[cfg(debug_assertions)]
+        debug_assert_eq!(
+            self.owner,
+            std::thread::current().id(),
+            "a shard is written by its own thread only"
+        );
+    }
 }
 
 /// Exact aggregates per operation (indexed by the operation's dense index).
@@ -121,20 +139,23 @@ impl Collector {
 
     /// The dense index of an operation, interning it on first sight.
     pub(crate) fn intern(&self, name: &str, kind: EventKind) -> u32 {
+        if let Some(i) = self
+            .ops
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .find(name, kind)
         {
-            let t = self.ops.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(&i) = t.by_key.get(&(Name::from(name), kind)) {
-                return i;
-            }
+            return i;
         }
+        let _own = crate::alloc::OwnAllocations::begin();
         let mut t = self.ops.write().unwrap_or_else(PoisonError::into_inner);
-        let key: (Name, EventKind) = (Name::from(name), kind);
-        if let Some(&i) = t.by_key.get(&key) {
+        if let Some(i) = t.find(name, kind) {
             return i;
         }
         let i = t.ops.len() as u32;
-        t.ops.push(key.clone());
-        t.by_key.insert(key, i);
+        let name = Name::from(name);
+        t.ops.push((name.clone(), kind));
+        t.by_key.entry(kind).or_default().insert(name, i);
         i
     }
 
@@ -155,21 +176,40 @@ impl Collector {
         (shard, tid)
     }
 
-    /// Adds one closed event to the calling thread's own shard: one plain store, no lock,
-    /// except once per [`STAGE`](crate::stage::STAGE) events.
-    #[inline]
-    pub(crate) fn record(&self, shard: &Shard, ev: RawEvent, aux: Option<Aux>) {
-        #[cfg(debug_assertions)]
-        debug_assert_eq!(
-            shard.owner,
-            std::thread::current().id(),
-            "a shard is written by its own thread only"
-        );
+    /// Adds one closed event without a side record to the calling thread's own shard: one
+    /// plain store, no lock, except once per [`STAGE`](crate::stage::STAGE) events.
+    #[inline(always)]
+    pub(crate) fn record(&self, shard: &Shard, ev: RawEvent) {
+        shard.check_owner();
         // SAFETY: every caller passes its own thread's `ThreadSlot::shard` (the single writer),
         // and the stage is drained as soon as it fills, so it is never full here.
-        if unsafe { shard.stage.push(ev, aux) } {
+        if unsafe { shard.stage.push(ev) } {
             self.flush(shard);
         }
+    }
+
+    /// Adds one closed event with a side record, written in place by `fill` (see
+    /// [`Stage::push_with_aux`]), to the calling thread's own shard.
+    #[inline(always)]
+    pub(crate) fn record_with_aux(
+        &self,
+        shard: &Shard,
+        ev: RawEvent,
+        fill: impl FnOnce(&mut Aux) -> Option<Extra>,
+    ) {
+        shard.check_owner();
+        // SAFETY: as in `record`.
+        if unsafe { shard.stage.push_with_aux(ev, fill) } {
+            self.flush(shard);
+        }
+    }
+
+    /// Takes a finished thread's shard out: its staged events move into the ring first, so
+    /// nothing it recorded is lost and nothing of it stays behind.
+    /// Called by the owner thread as it exits (no owner check: `thread::current` may be gone).
+    pub(crate) fn retire_thread(&self, shard: &Arc<Shard>) {
+        self.flush(shard);
+        lock(&self.shards).retain(|s| !Arc::ptr_eq(s, shard));
     }
 
     /// Moves the calling thread's staged events, as one chunk, into the ring, and wakes the
@@ -338,5 +378,38 @@ fn to_public(table: &OpTable, clock: &ProfClock, e: EventRef<'_>) -> ProfileEven
         alloc: e.alloc(),
         error: e.error().map(str::to_owned),
         panicked: r.flags & RawEvent::PANICKED != 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PerformanceProfiler;
+
+    fn work(i: u64) -> u64 {
+        tracing::info_span!("work").in_scope(|| i * 2)
+    }
+
+    #[test]
+    fn a_finished_threads_shard_leaves_the_collector_and_its_events_stay() {
+        let p = PerformanceProfiler::builder()
+            .without_monitor()
+            .build()
+            .expect("valid config");
+        for _ in 0..20 {
+            let sub = p.subscriber();
+            std::thread::spawn(move || {
+                tracing::subscriber::with_default(sub, || {
+                    for i in 0..10 {
+                        work(i);
+                    }
+                })
+            })
+            .join()
+            .expect("worker");
+        }
+        let c = &p.layer().collector;
+        assert_eq!(lock(&c.shards).len(), 0, "no shard outlives its thread");
+        assert_eq!(p.snapshot().total_events(), 200);
     }
 }

@@ -141,7 +141,8 @@ pub struct ProfileEvent {
     pub name: Name,
     /// What kind of work it was.
     pub kind: EventKind,
-    /// The profiler's id for the thread that closed the span (see [`Profile::threads`](crate::Profile::threads)).
+    /// The profiler's id for the thread that opened the span (see
+    /// [`Profile::threads`](crate::Profile::threads)); an `async fn` may have run on others too.
     pub thread_id: u64,
     /// When the span was first entered, in ns since the profiler started.
     pub start_ns: u64,

@@ -1,5 +1,5 @@
 //! Per-span state while a span is open, and how it becomes a [`RawEvent`] (plus, for a span
-//! that allocated, carried metrics or failed, its [`Aux`]).
+//! that allocated, carried metrics or failed, its [`Aux`] and maybe an [`Extra`]).
 
 use std::borrow::Cow;
 
@@ -155,7 +155,7 @@ impl Frame {
     /// Closes the frame into an event. The clock is read only for a frame still entered (a
     /// leaked guard) or never entered (recorded now, with zero duration). What the event does
     /// not hold (allocation counts, metrics, an error) stays in the frame until
-    /// [`Frame::take_aux`]: the common empty span never builds a side record.
+    /// [`Frame::fill_aux`]: the common empty span never builds a side record.
     #[inline(always)]
     pub(crate) fn finish(&mut self, clock: &ProfClock, panicked: bool) -> RawEvent {
         if self.depth > 0 || self.start_raw == 0 {
@@ -192,15 +192,13 @@ impl Frame {
         self.depth == 0 && self.start_raw != 0 && !self.has_aux()
     }
 
-    /// Moves the side record out of a closed frame, leaving the frame empty (to be reused or
-    /// dropped in place).
-    pub(crate) fn take_aux(&mut self) -> Aux {
-        let mut aux = Aux {
-            alloc: self.alloc,
-            ..Aux::default()
-        };
-        self.take_metrics(&mut aux);
-        aux
+    /// Writes the side record of a closed frame into `aux` (empty, in place), leaving the frame
+    /// empty (to be reused or dropped in place); returns the [`Extra`] for what does not fit
+    /// inline.
+    #[inline(always)]
+    pub(crate) fn fill_aux(&mut self, aux: &mut Aux) -> Option<Extra> {
+        aux.alloc = self.alloc;
+        self.take_metrics(aux)
     }
 
     /// Ends a frame closed while still entered at the close, and places a never-entered frame
@@ -219,9 +217,9 @@ impl Frame {
     }
 
     /// Moves the metrics and error into `aux`: inline when every key is static and they fit,
-    /// otherwise into one boxed [`Extra`].
+    /// otherwise into an [`Extra`].
     #[inline(always)]
-    fn take_metrics(&mut self, aux: &mut Aux) {
+    fn take_metrics(&mut self, aux: &mut Aux) -> Option<Extra> {
         let inline = self.error.is_none()
             && self.metrics.len() <= INLINE_METRICS
             && self
@@ -236,12 +234,13 @@ impl Frame {
             }
             aux.n_inline = self.metrics.len() as u8;
             self.metrics.clear();
+            None
         } else {
             let _own = alloc::OwnAllocations::begin();
-            aux.extra = Some(Box::new(Extra {
+            Some(Extra {
                 metrics: self.metrics.drain(..).collect(),
                 error: self.error.take(),
-            }));
+            })
         }
     }
 }

@@ -1,13 +1,15 @@
-//! [`ProfilerLayer`]: the `tracing_subscriber::Layer` that turns closed spans into events.
+//! [`ProfilerLayer`]: the `tracing_subscriber::Layer` that turns spans into events.
 //!
 //! The hot path, for a sync `#[profile]` function (`profile.sync` marker): `on_new_span` pushes a
 //! [`Frame`] on this thread's stack (no allocation once warm); `on_enter` and `on_exit` read the
 //! TSC and the thread's allocation counters, so the event times the function's body and leaves
-//! the registry's own bookkeeping out; `on_close` pops the frame and writes one 64-byte event
-//! into this thread's staging chunk. No global lock, no `/proc` read, no registry extension.
+//! the registry's own bookkeeping out; the outermost `on_exit` pops the frame and writes one
+//! 64-byte event into this thread's staging chunk, and the `on_close` right after finds nothing
+//! left to do. No global lock, no `/proc` read, no registry extension.
 //!
-//! Spans without the marker (`async fn`, hand-written spans) may move between threads, so their
-//! frame lives in the registry's span extensions instead, which costs one boxed insert per span.
+//! Spans without the marker (`async fn`, hand-written spans) may move between threads and be
+//! entered many times, so their frame lives in the registry's span extensions instead (one
+//! boxed insert per span) and their event is written at their close.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -24,8 +26,8 @@ use crate::alloc::OwnAllocations;
 use crate::collector::Collector;
 use crate::event::EventKind;
 use crate::frame::Frame;
-use crate::local::{with_slot, ThreadSlot};
-use crate::macro_support::{ERROR_TARGET, METRICS_TARGET};
+use crate::local::{with_slot, with_slot_leaf, ThreadSlot};
+use crate::macro_support::{ERROR_TARGET, METRICS_TARGET, RETURN_TARGET};
 
 /// The profiler's tracing layer. Get one from
 /// [`PerformanceProfiler::layer`](crate::PerformanceProfiler::layer) and compose it with others:
@@ -41,6 +43,8 @@ use crate::macro_support::{ERROR_TARGET, METRICS_TARGET};
 #[derive(Clone)]
 pub struct ProfilerLayer {
     pub(crate) collector: Arc<Collector>,
+    /// `collector.id`, kept here: one dependent load fewer per callback.
+    pub(crate) id: u64,
 }
 
 impl fmt::Debug for ProfilerLayer {
@@ -102,7 +106,8 @@ where
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let c = &self.collector;
-        with_slot(c, |slot| {
+        // A leaf: the fields' visitor formats nothing, so no user code runs.
+        with_slot_leaf(self.id, c, |slot| {
             // Nothing on the sync path allocates once warm; each cold branch that may (a new
             // callsite, a deeper stack, fields, an async span's boxed frame) excludes itself.
             let info = slot.callsite(attrs.metadata(), c);
@@ -129,7 +134,7 @@ where
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
-        with_slot(&self.collector, |slot| {
+        with_slot_leaf(self.id, &self.collector, |slot| {
             let _own = OwnAllocations::begin();
             with_frame(slot, &ctx, id.into_u64(), |f| {
                 values.record(&mut MetricVisitor { frame: f })
@@ -140,7 +145,7 @@ where
     #[inline]
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
         let c = &self.collector;
-        with_slot(c, |slot| {
+        with_slot_leaf(self.id, c, |slot| {
             let span = id.into_u64();
             // A sync span's frame is on top of this thread's stack (searched first).
             match slot.frame_mut(span) {
@@ -156,48 +161,53 @@ where
     #[inline]
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
         let c = &self.collector;
-        with_slot(c, |slot| {
+        with_slot_leaf(self.id, c, |slot| {
             let span = id.into_u64();
-            match slot.frame_mut(span) {
-                Some(f) => f.exit(c.clock.raw()),
+            let done = match slot.frame_mut(span) {
+                Some(f) => {
+                    f.exit(c.clock.raw());
+                    f.depth == 0
+                }
                 None => {
                     with_ext_frame(ctx.clone(), span, |f| f.exit(c.clock.raw()));
+                    false
                 }
-            }
+            };
             slot.pop_entered(span);
+            if done {
+                // A sync span is entered once, for its function's body: its event is complete at
+                // this exit, so it is recorded now, and a handle of the span that outlives the
+                // call (a `Span::current()` clone closed later, or on another thread) loses
+                // nothing and leaves nothing behind on this thread's stack.
+                slot.closed_at_exit = span;
+                finish(slot, c, id, ctx, std::thread::panicking());
+            }
         });
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let c = &self.collector;
-        with_slot(c, |slot| {
-            let span = id.into_u64();
-            let panicked = std::thread::panicking();
-            // The common case, the innermost frame closing, allocates nothing (a flush or a
-            // boxed error excludes itself).
-            let (wall, parent_span) = match slot.top_mut() {
-                Some(top) if top.span == span => match slot.emit_top(c, panicked) {
-                    Some(done) => done,
-                    None => return,
-                },
-                _ => match close_other(slot, c, &id, ctx.clone(), panicked) {
-                    Some(done) => done,
-                    None => return,
-                },
-            };
-            if parent_span != 0 {
-                with_frame(slot, &ctx, parent_span, |p| p.credit_child(wall, &c.clock));
+        // A leaf: a flush or a fold touches only the profiler's own buffers.
+        with_slot_leaf(self.id, c, |slot| {
+            if slot.closed_at_exit == id.into_u64() {
+                // Recorded at its exit (the common case: the close follows right after).
+                slot.closed_at_exit = 0;
+                return;
             }
+            finish(slot, c, &id, ctx, std::thread::panicking());
         });
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let target = event.metadata().target();
-        let is_metrics = target == METRICS_TARGET;
-        if !is_metrics && target != ERROR_TARGET {
-            return;
-        }
+        let what = match target {
+            METRICS_TARGET => Reserved::Metrics,
+            RETURN_TARGET => Reserved::Return,
+            ERROR_TARGET => Reserved::Error,
+            _ => return,
+        };
         let c = &self.collector;
+        // Guarded: an error's text comes from its `Display`/`Debug`, which is user code.
         with_slot(c, |slot| {
             let _own = OwnAllocations::begin();
             let span = match event.parent() {
@@ -205,14 +215,13 @@ where
                 None if event.is_contextual() => slot.entered.last().copied().unwrap_or(0),
                 None => 0,
             };
-            let found = with_frame(slot, &ctx, span, |f| {
-                if is_metrics {
+            let found = with_frame(slot, &ctx, span, |f| match what {
+                Reserved::Metrics | Reserved::Return => {
                     event.record(&mut MetricVisitor { frame: f });
-                } else {
-                    event.record(&mut ErrorVisitor { frame: f });
                 }
+                Reserved::Error => event.record(&mut ErrorVisitor { frame: f }),
             });
-            if found.is_none() && is_metrics {
+            if found.is_none() && what == Reserved::Metrics {
                 // Metrics outside any span: keep them as a standalone zero-length event.
                 let op = c.intern("metrics", EventKind::FunctionCall);
                 let event_id = slot.next_event_id();
@@ -222,6 +231,17 @@ where
             }
         });
     }
+}
+
+/// The events of the `#[profile]` expansion the layer reads (by target).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reserved {
+    /// Numeric fields are metrics (`metrics!` by hand).
+    Metrics,
+    /// `ret`: a numeric `return` field is the metric `return`.
+    Return,
+    /// `err`: the `error` field is the event's error text.
+    Error,
 }
 
 /// Opens the frame of a span that may move between threads, in the span's extensions (cold:
@@ -243,6 +263,28 @@ fn open_async<S>(
             attrs.record(&mut MetricVisitor { frame: &mut frame });
         }
         span.extensions_mut().insert(frame);
+    }
+}
+
+/// Records the event of span `id`: its frame is the innermost on this thread's stack (the common
+/// case, closed in place), deeper in it, or in the span's extensions. Credits the parent with
+/// the event's wall time.
+#[inline(always)]
+fn finish<S>(slot: &mut ThreadSlot, c: &Collector, id: &Id, ctx: Context<'_, S>, panicked: bool)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let span = id.into_u64();
+    // The common case, the innermost frame, allocates nothing (a flush or a boxed error
+    // excludes itself).
+    let done = match slot.top_mut() {
+        Some(top) if top.span == span => slot.emit_top(c, panicked),
+        _ => close_other(slot, c, id, ctx.clone(), panicked),
+    };
+    if let Some((wall, parent_span)) = done {
+        if parent_span != 0 {
+            with_frame(slot, &ctx, parent_span, |p| p.credit_child(wall, &c.clock));
+        }
     }
 }
 

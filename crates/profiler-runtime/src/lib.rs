@@ -51,6 +51,7 @@ mod raw;
 pub mod report;
 mod ring;
 pub mod session;
+mod span_metrics;
 mod stage;
 pub mod stats;
 pub mod system;

@@ -63,7 +63,11 @@ pub(crate) struct ThreadSlot {
     pub entered: Vec<u64>,
     callsites: HashMap<usize, CallsiteInfo, BuildHasherDefault<PtrHasher>>,
     last_callsite: (usize, CallsiteInfo),
-    /// Set while a callback runs on this slot: a re-entrant callback gets no slot.
+    /// The span whose event its exit recorded last (a sync span: see `ProfilerLayer::on_exit`),
+    /// so that its close, which normally follows at once, finds nothing to do.
+    pub closed_at_exit: u64,
+    /// Set while a guarded call ([`with_slot`]) runs on this slot: a re-entrant callback gets
+    /// no slot.
     busy: bool,
 }
 
@@ -88,6 +92,7 @@ impl ThreadSlot {
                     has_fields: false,
                 },
             ),
+            closed_at_exit: 0,
             busy: false,
         }
     }
@@ -236,6 +241,24 @@ impl ThreadSlot {
     }
 }
 
+impl Drop for ThreadSlot {
+    /// The thread is gone (or its profiler is): frames it left open become events (closed
+    /// while still entered, at this moment), its staged events move into the ring, and its
+    /// shard leaves the collector, so threads that come and go leave no memory behind.
+    fn drop(&mut self) {
+        let Some(collector) = self.collector.upgrade() else {
+            return;
+        };
+        let _own = crate::alloc::OwnAllocations::begin();
+        while self.live > 0 {
+            self.live -= 1;
+            let frame = &mut self.stack[self.live];
+            record_closed(&collector, &self.shard, frame, false);
+        }
+        collector.retire_thread(&self.shard);
+    }
+}
+
 /// Closes `frame` into an event in `shard`. Returns the event's wall ticks.
 #[inline(always)]
 fn record_closed(collector: &Collector, shard: &Shard, frame: &mut Frame, panicked: bool) -> u64 {
@@ -243,7 +266,7 @@ fn record_closed(collector: &Collector, shard: &Shard, frame: &mut Frame, panick
         // The common case: exited, nothing beside the event. Built straight into the stage.
         let ev = frame.finish(&collector.clock, panicked);
         let wall = ev.wall;
-        collector.record(shard, ev, None);
+        collector.record(shard, ev);
         wall
     } else {
         record_other(collector, shard, frame, panicked)
@@ -256,8 +279,11 @@ fn record_closed(collector: &Collector, shard: &Shard, frame: &mut Frame, panick
 fn record_other(collector: &Collector, shard: &Shard, frame: &mut Frame, panicked: bool) -> u64 {
     let ev = frame.finish(&collector.clock, panicked);
     let wall = ev.wall;
-    let aux = frame.has_aux().then(|| frame.take_aux());
-    collector.record(shard, ev, aux);
+    if frame.has_aux() {
+        collector.record_with_aux(shard, ev, |aux| frame.fill_aux(aux));
+    } else {
+        collector.record(shard, ev);
+    }
     wall
 }
 
@@ -280,30 +306,66 @@ thread_local! {
     static FAST: Cell<(u64, *mut ThreadSlot)> = const { Cell::new((0, std::ptr::null_mut())) };
 }
 
-/// Runs `f` on this thread's slot for `collector`, creating it on first use. Returns `None`
-/// during thread teardown or on re-entry (the profiler never recurses into itself).
+/// This thread's slot for the collector with id `id`, creating it on first use; `None` during
+/// thread teardown or while a guarded call ([`with_slot`]) holds the slot up the stack.
 #[inline(always)]
-pub(crate) fn with_slot<R>(
-    collector: &Arc<Collector>,
-    f: impl FnOnce(&mut ThreadSlot) -> R,
-) -> Option<R> {
-    let (id, ptr) = FAST.try_with(Cell::get).ok()?;
-    let ptr = if id == collector.id && !ptr.is_null() {
+fn slot_ptr(id: u64, collector: &Arc<Collector>) -> Option<*mut ThreadSlot> {
+    let (fast_id, ptr) = FAST.try_with(Cell::get).ok()?;
+    let ptr = if fast_id == id && !ptr.is_null() {
         ptr
     } else {
         slot_slow(collector)?
     };
     // SAFETY: `ptr` points into a live `Box<ThreadSlot>` owned by this thread's `SLOTS`
     // (cleared from `FAST` before `SLOTS` drops, and slots of live collectors are never
-    // removed). `busy` guarantees no other `&mut` to it exists up the stack.
-    let slot = unsafe { &mut *ptr };
-    if slot.busy {
+    // removed), and only this thread reads it.
+    if unsafe { (*ptr).busy } {
         return None;
     }
-    slot.busy = true;
-    let r = f(slot);
-    slot.busy = false;
-    Some(r)
+    Some(ptr)
+}
+
+/// Runs `f` on this thread's slot for `collector` (whose id is `id`), for a layer callback
+/// that calls no code able to re-enter the profiler: no user code, no formatting of user
+/// values, no `tracing` call. Such a callback only checks the slot's `busy` flag (set by a
+/// guarded call up the stack), without setting it: two stores fewer per callback.
+#[inline(always)]
+pub(crate) fn with_slot_leaf<R>(
+    id: u64,
+    collector: &Arc<Collector>,
+    f: impl FnOnce(&mut ThreadSlot) -> R,
+) -> Option<R> {
+    let ptr = slot_ptr(id, collector)?;
+    // SAFETY: the slot is live (see `slot_ptr`) and not busy, so no `&mut` to it exists up the
+    // stack; `f` is a leaf (the caller's promise), so none is made while this one lives.
+    Some(f(unsafe { &mut *ptr }))
+}
+
+/// Runs `f` on this thread's slot for `collector`, creating it on first use, with the slot
+/// marked busy: for calls that may run user code (a metrics iterator, a value's `Debug`) which
+/// could re-enter the profiler. Returns `None` during thread teardown or on re-entry (the
+/// profiler never recurses into itself).
+#[inline(always)]
+pub(crate) fn with_slot<R>(
+    collector: &Arc<Collector>,
+    f: impl FnOnce(&mut ThreadSlot) -> R,
+) -> Option<R> {
+    /// Clears `busy` however the call ends: a panic in the user code `f` runs (caught further
+    /// up) must not leave the slot busy, which would silence the profiler on this thread.
+    struct Busy(*mut ThreadSlot);
+    impl Drop for Busy {
+        fn drop(&mut self) {
+            // SAFETY: the slot outlives the call (see `slot_ptr`); the `&mut` given to `f` is
+            // gone by the time this runs.
+            unsafe { (*self.0).busy = false };
+        }
+    }
+    let ptr = slot_ptr(collector.id, collector)?;
+    // SAFETY: as in `with_slot_leaf`; `busy` makes any re-entrant call get no slot.
+    unsafe { (*ptr).busy = true };
+    let _busy = Busy(ptr);
+    // SAFETY: as above; the only other access, `Busy::drop`, runs after `f` returns.
+    Some(f(unsafe { &mut *ptr }))
 }
 
 /// Finds or creates this thread's slot for `collector` and makes it the fast one. Kept out of

@@ -14,11 +14,17 @@
 //! - numeric fields (function arguments of primitive numeric type and `fields(..)` entries) become
 //!   the event's metrics.
 //!
-//! Inside the span, `metrics!` emits an event with target [`METRICS_TARGET`] whose numeric fields
-//! are summed into the span; `err` emits one with target [`ERROR_TARGET`] and an `error` field;
-//! `ret` one with target [`RETURN_TARGET`] and a `return` field.
+//! Inside the span, `metrics!` hands its values straight to the layer ([`add_metrics`], past any
+//! filter), which sums them into the span; an event with target [`METRICS_TARGET`] does the
+//! same for its numeric fields (for hand-written events). `err` emits an event with target
+//! [`ERROR_TARGET`] and an `error` field (the event's error text); `ret` one with target
+//! [`RETURN_TARGET`] and a `return` field, a number where the return type is a primitive number
+//! or `bool` (the event's metric `return`), else the value's `Debug`/`Display` form (for other
+//! layers; the profiler ignores it).
 
 pub use tracing;
+
+pub use crate::span_metrics::{add_metrics, metrics_enabled};
 
 /// Prefix of the empty marker field that carries a span's kind.
 pub const KIND_FIELD_PREFIX: &str = "profile.kind.";
@@ -61,6 +67,13 @@ impl MetricValue for bool {
         } else {
             0.0
         }
+    }
+}
+
+impl MetricValue for &bool {
+    #[inline(always)]
+    fn metric_value(self) -> f64 {
+        (*self).metric_value()
     }
 }
 

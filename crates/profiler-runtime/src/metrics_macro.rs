@@ -6,6 +6,11 @@
 /// summed into the innermost span the profiler layer knows; a key given twice in one span adds up.
 /// Outside any span the values are recorded as a standalone event named `metrics`.
 ///
+/// The values go straight to the profiler's layer in the current dispatcher, not through a
+/// `tracing` event, so no level filter or `max_level_*` feature can drop them while the span
+/// survives; with no profiler installed nothing is evaluated. Where one dispatcher holds several
+/// profiler layers, the first one gets the values.
+///
 /// Keys are identifiers, optionally dotted (`energy.adc_pj = x`). Units belong in the name.
 ///
 /// ```
@@ -20,10 +25,20 @@
 #[macro_export]
 macro_rules! metrics {
     ($($($key:ident).+ = $value:expr),+ $(,)?) => {
-        $crate::__macro_support::tracing::event!(
-            target: "profiler::metrics",
-            $crate::__macro_support::tracing::Level::TRACE,
-            $($($key).+ = $crate::__macro_support::metric_value($value)),+
-        )
+        if $crate::__macro_support::metrics_enabled() {
+            $crate::__macro_support::add_metrics(&[$((
+                $crate::__metric_key!($($key).+),
+                $crate::__macro_support::metric_value($value),
+            )),+]);
+        }
+    };
+}
+
+/// The key of a `metrics!` pair as a string: `energy.adc_pj` -> `"energy.adc_pj"`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __metric_key {
+    ($first:ident $(. $rest:ident)*) => {
+        ::core::concat!(::core::stringify!($first) $(, ".", ::core::stringify!($rest))*)
     };
 }

@@ -217,6 +217,7 @@ impl PerformanceProfiler {
     pub fn layer(&self) -> ProfilerLayer {
         ProfilerLayer {
             collector: self.inner.collector.clone(),
+            id: self.inner.collector.id,
         }
     }
 
@@ -242,6 +243,7 @@ impl PerformanceProfiler {
     /// Starts a session named `name`. Sessions may overlap and nest; starting a name that is
     /// already running nests a new window under the same name (stopped innermost first).
     pub fn start_profiling(&self, name: impl Into<String>) {
+        let _own = crate::alloc::OwnAllocations::begin();
         let baseline = self.inner.collector.aggregates();
         let start_ns = self.inner.collector.clock.now_ns();
         lock(&self.inner.sessions).active.push(ActiveSession {
@@ -253,6 +255,7 @@ impl PerformanceProfiler {
 
     /// Stops the innermost running session named `name` and returns its results.
     pub fn stop_profiling(&self, name: &str) -> Result<SessionResults, ProfileError> {
+        let _own = crate::alloc::OwnAllocations::begin();
         let c = &self.inner.collector;
         let session = {
             let mut book = lock(&self.inner.sessions);
@@ -433,6 +436,7 @@ impl PerformanceProfiler {
 
     /// Everything so far: events, exact aggregates, samples, sessions, system info.
     pub fn snapshot(&self) -> Profile {
+        let _own = crate::alloc::OwnAllocations::begin();
         let c = &self.inner.collector;
         let snap = c.snapshot();
         let sessions = {
@@ -468,6 +472,7 @@ impl PerformanceProfiler {
 
     /// The performance report over everything so far.
     pub fn get_performance_report(&self) -> PerformanceReport {
+        let _own = crate::alloc::OwnAllocations::begin();
         PerformanceReport::from_profile(&self.snapshot())
     }
 

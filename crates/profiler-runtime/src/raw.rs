@@ -3,16 +3,19 @@
 //! A [`RawEvent`] is one 64-byte cache line with no destructor: ids, the raw start, the three
 //! durations, the operation and flags. What most spans do not have (allocation counts other than
 //! zero, a metric, an error) lives beside it in an [`Aux`] of the same [`Chunk`], found through
-//! the event's `aux` index. So an empty span costs one cache-line store, and recycling a chunk
-//! of the bounded ring never has to read its events back to drop them.
+//! the event's `aux` index; an [`Aux`] has no destructor either, and the rare parts that own
+//! heap data (many metrics, owned keys, an error text) go one step further out, in an
+//! [`Extra`] the [`Aux`] names by index. So an empty span costs one cache-line store, and
+//! recycling a chunk of the bounded ring never reads its events or side records back to drop
+//! them.
 
 use std::borrow::Cow;
 
 use crate::clock::ProfClock;
 use crate::event::AllocStats;
 
-/// The rare parts of an event, boxed so the common event stays small: more than one metric,
-/// metrics with owned keys, an error text.
+/// The rare parts of an event, kept apart so the common records stay destructor-free: more
+/// metrics than an [`Aux`] holds inline, metrics with owned keys, an error text.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Extra {
     pub metrics: Vec<(Cow<'static, str>, f64)>,
@@ -73,23 +76,40 @@ impl RawEvent {
 /// Metrics with static keys (tracing field names) an [`Aux`] holds without a heap allocation.
 pub(crate) const INLINE_METRICS: usize = 3;
 
-/// The side record of an event that allocated, carried metrics or failed.
-#[derive(Debug, Clone, Default)]
+/// The side record of an event that allocated, carried metrics or failed. Plain data (`Copy`,
+/// no destructor): a buffer of them is recycled without reading it back.
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Aux {
     pub alloc: AllocStats,
     /// The first `n_inline` entries are metrics, when all of the event's metrics have static
     /// keys and fit (the common case: a few fields and `metrics!` values).
     pub inline: [(&'static str, f64); INLINE_METRICS],
     pub n_inline: u8,
-    /// Everything else: more metrics, owned keys, an error text.
-    pub extra: Option<Box<Extra>>,
+    /// 1 + the index of this event's [`Extra`] in its chunk (everything else: more metrics,
+    /// owned keys, an error text); 0 for none.
+    pub extra: u32,
 }
 
-/// An event with its side record, as readers see it.
+impl Aux {
+    /// A side record with nothing in it yet.
+    pub(crate) const EMPTY: Aux = Aux {
+        alloc: AllocStats {
+            allocated_bytes: 0,
+            freed_bytes: 0,
+            allocations: 0,
+        },
+        inline: [("", 0.0); INLINE_METRICS],
+        n_inline: 0,
+        extra: 0,
+    };
+}
+
+/// An event with its side records, as readers see it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EventRef<'a> {
     pub ev: &'a RawEvent,
     pub aux: Option<&'a Aux>,
+    pub extra: Option<&'a Extra>,
 }
 
 impl<'a> EventRef<'a> {
@@ -102,8 +122,7 @@ impl<'a> EventRef<'a> {
     /// Whether the event has metrics or an error (worth a look at them).
     #[inline(always)]
     pub(crate) fn has_extras(&self) -> bool {
-        self.aux
-            .is_some_and(|a| a.n_inline > 0 || a.extra.is_some())
+        self.aux.is_some_and(|a| a.n_inline > 0 || a.extra != 0)
     }
 
     /// Every metric of the event.
@@ -112,7 +131,7 @@ impl<'a> EventRef<'a> {
         for &(k, v) in &aux.inline[..usize::from(aux.n_inline)] {
             f(k, v);
         }
-        if let Some(x) = &aux.extra {
+        if let Some(x) = self.extra {
             for (k, v) in &x.metrics {
                 f(k, *v);
             }
@@ -120,9 +139,7 @@ impl<'a> EventRef<'a> {
     }
 
     pub(crate) fn error(&self) -> Option<&'a str> {
-        self.aux
-            .and_then(|a| a.extra.as_ref())
-            .and_then(|x| x.error.as_deref())
+        self.extra.and_then(|x| x.error.as_deref())
     }
 }
 
@@ -131,6 +148,7 @@ impl<'a> EventRef<'a> {
 pub(crate) struct Chunk {
     pub events: Vec<RawEvent>,
     pub aux: Vec<Aux>,
+    pub extras: Vec<Extra>,
 }
 
 impl Chunk {
@@ -138,22 +156,26 @@ impl Chunk {
         self.events.len()
     }
 
-    /// The event at `i` with its side record.
+    /// The event at `i` with its side records.
     #[inline]
     pub(crate) fn get(&self, i: usize) -> Option<EventRef<'_>> {
         let ev = self.events.get(i)?;
         let aux = ev.aux.checked_sub(1).and_then(|k| self.aux.get(k as usize));
-        Some(EventRef { ev, aux })
+        let extra = aux
+            .and_then(|a| a.extra.checked_sub(1))
+            .and_then(|j| self.extras.get(j as usize));
+        Some(EventRef { ev, aux, extra })
     }
 
-    /// Every event with its side record, in order.
+    /// Every event with its side records, in order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = EventRef<'_>> {
         (0..self.events.len()).filter_map(|i| self.get(i))
     }
 
-    /// A chunk of one event (for unit tests of the buffers).
+    /// One event with a side record that owns heap data (for unit tests of the buffers): its
+    /// `Aux` with the `Extra` it names.
     #[cfg(test)]
-    pub(crate) fn test_event(id: u64) -> (RawEvent, Option<Aux>) {
+    pub(crate) fn test_event(id: u64) -> (RawEvent, Aux, Extra) {
         let ev = RawEvent {
             id: (1 << RawEvent::THREAD_SHIFT) | id,
             start_raw: id,
@@ -162,14 +184,11 @@ impl Chunk {
             child_ns: 0,
             ..RawEvent::default()
         };
-        let aux = Aux {
-            extra: Some(Box::new(Extra {
-                metrics: vec![(Cow::Owned(format!("m{id}")), 1.0)],
-                error: None,
-            })),
-            ..Aux::default()
+        let extra = Extra {
+            metrics: vec![(Cow::Owned(format!("m{id}")), 1.0)],
+            error: None,
         };
-        (ev, Some(aux))
+        (ev, Aux::default(), extra)
     }
 }
 
@@ -178,8 +197,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_event_is_one_cache_line() {
+    fn an_event_is_one_cache_line_and_nothing_on_the_hot_path_needs_a_drop() {
         assert_eq!(std::mem::size_of::<RawEvent>(), 64);
         assert!(!std::mem::needs_drop::<RawEvent>());
+        assert!(!std::mem::needs_drop::<Aux>());
     }
 }

@@ -7,8 +7,8 @@
 //! Chunks are folded into the exact aggregates off the hot path, by the fold worker. The newest
 //! `unfolded` chunks of the buffer have not been folded yet; a chunk that has to leave the buffer
 //! before it was folded moves to `pending` instead of being dropped, so no event ever escapes
-//! the aggregates. Dropped chunks' buffers are recycled: their events have no destructor, so
-//! recycling never reads them back.
+//! the aggregates. Dropped chunks' buffers are recycled: their events and side records have no
+//! destructor, so recycling never reads them back.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -52,7 +52,7 @@ impl Ring {
     /// Takes a chunk (not yet folded), dropping the oldest ones beyond the capacity.
     pub(crate) fn push_chunk(&mut self, chunk: Chunk) {
         if chunk.len() == 0 {
-            self.recycle_events(chunk.events);
+            self.recycle_buffers(chunk);
             return;
         }
         self.len += chunk.len();
@@ -116,17 +116,21 @@ impl Ring {
 
     fn recycle(&mut self, chunk: Arc<Chunk>) {
         if let Ok(c) = Arc::try_unwrap(chunk) {
-            self.recycle_events(c.events);
+            self.recycle_buffers(c);
         }
     }
 
-    fn recycle_events(&mut self, events: Vec<RawEvent>) {
+    /// Keeps a dropped chunk's event buffer for reuse (clearing it reads nothing: events have
+    /// no destructor); its side records (no destructor either) and extras are freed.
+    fn recycle_buffers(&mut self, chunk: Chunk) {
+        let mut events = chunk.events;
         if self.spare.len() < SPARE && events.capacity() >= STAGE {
+            events.clear();
             self.spare.push(events);
         }
     }
 
-    /// An empty buffer for a shard's next chunk.
+    /// An empty event buffer for a shard's next chunk.
     pub(crate) fn fresh(&mut self) -> Vec<RawEvent> {
         self.spare
             .pop()

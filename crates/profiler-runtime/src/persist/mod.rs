@@ -171,6 +171,7 @@ impl Profile {
 impl PerformanceProfiler {
     /// Saves a [`snapshot`](Self::snapshot) to `path` ([`Profile::save`]).
     pub fn save_profile_data(&self, path: impl AsRef<Path>) -> Result<(), ProfileError> {
+        let _own = crate::alloc::OwnAllocations::begin();
         self.snapshot().save(path)
     }
 
@@ -178,6 +179,7 @@ impl PerformanceProfiler {
     /// every report) shows the loaded data followed by what is recorded live. Replaces any
     /// previously loaded profile.
     pub fn load_profile_data(&self, path: impl AsRef<Path>) -> Result<(), ProfileError> {
+        let _own = crate::alloc::OwnAllocations::begin();
         let p = Profile::load(path)?;
         self.set_loaded(p);
         Ok(())

@@ -246,6 +246,7 @@ impl PerformanceProfiler {
         plot: PlotType,
         path: impl AsRef<Path>,
     ) -> Result<(), ProfileError> {
+        let _own = crate::alloc::OwnAllocations::begin();
         let path = path.as_ref();
         ImageFormat::of(path)?;
         render_with_report(report, &self.snapshot(), plot, path)
