@@ -12,6 +12,7 @@
 //! boxed insert per span) and their event is written at their close.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
@@ -105,6 +106,9 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        // A close that did not follow its exit (the span's handle lives on) must not match
+        // another span later, even one of another registry with the same id.
+        CLOSED_AT_EXIT.set(0);
         let c = &self.collector;
         // A leaf: the fields' visitor formats nothing, so no user code runs.
         with_slot_leaf(self.id, c, |slot| {
@@ -179,23 +183,20 @@ where
                 // this exit, so it is recorded now, and a handle of the span that outlives the
                 // call (a `Span::current()` clone closed later, or on another thread) loses
                 // nothing and leaves nothing behind on this thread's stack.
-                slot.closed_at_exit = span;
+                CLOSED_AT_EXIT.set(span);
                 finish(slot, c, id, ctx, std::thread::panicking());
             }
         });
     }
 
+    #[inline]
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        let c = &self.collector;
-        // A leaf: a flush or a fold touches only the profiler's own buffers.
-        with_slot_leaf(self.id, c, |slot| {
-            if slot.closed_at_exit == id.into_u64() {
-                // Recorded at its exit (the common case: the close follows right after).
-                slot.closed_at_exit = 0;
-                return;
-            }
-            finish(slot, c, &id, ctx, std::thread::panicking());
-        });
+        if CLOSED_AT_EXIT.get() == id.into_u64() {
+            // Recorded at its exit (the common case: the close follows right after).
+            CLOSED_AT_EXIT.set(0);
+            return;
+        }
+        close_slow(self, id, ctx);
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
@@ -264,6 +265,29 @@ fn open_async<S>(
         }
         span.extensions_mut().insert(frame);
     }
+}
+
+thread_local! {
+    /// The span whose event its exit recorded last on this thread (a sync span, see
+    /// `ProfilerLayer::on_exit`), so that its close, which normally follows at once, finds
+    /// nothing to do without even looking up this thread's slot. Shared by every profiler on
+    /// the thread: where two see the same span, the second one's close takes the slow path and
+    /// finds its frame already gone.
+    static CLOSED_AT_EXIT: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Closes span `id` where its exit did not record it (out of line: the common close is one
+/// comparison).
+#[inline(never)]
+fn close_slow<S>(layer: &ProfilerLayer, id: Id, ctx: Context<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let c = &layer.collector;
+    // A leaf: a flush or a fold touches only the profiler's own buffers.
+    with_slot_leaf(layer.id, c, |slot| {
+        finish(slot, c, &id, ctx, std::thread::panicking());
+    });
 }
 
 /// Records the event of span `id`: its frame is the innermost on this thread's stack (the common

@@ -63,9 +63,6 @@ pub(crate) struct ThreadSlot {
     pub entered: Vec<u64>,
     callsites: HashMap<usize, CallsiteInfo, BuildHasherDefault<PtrHasher>>,
     last_callsite: (usize, CallsiteInfo),
-    /// The span whose event its exit recorded last (a sync span: see `ProfilerLayer::on_exit`),
-    /// so that its close, which normally follows at once, finds nothing to do.
-    pub closed_at_exit: u64,
     /// Set while a guarded call ([`with_slot`]) runs on this slot: a re-entrant callback gets
     /// no slot.
     busy: bool,
@@ -92,7 +89,6 @@ impl ThreadSlot {
                     has_fields: false,
                 },
             ),
-            closed_at_exit: 0,
             busy: false,
         }
     }
