@@ -61,3 +61,33 @@ fn a_default_profiler_runs_the_monitor_and_without_monitor_does_not() {
     );
     drop(p); // joins the monitor thread
 }
+
+#[test]
+fn the_monitor_sees_the_process_busy() {
+    let p = PerformanceProfiler::builder()
+        .monitor_interval(Duration::from_millis(5))
+        .build()
+        .expect("valid config");
+    // Spin until three samples after the first (which has no previous reading to compare
+    // with) exist: the process used CPU all along, so their CPU% is above zero.
+    let mut x = 0u64;
+    let mut busy = Vec::new();
+    for _ in 0..1_000_000 {
+        for i in 0..10_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+        }
+        busy = p.snapshot().samples;
+        if busy.len() >= 4 {
+            break;
+        }
+    }
+    assert!(busy.len() >= 4, "the monitor samples every 5 ms: {busy:?}");
+    assert!(
+        busy[1..].iter().any(|s| s.cpu_percent > 0.0),
+        "CPU% while spinning: {busy:?}"
+    );
+    assert!(busy
+        .iter()
+        .all(|s| s.cpu_percent >= 0.0 && s.cpu_percent.is_finite()));
+    assert!(busy.windows(2).all(|w| w[0].t_ns <= w[1].t_ns));
+}

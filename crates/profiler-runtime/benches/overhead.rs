@@ -6,7 +6,8 @@
 //!   profiler reads it) and sums the difference (the cost of the two clock reads any timing layer pays: not a product
 //!   path, a reference for the rows around it);
 //! - `profiler_layer`: the full profiler layer (timing, allocation counting, metrics);
-//! - `profiler_layer_metrics`: the same with one numeric argument and one `metrics!` value;
+//! - `profiler_layer_metrics`: the same with one numeric argument and one `metrics!` value, and
+//!   `baseline_noop_layer_metrics`, that function under the floor's subscriber (its own floor);
 //! - `interleaved`: the floor, the clock-only layer and the profiler in alternating rounds of 1M
 //!   calls (15 rounds), printing each one's median ns and its median per-round ratio to the
 //!   floor: drift of a noisy machine hits all three alike, unlike rows measured one after
@@ -87,6 +88,9 @@ fn layers(c: &mut Criterion) {
     let baseline = tracing_subscriber::registry().with(Noop);
     tracing::subscriber::with_default(baseline, || {
         g.bench_function("baseline_noop_layer", |b| b.iter(empty));
+        g.bench_function("baseline_noop_layer_metrics", |b| {
+            b.iter(|| with_metric(black_box(3)))
+        });
     });
     let clock_only = tracing_subscriber::registry().with(ClockOnly);
     tracing::subscriber::with_default(clock_only, || {
