@@ -68,8 +68,10 @@ fn the_monitor_sees_the_process_busy() {
         .monitor_interval(Duration::from_millis(5))
         .build()
         .expect("valid config");
-    // Spin until three samples after the first (which has no previous reading to compare
-    // with) exist: the process used CPU all along, so their CPU% is above zero.
+    // Spin until six samples exist: each one after the first (which has no previous reading
+    // to compare with) covers an interval in which this thread spun, even at 5 ms (the CPU%
+    // comes from the process's CPU clock, not the kernel's 10 ms ticks); on a loaded machine a
+    // 5 ms interval can still pass without this thread on a core, so most, not all, show it.
     let mut x = 0u64;
     let mut busy = Vec::new();
     for _ in 0..1_000_000 {
@@ -77,13 +79,13 @@ fn the_monitor_sees_the_process_busy() {
             x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
         }
         busy = p.snapshot().samples;
-        if busy.len() >= 4 {
+        if busy.len() >= 6 {
             break;
         }
     }
-    assert!(busy.len() >= 4, "the monitor samples every 5 ms: {busy:?}");
+    assert!(busy.len() >= 6, "the monitor samples every 5 ms: {busy:?}");
     assert!(
-        busy[1..].iter().any(|s| s.cpu_percent > 0.0),
+        busy[1..].iter().filter(|s| s.cpu_percent > 1.0).count() >= 3,
         "CPU% while spinning: {busy:?}"
     );
     assert!(busy

@@ -39,6 +39,9 @@ pub fn current_rss_bytes() -> Option<u64> {
 struct Sampler {
     sys: System,
     pid: Pid,
+    /// The previous sample's time and the process's CPU time then (ns), for CPU% over the
+    /// interval between them.
+    last_cpu: Option<(u64, u64)>,
 }
 
 impl Sampler {
@@ -46,20 +49,39 @@ impl Sampler {
         Some(Sampler {
             sys: System::new().ok()?,
             pid: sysinfo::get_current_pid().ok()?,
+            last_cpu: None,
         })
     }
 
+    /// CPU% since the previous sample from the process's CPU clock (ns resolution, any
+    /// interval); `None` where the platform has no such clock.
+    fn cpu_percent(&mut self, t_ns: u64) -> Option<f32> {
+        let cpu = crate::analysis::process_cpu_ns()?;
+        let pct = match self.last_cpu {
+            Some((t0, c0)) if t_ns > t0 => {
+                cpu.saturating_sub(c0) as f64 / (t_ns - t0) as f64 * 100.0
+            }
+            _ => 0.0,
+        };
+        self.last_cpu = Some((t_ns, cpu));
+        Some(pct as f32)
+    }
+
     fn sample(&mut self, t_ns: u64) -> Option<MonitorSample> {
-        self.sys.refresh_processes_specifics(
-            ProcessesToUpdate::Some(&[self.pid]),
-            false,
-            ProcessRefreshKind::nothing().with_memory().with_cpu(),
-        );
+        let own_clock = self.cpu_percent(t_ns);
+        // sysinfo's own CPU% (from the kernel's 10 ms ticks, and 0 when refreshed more often
+        // than every 200 ms) only where the process CPU clock is missing.
+        let refresh = match own_clock {
+            Some(_) => ProcessRefreshKind::nothing().with_memory(),
+            None => ProcessRefreshKind::nothing().with_memory().with_cpu(),
+        };
+        self.sys
+            .refresh_processes_specifics(ProcessesToUpdate::Some(&[self.pid]), false, refresh);
         let p = self.sys.process(self.pid)?;
         Some(MonitorSample {
             t_ns,
             rss_bytes: p.memory(),
-            cpu_percent: p.cpu_usage(),
+            cpu_percent: own_clock.unwrap_or_else(|| p.cpu_usage()),
         })
     }
 }

@@ -1,6 +1,8 @@
-//! CPU time of the calling thread: what a [`ScalingStudy`](super::ScalingStudy) times with
-//! [`ScalingClock::ThreadCpu`], so that a busy machine (other processes preempting the
-//! workload) does not bend the fitted exponents.
+//! CPU time clocks: the calling thread's, which a [`ScalingStudy`](super::ScalingStudy) times
+//! with [`ScalingClock::ThreadCpu`] so that a busy machine (other processes preempting the
+//! workload) does not bend the fitted exponents; and the whole process's, from which the
+//! background monitor computes CPU% over its own interval (in ns, where the kernel's per-process
+//! tick counts that sysinfo reads move in 10 ms steps).
 
 use serde::{Deserialize, Serialize};
 
@@ -39,7 +41,13 @@ impl ScalingClock {
 /// }
 /// ```
 pub fn thread_cpu_ns() -> Option<u64> {
-    imp::thread_cpu_ns()
+    imp::cpu_ns(imp::CLOCK_THREAD_CPUTIME_ID)
+}
+
+/// CPU time consumed by the whole process so far (all its threads), ns; `None` where the
+/// platform has no such clock (only 64-bit Linux is supported).
+pub(crate) fn process_cpu_ns() -> Option<u64> {
+    imp::cpu_ns(imp::CLOCK_PROCESS_CPUTIME_ID)
 }
 
 #[cfg(all(target_os = "linux", target_pointer_width = "64"))]
@@ -55,17 +63,19 @@ mod imp {
         fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
     }
 
+    /// `CLOCK_PROCESS_CPUTIME_ID` on Linux.
+    pub(super) const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
     /// `CLOCK_THREAD_CPUTIME_ID` on Linux.
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    pub(super) const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
 
-    pub(super) fn thread_cpu_ns() -> Option<u64> {
+    pub(super) fn cpu_ns(clock: i32) -> Option<u64> {
         let mut ts = Timespec {
             tv_sec: 0,
             tv_nsec: 0,
         };
         // SAFETY: `clock_gettime` is in the C library std links on Linux; it writes one
         // `timespec` (whose layout `Timespec` matches on 64-bit Linux) through a valid pointer.
-        let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+        let rc = unsafe { clock_gettime(clock, &mut ts) };
         if rc != 0 || ts.tv_sec < 0 || ts.tv_nsec < 0 {
             return None;
         }
@@ -75,7 +85,10 @@ mod imp {
 
 #[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
 mod imp {
-    pub(super) fn thread_cpu_ns() -> Option<u64> {
+    pub(super) const CLOCK_PROCESS_CPUTIME_ID: i32 = 2;
+    pub(super) const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+
+    pub(super) fn cpu_ns(_clock: i32) -> Option<u64> {
         None
     }
 }

@@ -38,6 +38,7 @@ pub use compute::{
 pub use convergence::{
     ConvergenceAnalysis, RunSummary, Spread, Stability, DEFAULT_TARGET_RESIDUAL, MAX_BITS,
 };
+pub(crate) use cputime::process_cpu_ns;
 pub use cputime::{thread_cpu_ns, ScalingClock};
 pub use energy::{
     ComponentEnergy, EnergyAnalysis, EnergyPoint, KindEnergy, OperationEnergy, SpanEnergy,
