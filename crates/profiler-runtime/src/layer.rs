@@ -25,7 +25,6 @@ use tracing_subscriber::Layer;
 
 use crate::alloc::OwnAllocations;
 use crate::collector::Collector;
-use crate::event::EventKind;
 use crate::frame::Frame;
 use crate::local::{with_slot, with_slot_leaf, ThreadSlot};
 use crate::macro_support::{ERROR_TARGET, METRICS_TARGET, RETURN_TARGET};
@@ -223,12 +222,7 @@ where
                 Reserved::Error => event.record(&mut ErrorVisitor { frame: f }),
             });
             if found.is_none() && what == Reserved::Metrics {
-                // Metrics outside any span: keep them as a standalone zero-length event.
-                let op = c.intern("metrics", EventKind::FunctionCall);
-                let event_id = slot.next_event_id();
-                let mut frame = Frame::new(0, event_id, 0, 0, op);
-                event.record(&mut MetricVisitor { frame: &mut frame });
-                slot.emit(c, frame, false);
+                slot.emit_standalone_metrics(c, |frame| event.record(&mut MetricVisitor { frame }));
             }
         });
     }

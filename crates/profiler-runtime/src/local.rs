@@ -218,6 +218,19 @@ impl ThreadSlot {
         }
     }
 
+    /// Records metrics found outside any span this profiler knows as a standalone zero-length
+    /// event named `metrics`; `add` puts them on its frame.
+    pub(crate) fn emit_standalone_metrics(
+        &mut self,
+        collector: &Collector,
+        add: impl FnOnce(&mut Frame),
+    ) {
+        let op = collector.intern("metrics", EventKind::FunctionCall);
+        let mut frame = Frame::new(0, self.next_event_id(), 0, 0, op);
+        add(&mut frame);
+        self.emit(collector, frame, false);
+    }
+
     /// Turns a closed frame into an event in this thread's shard. Returns the event's wall
     /// ticks.
     pub(crate) fn emit(&mut self, collector: &Collector, mut frame: Frame, panicked: bool) -> u64 {

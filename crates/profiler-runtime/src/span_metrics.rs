@@ -18,7 +18,6 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Registry;
 
 use crate::alloc::OwnAllocations;
-use crate::event::EventKind;
 use crate::frame::Frame;
 use crate::layer::ProfilerLayer;
 use crate::local::with_slot_leaf;
@@ -59,11 +58,7 @@ impl ProfilerLayer {
             if span != 0 && in_extensions(dispatch, span, add) {
                 return;
             }
-            // Outside any span this profiler knows: a standalone zero-length event.
-            let op = c.intern("metrics", EventKind::FunctionCall);
-            let mut frame = Frame::new(0, slot.next_event_id(), 0, 0, op);
-            add(&mut frame);
-            slot.emit(c, frame, false);
+            slot.emit_standalone_metrics(c, add);
         });
     }
 }
