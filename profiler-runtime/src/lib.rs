@@ -31,6 +31,7 @@ pub mod alloc;
 pub mod analysis;
 mod clock;
 mod collector;
+pub mod contract;
 pub mod diff;
 pub mod error;
 pub mod event;

@@ -24,14 +24,9 @@
 
 pub use tracing;
 
-pub use crate::span_metrics::{add_metrics, metrics_enabled};
-
-/// Prefix of the empty marker field that carries a span's kind.
-pub const KIND_FIELD_PREFIX: &str = "profile.kind.";
-/// Name of the empty marker field of spans whose whole life is on one thread.
-pub const SYNC_FIELD: &str = "profile.sync";
-/// Target of the events `metrics!` emits.
-pub const METRICS_TARGET: &str = "profiler::metrics";
+pub use crate::contract;
+pub use crate::contract::{KIND_FIELD_PREFIX, METRICS_TARGET, SYNC_FIELD};
+pub use crate::span_metrics::{add_metrics, metrics_enabled, record_error, record_error_debug};
 /// Target of the event `#[profile(err)]` emits on an `Err` return.
 pub const ERROR_TARGET: &str = "profiler::error";
 /// Target of the event `#[profile(ret)]` emits with the return value.

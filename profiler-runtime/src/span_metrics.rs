@@ -40,7 +40,51 @@ pub fn add_metrics(pairs: &[(&'static str, f64)]) {
     });
 }
 
+/// Sets the error text of the innermost span entered on this thread, in the current
+/// dispatcher's profiler (`#[profile(err)]` on an `Err` return). Like [`add_metrics`] it goes
+/// straight to the profiler's layer, so no filter can drop the error while its span survives;
+/// with no profiler in the dispatcher `error` is not even formatted. Outside any span it does
+/// nothing.
+#[inline]
+pub fn record_error(error: &dyn std::fmt::Display) {
+    tracing::dispatcher::get_default(|d| {
+        if let Some(layer) = d.downcast_ref::<ProfilerLayer>() {
+            layer.set_error(d, error);
+        }
+    });
+}
+
+/// [`record_error`] with the error's `Debug` form (`#[profile(err(Debug))]`).
+#[inline]
+pub fn record_error_debug(error: &dyn std::fmt::Debug) {
+    struct AsDisplay<'a>(&'a dyn std::fmt::Debug);
+    impl std::fmt::Display for AsDisplay<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            std::fmt::Debug::fmt(self.0, f)
+        }
+    }
+    record_error(&AsDisplay(error));
+}
+
 impl ProfilerLayer {
+    /// Formats `error` (user code: run with the slot marked busy, so a `Display` that logs or
+    /// profiles cannot re-enter) and stores it on the innermost entered span.
+    fn set_error(&self, dispatch: &Dispatch, error: &dyn std::fmt::Display) {
+        let c = &self.collector;
+        crate::local::with_slot(c, |slot| {
+            let _own = OwnAllocations::begin();
+            let text: Box<str> = error.to_string().into();
+            let span = slot.entered.last().copied().unwrap_or(0);
+            if let Some(f) = slot.frame_mut(span) {
+                f.error = Some(text);
+                return;
+            }
+            if span != 0 {
+                in_extensions(dispatch, span, |f| f.error = Some(text));
+            }
+        });
+    }
+
     fn add_metrics(&self, dispatch: &Dispatch, pairs: &[(&'static str, f64)]) {
         let c = &self.collector;
         // A leaf: the values were computed before the call; nothing here runs user code.

@@ -1,0 +1,142 @@
+//! The names shared by the `#[profile]` expansion, the recorder, the analysis and the code
+//! under profile (`rram-sim`): field and target names, the reserved metric keys, and the kinds.
+//!
+//! Each is defined once, here. The macro's expansion refers to these constants by path
+//! (tracing's `{ CONST } = value` field syntax), so no name is spelt twice across the
+//! proc-macro boundary; the macro's own list of kind strings (which it needs at compile time,
+//! to point at a bad one) is checked against [`EventKind::ALL`] by a test.
+//!
+//! # Reserved metric keys
+//!
+//! The analysis reads only the keys below; any other metric is the user's own and is never
+//! interpreted (an argument that happens to be called `tile` is not a tile index unless it is
+//! reported as [`TILE`]).
+//!
+//! | key | meaning | read by |
+//! |---|---|---|
+//! | [`ENERGY_PJ`] `energy_pj` | energy of the span's own work, picojoules | energy analysis, reports, charts |
+//! | `energy.<component>_pj` ([`COMPONENT_PREFIX`], [`COMPONENT_SUFFIX`]) | the same, split by circuit component (`adc`, `dac`, `array`, ...) | energy by component |
+//! | [`SIZE`] `n` | problem size (matrix order) | scaling fits |
+//! | [`ITERATION`] `k` | iteration index within a solve | convergence |
+//! | [`RESIDUAL`] `residual` | relative residual after the iteration | convergence |
+//! | [`TILE`] `tile` | index of the array (tile) the operation ran on | hardware load balance |
+//! | [`BYTES`] `bytes` | bytes moved by the operation | throughput, transfers |
+//! | [`FLOPS`] `flops` | floating-point operations done | compute intensity |
+//! | [`TEMPERATURE_K`] `temperature_k` | device temperature, kelvin | temperature dependence |
+//! | [`UTILIZATION`] `utilization` | fraction of an array's cells in use, 0..1 | hardware utilisation |
+//! | [`RETURN`] `return` | a numeric return value (`#[profile(ret)]`) | nothing (shown as recorded) |
+
+pub use crate::event::EventKind;
+
+/// Name of the empty marker field of spans whose whole life is on one thread (created, entered
+/// once, exited and closed on the same thread): their state lives on that thread's stack.
+pub const SYNC_FIELD: &str = "profile.sync";
+
+/// Name of the empty marker field of spans that count every thread's allocations while open
+/// (`#[profile(alloc = "process")]`).
+pub const PROCESS_ALLOC_FIELD: &str = "profile.alloc.process";
+
+/// Prefix of the empty marker field that carries a span's kind: `profile.kind.<kind>`.
+pub const KIND_FIELD_PREFIX: &str = "profile.kind.";
+
+/// The kind marker field of `function_call` spans.
+pub const KIND_FUNCTION_CALL: &str = "profile.kind.function_call";
+/// The kind marker field of `memory_usage` spans.
+pub const KIND_MEMORY_USAGE: &str = "profile.kind.memory_usage";
+/// The kind marker field of `computation` spans.
+pub const KIND_COMPUTATION: &str = "profile.kind.computation";
+/// The kind marker field of `io_operation` spans.
+pub const KIND_IO_OPERATION: &str = "profile.kind.io_operation";
+/// The kind marker field of `hardware_access` spans.
+pub const KIND_HARDWARE_ACCESS: &str = "profile.kind.hardware_access";
+/// The kind marker field of `algorithm_step` spans.
+pub const KIND_ALGORITHM_STEP: &str = "profile.kind.algorithm_step";
+
+/// The kind marker field of `kind`.
+pub const fn kind_field(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::FunctionCall => KIND_FUNCTION_CALL,
+        EventKind::MemoryUsage => KIND_MEMORY_USAGE,
+        EventKind::Computation => KIND_COMPUTATION,
+        EventKind::IoOperation => KIND_IO_OPERATION,
+        EventKind::HardwareAccess => KIND_HARDWARE_ACCESS,
+        EventKind::AlgorithmStep => KIND_ALGORITHM_STEP,
+    }
+}
+
+/// Target of hand-written events whose numeric fields are metrics of the enclosing span (the
+/// `metrics!` macro does not use an event: it calls the profiler directly).
+pub const METRICS_TARGET: &str = "profiler::metrics";
+
+/// Name of the operation that holds metrics recorded outside any span.
+pub const STANDALONE_METRICS: &str = "metrics";
+
+/// Energy of the span's own work, picojoules.
+pub const ENERGY_PJ: &str = "energy_pj";
+/// Prefix of a per-component energy key: `energy.<component>_pj`.
+pub const COMPONENT_PREFIX: &str = "energy.";
+/// Suffix of a per-component energy key.
+pub const COMPONENT_SUFFIX: &str = "_pj";
+/// Problem size (matrix order).
+pub const SIZE: &str = "n";
+/// Iteration index within a solve.
+pub const ITERATION: &str = "k";
+/// Relative residual after an iteration.
+pub const RESIDUAL: &str = "residual";
+/// Index of the array (tile) an operation ran on.
+pub const TILE: &str = "tile";
+/// Bytes moved by the operation.
+pub const BYTES: &str = "bytes";
+/// Floating-point operations done.
+pub const FLOPS: &str = "flops";
+/// Device temperature, kelvin.
+pub const TEMPERATURE_K: &str = "temperature_k";
+/// Fraction of an array's cells in use, 0..1.
+pub const UTILIZATION: &str = "utilization";
+/// A numeric return value recorded by `#[profile(ret)]`.
+pub const RETURN: &str = "return";
+
+/// Every reserved metric key that is a single name (the per-component energy keys are a
+/// pattern: [`is_component_energy`]).
+pub const RESERVED_KEYS: [&str; 10] = [
+    ENERGY_PJ,
+    SIZE,
+    ITERATION,
+    RESIDUAL,
+    TILE,
+    BYTES,
+    FLOPS,
+    TEMPERATURE_K,
+    UTILIZATION,
+    RETURN,
+];
+
+/// The component of a per-component energy key (`energy.adc_pj` -> `adc`).
+///
+/// ```
+/// use profiler_runtime::contract::component_of;
+/// assert_eq!(component_of("energy.adc_pj"), Some("adc"));
+/// assert_eq!(component_of("energy_pj"), None);
+/// ```
+pub fn component_of(key: &str) -> Option<&str> {
+    key.strip_prefix(COMPONENT_PREFIX)?
+        .strip_suffix(COMPONENT_SUFFIX)
+        .filter(|c| !c.is_empty())
+}
+
+/// Whether `key` is a per-component energy key.
+pub fn is_component_energy(key: &str) -> bool {
+    component_of(key).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_marker_field() {
+        for k in EventKind::ALL {
+            assert_eq!(kind_field(k), format!("{KIND_FIELD_PREFIX}{}", k.as_str()));
+        }
+    }
+}
