@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use profiler_runtime::analysis::ScalingClock;
+use profiler_runtime::sys::ScalingClock;
 use profiler_runtime::ScalingStudy;
 
 fn cubic(n: usize) -> f64 {

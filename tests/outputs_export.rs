@@ -251,7 +251,7 @@ fn folded_stacks_parse_back_to_self_time() {
     assert!(stacks.contains_key("fetch_tile;decode"));
     assert_eq!(stacks["odd:name here"], 100);
     // Same as the function form.
-    assert_eq!(stacks, profiler_runtime::export::folded_stacks(&p));
+    assert_eq!(stacks, profiler_runtime::output::export::folded_stacks(&p));
 }
 
 #[test]

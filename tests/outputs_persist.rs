@@ -2,8 +2,8 @@
 
 mod outputs_fixture;
 
-use profiler_runtime::persist::BadFileKind;
-use profiler_runtime::stats::{MetricAggregate, OperationStats};
+use profiler_runtime::model::stats::{MetricAggregate, OperationStats};
+use profiler_runtime::output::persist::BadFileKind;
 use profiler_runtime::{
     EventKind, PerformanceProfiler, Profile, ProfileError, ProfileEvent, FORMAT_VERSION,
 };

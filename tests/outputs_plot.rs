@@ -7,7 +7,7 @@ mod outputs_fixture;
 
 use std::path::{Path, PathBuf};
 
-use profiler_runtime::plot::{render, PlotType};
+use profiler_runtime::output::plot::{render, PlotType};
 use profiler_runtime::{EventKind, PerformanceProfiler, Profile, ProfileError};
 
 /// The width and height in a PNG's IHDR chunk, after checking the signature.

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use profiler_runtime::analysis::thread_cpu_ns;
+use profiler_runtime::sys::thread_cpu_ns;
 use profiler_runtime::{
     metrics, profile, BottleneckAnalyzer, CountingAllocator, PerformanceProfiler,
     PerformanceReport, Profile,

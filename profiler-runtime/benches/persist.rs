@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use profiler_runtime::stats::{MetricAggregate, OperationStats};
+use profiler_runtime::model::stats::{MetricAggregate, OperationStats};
 use profiler_runtime::{AllocStats, EventKind, MonitorSample, Profile, ProfileEvent, ThreadInfo};
 
 /// Events in the profile.

@@ -19,14 +19,14 @@
 //! | [`SIZE`] `n` | problem size (matrix order) | scaling fits |
 //! | [`ITERATION`] `k` | iteration index within a solve | convergence |
 //! | [`RESIDUAL`] `residual` | relative residual after the iteration | convergence |
-//! | [`TILE`] `tile` | index of the array (tile) the operation ran on | hardware load balance |
+//! | [`TILE`] `tile` (also `device`, `array`: [`DEVICE_KEYS`]) | index of the array (tile) the operation ran on | hardware load balance |
 //! | [`BYTES`] `bytes` | bytes moved by the operation | throughput, transfers |
 //! | [`FLOPS`] `flops` | floating-point operations done | compute intensity |
 //! | [`TEMPERATURE_K`] `temperature_k` | device temperature, kelvin | temperature dependence |
 //! | [`UTILIZATION`] `utilization` | fraction of an array's cells in use, 0..1 | hardware utilisation |
 //! | [`RETURN`] `return` | a numeric return value (`#[profile(ret)]`) | nothing (shown as recorded) |
 
-pub use crate::event::EventKind;
+pub use crate::model::event::EventKind;
 
 /// Name of the empty marker field of spans whose whole life is on one thread (created, entered
 /// once, exited and closed on the same thread): their state lives on that thread's stack.
@@ -95,6 +95,9 @@ pub const TEMPERATURE_K: &str = "temperature_k";
 pub const UTILIZATION: &str = "utilization";
 /// A numeric return value recorded by `#[profile(ret)]`.
 pub const RETURN: &str = "return";
+/// Keys naming the array an operation ran on, most preferred first (the hardware analysis
+/// groups by the first one an event reports).
+pub const DEVICE_KEYS: [&str; 3] = [TILE, "device", "array"];
 
 /// Every reserved metric key that is a single name (the per-component energy keys are a
 /// pattern: [`is_component_energy`]).

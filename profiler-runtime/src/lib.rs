@@ -3,7 +3,7 @@
 //! The runtime half of rram-profiler: a [`tracing_subscriber::Layer`] that turns closed spans into
 //! [`ProfileEvent`]s with timing, memory and energy; exact streaming aggregates per operation;
 //! sessions; the [`PerformanceProfiler`] API; a background monitor; analysis, reports, charts and
-//! exports; and the hardware profiler for any [`RramDevice`].
+//! exports; and the hardware profiler for any `RramDevice`.
 //!
 //! ```
 //! use profiler_runtime::{metrics, profile, PerformanceProfiler};
@@ -15,8 +15,7 @@
 //! }
 //!
 //! let profiler = PerformanceProfiler::new();
-//! let subscriber = profiler.subscriber();
-//! profiler_runtime::__macro_support::tracing::subscriber::with_default(subscriber, || {
+//! profiler.in_scope(|| {
 //!     profiler.start_profiling("demo");
 //!     work(1000);
 //!     let results = profiler.stop_profiling("demo").unwrap();
@@ -24,64 +23,71 @@
 //!     assert_eq!(results.events[0].metric("flops"), Some(2000.0));
 //! });
 //! ```
+//!
+//! ## Layout
+//!
+//! | module | what | feature |
+//! |---|---|---|
+//! | [`record`] | the hot path: layer, per-thread slot, frames, staging, ring, collector, fold, clock, counting allocator | always |
+//! | [`model`] | plain data: events, stats, profiles, sessions, samples, system info | always |
+//! | [`contract`] | the names shared with the macro and `rram-sim`: fields, targets, metric keys, kinds | always |
+//! | [`profiler`] | the [`PerformanceProfiler`] handle and its builder | always |
+//! | [`sys`] | monitor, machine description, CPU clocks, RAPL | `monitor` for the monitor thread |
+//! | `analysis`, `report` | pure functions of a `&Profile`, and their rendering | `analysis` |
+//! | [`output`] | versioned JSON, traces, folded stacks, flame graphs, charts | `persist`, `export`, `flamegraph`, `plot` |
+//! | `hardware` | `RramDevice` and `HardwarePerformanceProfiler` | `hardware` |
+//!
+//! `--no-default-features` keeps the macro, the layer, the collector, sessions, snapshots,
+//! `record_event`, `profile_function` and the counting allocator.
 #![warn(missing_docs)]
 
-mod accum;
-pub mod alloc;
-pub mod analysis;
-mod clock;
-mod collector;
 pub mod contract;
-pub mod diff;
 pub mod error;
-pub mod event;
-pub mod export;
-mod fold;
-mod frame;
-pub mod hardware;
-mod layer;
-mod local;
+mod macro_support;
 mod metrics_macro;
-pub mod monitor;
-pub mod persist;
-pub mod plot;
-pub mod profile;
-mod profile_merge;
+pub mod model;
+pub mod output;
 pub mod profiler;
-mod raw;
+pub mod record;
+pub mod sys;
+
+#[cfg(feature = "analysis")]
+pub mod analysis;
+#[cfg(feature = "hardware")]
+pub mod hardware;
+#[cfg(feature = "analysis")]
 pub mod report;
-mod ring;
-pub mod session;
-mod span_metrics;
-mod stage;
-pub mod stats;
-pub mod system;
 
 #[doc(hidden)]
 pub mod __macro_support {
     pub use crate::macro_support::*;
 }
-mod macro_support;
 
-pub use alloc::CountingAllocator;
-pub use analysis::{
-    BottleneckAnalyzer, OptimizationAnalysis, ScalingResults, ScalingStudy, Severity,
-};
 pub use error::ProfileError;
-pub use event::{AllocStats, EventKind, Name, PerformanceMetric, ProfileEvent};
-pub use layer::ProfilerLayer;
-pub use macro_support::MetricValue;
-pub use monitor::MonitorSample;
-pub use plot::PlotType;
-pub use profile::{Profile, SessionRecord, ThreadInfo, FORMAT_VERSION};
+pub use model::event::{AllocStats, EventKind, Name, PerformanceMetric, ProfileEvent};
+pub use model::profile::{Profile, ProfileSource, SessionRecord, ThreadInfo, FORMAT_VERSION};
+pub use model::sample::MonitorSample;
+pub use model::session::{MetricsSummary, SessionResults};
+pub use model::stats::{DurationHistogram, MetricAggregate, OperationStats};
+pub use model::system::SystemInfo;
 pub use profiler::{
     AlgorithmResults, FunctionMetrics, MemorySource, PerformanceProfiler, ProfilerBuilder,
     DEFAULT_MONITOR_INTERVAL, DEFAULT_RAW_CAPACITY,
 };
 pub use profiler_macros::profile;
+pub use record::alloc::CountingAllocator;
+pub use record::layer::ProfilerLayer;
+
+#[cfg(feature = "analysis")]
+pub use analysis::{BottleneckAnalyzer, OptimizationAnalysis, Severity};
+#[cfg(feature = "hardware")]
+pub use hardware::{
+    DeviceCost, DeviceOutput, HardwareOperation, HardwareOperationResult, HardwareOperationStats,
+    HardwarePerformanceProfiler, HardwarePerformanceSummary, MatrixOp, RramDevice,
+};
+#[cfg(feature = "plot")]
+pub use output::plot::PlotType;
+#[cfg(feature = "analysis")]
+pub use profiler::{ScalingResults, ScalingStudy};
+#[cfg(feature = "analysis")]
 pub use report::PerformanceReport;
-pub use session::{MetricsSummary, SessionResults};
-pub use stats::{DurationHistogram, MetricAggregate, OperationStats};
-pub use system::SystemInfo;
-// hardware (filled by the hardware module's owner):
-pub use hardware::*;

@@ -26,7 +26,7 @@ pub use tracing;
 
 pub use crate::contract;
 pub use crate::contract::{KIND_FIELD_PREFIX, METRICS_TARGET, SYNC_FIELD};
-pub use crate::span_metrics::{add_metrics, metrics_enabled, record_error, record_error_debug};
+pub use crate::record::metrics::{add_metrics, metrics_enabled, record_error, record_error_debug};
 /// Target of the event `#[profile(err)]` emits on an `Err` return.
 pub const ERROR_TARGET: &str = "profiler::error";
 /// Target of the event `#[profile(ret)]` emits with the return value.

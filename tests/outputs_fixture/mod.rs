@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use profiler_runtime::stats::{MetricAggregate, OperationStats};
+use profiler_runtime::model::stats::{MetricAggregate, OperationStats};
 use profiler_runtime::{AllocStats, EventKind, MonitorSample, Profile, ProfileEvent, ThreadInfo};
 
 /// An event with no metrics; `self_ns` is fixed up by [`finish`].

@@ -2,27 +2,29 @@
 //! and what to do about it.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::ProfileError;
-use crate::event::EventKind;
-use crate::profile::Profile;
-use crate::profiler::PerformanceProfiler;
+use crate::model::event::EventKind;
+use crate::model::profile::Profile;
+use crate::model::profile::ProfileSource;
 
 use super::categories::TypeAnalysis;
 use super::compute::{ComputeAnalysis, DEFAULT_MACHINE_BALANCE};
 use super::convergence::{ConvergenceAnalysis, DEFAULT_TARGET_RESIDUAL};
+use super::cpu_energy::modelled_cpu_energy;
 use super::energy::EnergyAnalysis;
 use super::hardware::HardwareAnalysis;
 use super::io::IoAnalysis;
 use super::memory::MemoryAnalysis;
-use super::power::{modelled_cpu_energy, CpuEnergy, DEFAULT_WATTS_PER_CORE};
 use super::recommend;
 use super::scan::scan;
 use super::series::convergence_runs_scanned;
 use super::severity::{share, Bottleneck, Severity};
+use crate::model::energy::{CpuEnergy, DEFAULT_WATTS_PER_CORE};
 
 /// How many operations the slowest-operation lists keep.
 pub const TOP_OPERATIONS: usize = 20;
@@ -148,29 +150,51 @@ impl OptimizationAnalysis {
 /// ```
 #[derive(Debug, Clone)]
 pub struct BottleneckAnalyzer<'a> {
-    profile: Cow<'a, Profile>,
+    source: Source<'a>,
     target_residual: f64,
     machine_balance: f64,
     watts_per_core: f64,
     cpu_energy: Option<CpuEnergy>,
 }
 
+/// What an analyzer reads: a profile it was given, or a live source it snapshots at each
+/// analysis.
+#[derive(Clone)]
+enum Source<'a> {
+    Profile(&'a Profile),
+    Live(Arc<dyn ProfileSource + Send + Sync>),
+}
+
+impl std::fmt::Debug for Source<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Profile(p) => write!(f, "Profile({} events)", p.total_events()),
+            Source::Live(_) => f.write_str("Live"),
+        }
+    }
+}
+
 impl BottleneckAnalyzer<'static> {
-    /// Analyses a snapshot of `profiler` taken now.
-    pub fn new(profiler: &PerformanceProfiler) -> Self {
-        BottleneckAnalyzer::with_profile(Cow::Owned(profiler.snapshot()))
+    /// An analyzer of a live source (a [`PerformanceProfiler`](crate::PerformanceProfiler)): each
+    /// [`analyze_bottlenecks`](Self::analyze_bottlenecks) call analyses the source's data as it
+    /// is at that moment, so events recorded after the analyzer was built are seen.
+    pub fn new<S>(source: &S) -> Self
+    where
+        S: ProfileSource + Clone + Send + Sync + 'static,
+    {
+        BottleneckAnalyzer::with_source(Source::Live(Arc::new(source.clone())))
     }
 }
 
 impl<'a> BottleneckAnalyzer<'a> {
     /// Analyses `profile` (borrowed, not copied).
     pub fn from_profile(profile: &'a Profile) -> Self {
-        BottleneckAnalyzer::with_profile(Cow::Borrowed(profile))
+        BottleneckAnalyzer::with_source(Source::Profile(profile))
     }
 
-    fn with_profile(profile: Cow<'a, Profile>) -> Self {
+    fn with_source(source: Source<'a>) -> Self {
         BottleneckAnalyzer {
-            profile,
+            source,
             target_residual: DEFAULT_TARGET_RESIDUAL,
             machine_balance: DEFAULT_MACHINE_BALANCE,
             watts_per_core: DEFAULT_WATTS_PER_CORE,
@@ -178,9 +202,12 @@ impl<'a> BottleneckAnalyzer<'a> {
         }
     }
 
-    /// The profile analysed.
-    pub fn profile(&self) -> &Profile {
-        &self.profile
+    /// The profile analysed: the one given, or a snapshot of the live source taken now.
+    pub fn profile(&self) -> Cow<'_, Profile> {
+        match &self.source {
+            Source::Profile(p) => Cow::Borrowed(*p),
+            Source::Live(s) => Cow::Owned(s.snapshot()),
+        }
     }
 
     /// Target relative residual for time- and energy-to-precision (default 2^-24).
@@ -205,7 +232,7 @@ impl<'a> BottleneckAnalyzer<'a> {
     }
 
     /// A measured CPU energy for the profile's window (e.g. from a
-    /// [`CpuEnergyMeter`](crate::analysis::CpuEnergyMeter) around the run); without one the
+    /// [`CpuEnergyMeter`](crate::sys::CpuEnergyMeter) around the run); without one the
     /// analysis models it and says so.
     pub fn cpu_energy(mut self, e: CpuEnergy) -> Self {
         self.cpu_energy = Some(e);
@@ -215,7 +242,8 @@ impl<'a> BottleneckAnalyzer<'a> {
     /// Runs every analysis: one scan of the events (each event's metrics read once), then
     /// work proportional to the operations, the sized events and the solver steps.
     pub fn analyze_bottlenecks(&self) -> OptimizationAnalysis {
-        let p: &Profile = &self.profile;
+        let profile = self.profile();
+        let p: &Profile = &profile;
         let mut sc = scan(p);
         let type_analysis = TypeAnalysis::from_profile(p);
         let total_self = type_analysis.total_self_ns;
@@ -257,16 +285,6 @@ impl<'a> BottleneckAnalyzer<'a> {
             convergence,
         }
     }
-
-    /// The analysis rendered as plain text for a terminal.
-    pub fn generate_optimization_report(&self) -> String {
-        self.analyze_bottlenecks().to_text()
-    }
-
-    /// The analysis rendered as Markdown.
-    pub fn generate_markdown_report(&self) -> String {
-        self.analyze_bottlenecks().to_markdown()
-    }
 }
 
 fn slowest(p: &Profile, total_self: u64) -> (Vec<SlowOperation>, Vec<SlowOperation>) {
@@ -288,7 +306,7 @@ fn slowest(p: &Profile, total_self: u64) -> (Vec<SlowOperation>, Vec<SlowOperati
                 time_share: s,
                 inclusive_share: share(o.total_ns as f64, total_self as f64),
                 severity: Severity::from_share(s),
-                energy_pj: o.metrics.get(super::series::ENERGY_KEY).map(|m| m.sum),
+                energy_pj: o.metrics.get(crate::contract::ENERGY_PJ).map(|m| m.sum),
             }
         })
         .collect();

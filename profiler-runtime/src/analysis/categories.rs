@@ -4,11 +4,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::EventKind;
-use crate::profile::Profile;
+use crate::model::event::EventKind;
+use crate::model::profile::Profile;
 
-use super::series::ENERGY_KEY;
 use super::severity::share;
+use crate::contract::ENERGY_PJ;
 
 /// Time and energy of one kind of span.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,7 +49,7 @@ impl TypeAnalysis {
     /// Builds the analysis from a profile's exact aggregates.
     pub fn from_profile(p: &Profile) -> Self {
         let total_self_ns: u64 = p.operations.iter().map(|o| o.self_ns).sum();
-        let total_energy_pj = p.metric_total(ENERGY_KEY);
+        let total_energy_pj = p.metric_total(ENERGY_PJ);
         let mut kinds: Vec<KindShare> = Vec::new();
         for o in &p.operations {
             let i = match kinds.iter().position(|k| k.kind == o.kind) {
@@ -71,7 +71,7 @@ impl TypeAnalysis {
             k.count += o.count;
             k.self_time += Duration::from_nanos(o.self_ns);
             k.total_time += Duration::from_nanos(o.total_ns);
-            k.energy_pj += o.metric_sum(ENERGY_KEY);
+            k.energy_pj += o.metric_sum(ENERGY_PJ);
         }
         for k in &mut kinds {
             k.time_share = share(k.self_time.as_nanos() as f64, total_self_ns as f64);

@@ -5,14 +5,15 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::EventKind;
-use crate::profile::Profile;
+use crate::model::event::EventKind;
+use crate::model::profile::Profile;
 
 use super::fit::fit_power_law;
-use super::scan::{is_output_metric, RepeatGroup, Scan, BYTES_KEY, FLOPS_KEY};
+use super::scan::{is_output_metric, RepeatGroup, Scan};
 use super::series::scaling_series_scanned;
 use super::severity::share;
 use super::trend::{find_trend_break, TrendBreak, BREAK_TOLERANCE};
+use crate::contract::{BYTES, FLOPS};
 
 /// Default machine balance, flops per byte of memory traffic: the arithmetic intensity below
 /// which an operation is memory-bound. 4 is typical of a current x86 core (tens of GFLOP/s of
@@ -218,8 +219,8 @@ fn intensity(p: &Profile, balance: f64) -> Vec<Intensity> {
         .operations
         .iter()
         .filter_map(|o| {
-            let flops = o.metrics.get(FLOPS_KEY)?.sum;
-            let bytes = o.metrics.get(BYTES_KEY)?.sum;
+            let flops = o.metrics.get(FLOPS)?.sum;
+            let bytes = o.metrics.get(BYTES)?.sum;
             if bytes <= 0.0 || flops < 0.0 {
                 return None;
             }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::profile::Profile;
+use crate::model::profile::Profile;
 
 use super::series::{convergence_runs, ConvergenceRun};
 

@@ -6,13 +6,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::EventKind;
-use crate::profile::Profile;
+use crate::model::event::EventKind;
+use crate::model::profile::Profile;
 
-use super::power::CpuEnergy;
 use super::scan::Scan;
-use super::series::{energy_by_component, ENERGY_KEY};
+use super::series::energy_by_component;
 use super::severity::share;
+use crate::contract::ENERGY_PJ;
+use crate::model::energy::CpuEnergy;
 
 /// Name of the component that holds energy not attributed to any reported component.
 pub const UNATTRIBUTED: &str = "unattributed";
@@ -134,12 +135,12 @@ pub struct EnergyAnalysis {
 
 impl EnergyAnalysis {
     pub(crate) fn build(p: &Profile, scan: &Scan, cpu: CpuEnergy) -> Self {
-        let total = p.metric_total(ENERGY_KEY);
+        let total = p.metric_total(ENERGY_PJ);
         let mut by_operation: Vec<OperationEnergy> = p
             .operations
             .iter()
             .filter_map(|o| {
-                let e = o.metrics.get(ENERGY_KEY)?.sum;
+                let e = o.metrics.get(ENERGY_PJ)?.sum;
                 Some(OperationEnergy {
                     name: o.name.to_string(),
                     kind: o.kind,
@@ -158,7 +159,7 @@ impl EnergyAnalysis {
         by_operation.sort_by(|a, b| b.energy_pj.total_cmp(&a.energy_pj));
         let mut by_kind: Vec<KindEnergy> = Vec::new();
         for o in &p.operations {
-            let e = o.metric_sum(ENERGY_KEY);
+            let e = o.metric_sum(ENERGY_PJ);
             if e == 0.0 {
                 continue;
             }

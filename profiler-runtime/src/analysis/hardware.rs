@@ -3,12 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::EventKind;
-use crate::profile::Profile;
+use crate::model::event::EventKind;
+use crate::model::profile::Profile;
 
-use super::scan::{Scan, BYTES_KEY, UTILIZATION_KEY};
-use super::series::ENERGY_KEY;
+use super::scan::Scan;
 use super::severity::share;
+use crate::contract::ENERGY_PJ;
+use crate::contract::{BYTES, UTILIZATION};
 
 /// Mean bytes per call below which transfers count as small.
 pub const SMALL_TRANSFER_BYTES: f64 = 4096.0;
@@ -106,14 +107,14 @@ impl HardwareAnalysis {
         for o in hw {
             events += o.count;
             self_ns += o.self_ns;
-            energy += o.metric_sum(ENERGY_KEY);
+            energy += o.metric_sum(ENERGY_PJ);
         }
         let mut transfers: Vec<TransferStats> = p
             .operations
             .iter()
             .zip(&scan.ops)
             .filter_map(|(o, s)| {
-                let b = o.metrics.get(BYTES_KEY)?;
+                let b = o.metrics.get(BYTES)?;
                 let secs = o.total_ns as f64 / 1e9;
                 let mean_bytes = b.sum / b.count.max(1) as f64;
                 let fixed = s.transfer.fit().map(|(_, intercept, _)| intercept.max(0.0));
@@ -188,7 +189,7 @@ fn device_imbalance(devices: &[DeviceLoad]) -> Option<Imbalance> {
             .iter()
             .map(|d| (label(d), d.mean_utilization.unwrap_or(0.0)))
             .collect();
-        return spread(&v, UTILIZATION_KEY);
+        return spread(&v, UTILIZATION);
     }
     let v: Vec<(String, f64)> = devices
         .iter()
@@ -204,9 +205,9 @@ fn utilization_spread(p: &Profile) -> Option<Imbalance> {
         .iter()
         .filter_map(|o| {
             o.metrics
-                .get(UTILIZATION_KEY)
+                .get(UTILIZATION)
                 .map(|m| (o.name.to_string(), m.mean()))
         })
         .collect();
-    spread(&v, UTILIZATION_KEY)
+    spread(&v, UTILIZATION)
 }

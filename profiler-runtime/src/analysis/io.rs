@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::EventKind;
-use crate::profile::Profile;
+use crate::model::event::EventKind;
+use crate::model::profile::Profile;
 
 use super::scan::Scan;
 use super::severity::share;

@@ -1,26 +1,23 @@
 //! Analysis of a [`Profile`](crate::Profile): fits, series, bottlenecks and recommendations,
-//! energy and power, scaling studies, convergence.
+//! energy and power, convergence. Every function here is a pure function of a `&Profile`: it
+//! reads no clock, no machine and no profiler handle ([`BottleneckAnalyzer::new`] takes any
+//! [`ProfileSource`](crate::model::profile::ProfileSource) and snapshots it per analysis).
+//! [`report`](crate::report) renders what it finds.
 //!
-//! The entry point is [`BottleneckAnalyzer`]; [`ScalingStudy`] runs a workload over problem
-//! sizes; the other modules are the parts the analyzer combines, public for tools that need
-//! one of them alone.
+//! The entry point is [`BottleneckAnalyzer`]; the other modules are the parts the analyzer
+//! combines, public for tools that need one of them alone.
 
 mod bottleneck;
 mod categories;
 mod compute;
 mod convergence;
-mod cputime;
-mod doc;
+mod cpu_energy;
 mod energy;
 mod fit;
 mod hardware;
 mod io;
 mod memory;
-mod power;
 mod recommend;
-mod render;
-mod render_report;
-mod scaling;
 mod scan;
 mod series;
 mod severity;
@@ -38,8 +35,7 @@ pub use compute::{
 pub use convergence::{
     ConvergenceAnalysis, RunSummary, Spread, Stability, DEFAULT_TARGET_RESIDUAL, MAX_BITS,
 };
-pub(crate) use cputime::process_cpu_ns;
-pub use cputime::{thread_cpu_ns, ScalingClock};
+pub use cpu_energy::modelled_cpu_energy;
 pub use energy::{
     ComponentEnergy, EnergyAnalysis, EnergyPoint, KindEnergy, OperationEnergy, SpanEnergy,
     TemperatureDependence, UNATTRIBUTED,
@@ -54,23 +50,12 @@ pub use memory::{
     Allocator, LeakSuspect, MemoryAnalysis, LEAK_MIN_BYTES_PER_CALL, LEAK_MIN_CALLS,
     LEAK_MIN_R_SQUARED, TOP_ALLOCATORS,
 };
-pub use power::{
-    modelled_cpu_energy, process_cpu_seconds, CpuEnergy, CpuEnergyMeter, EnergySource, RaplReader,
-    DEFAULT_WATTS_PER_CORE, POWERCAP_DIR,
-};
 pub use recommend::{MAX_HOTSPOTS, MIN_LISTED_SHARE};
-pub use scaling::{
-    ScalingMeasurement, ScalingOutcome, ScalingResults, ScalingStudy, SeriesFit, StudyRun,
-    ThreadScaling,
-};
-pub use scan::{
-    is_output_metric, BYTES_KEY, DEVICE_KEYS, FLOPS_KEY, TEMPERATURE_KEY, TIMELINE_BINS, TOP_SPANS,
-    UTILIZATION_KEY,
-};
+pub use scan::{is_output_metric, TIMELINE_BINS, TOP_SPANS};
 pub use series::{
-    component_of, convergence_runs, energy_by_component, energy_by_operation, scaling_series,
-    ConvergencePoint, ConvergenceRun, ScalingPoint, ScalingSeries, COMPONENT_PREFIX,
-    COMPONENT_SUFFIX, ENERGY_KEY, ITERATION_KEY, RESIDUAL_KEY, SIZE_KEY,
+    convergence_runs, energy_by_component, energy_by_operation, scaling_series, ConvergencePoint,
+    ConvergenceRun, ScalingPoint, ScalingSeries,
 };
+pub(crate) use severity::share;
 pub use severity::{Bottleneck, Category, Severity, CRITICAL_SHARE, HIGH_SHARE, MEDIUM_SHARE};
 pub use trend::{find_trend_break, TrendBreak, BREAK_TOLERANCE};

@@ -1,7 +1,7 @@
 //! Turns the analyses into ranked [`Bottleneck`]s, each with evidence and a concrete next step.
 
-use crate::event::EventKind;
-use crate::report::{fmt_bytes, fmt_ns, fmt_pj};
+use crate::model::event::EventKind;
+use crate::model::units::{fmt_bytes, fmt_ns, fmt_pj};
 
 use super::bottleneck::{BottleneckAnalysis, SlowOperation};
 use super::compute::Bound;

@@ -11,21 +11,14 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
-use crate::event::{EventKind, ProfileEvent};
-use crate::profile::Profile;
+use crate::model::event::{EventKind, ProfileEvent};
+use crate::model::profile::Profile;
 
-use super::series::{component_of, ENERGY_KEY, ITERATION_KEY, RESIDUAL_KEY, SIZE_KEY};
+use crate::contract::{
+    component_of, BYTES, DEVICE_KEYS, ENERGY_PJ, FLOPS, ITERATION, RESIDUAL, SIZE, TEMPERATURE_K,
+    UTILIZATION,
+};
 
-/// Metric key of a device or tile utilisation in `[0, 1]`.
-pub const UTILIZATION_KEY: &str = "utilization";
-/// Metric key of bytes moved by a span.
-pub const BYTES_KEY: &str = "bytes";
-/// Metric key of floating-point operations done by a span.
-pub const FLOPS_KEY: &str = "flops";
-/// Metric key of a device temperature in kelvin.
-pub const TEMPERATURE_KEY: &str = "temperature_k";
-/// Metric keys that name a device or tile (a numeric id), in order of preference.
-pub const DEVICE_KEYS: [&str; 3] = ["tile", "device", "array"];
 /// Number of most energetic spans kept.
 pub const TOP_SPANS: usize = 10;
 /// Number of bins of the cumulative-energy timeline.
@@ -81,9 +74,9 @@ pub fn is_output_metric(key: &str) -> bool {
                 | "final_residual"
                 | "bits_gained"
                 | "iterations"
-                | BYTES_KEY
-                | FLOPS_KEY
-                | UTILIZATION_KEY
+                | BYTES
+                | FLOPS
+                | UTILIZATION
                 | "error"
         )
 }
@@ -411,17 +404,17 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
         let mut has_args = false;
         for (k, &v) in &e.metrics {
             match k.as_str() {
-                ENERGY_KEY => known.energy = Some(v),
-                BYTES_KEY => known.bytes = Some(v),
-                TEMPERATURE_KEY => known.temperature = Some(v),
-                UTILIZATION_KEY => known.utilization = Some(v),
-                RESIDUAL_KEY => known.residual = Some(v),
+                ENERGY_PJ => known.energy = Some(v),
+                BYTES => known.bytes = Some(v),
+                TEMPERATURE_K => known.temperature = Some(v),
+                UTILIZATION => known.utilization = Some(v),
+                RESIDUAL => known.residual = Some(v),
                 "bits_gained" => known.bits = Some(v),
                 _ => {}
             }
-            if k == SIZE_KEY {
+            if k == SIZE {
                 known.size = Some(v);
-            } else if k == ITERATION_KEY {
+            } else if k == ITERATION {
                 known.k = Some(v);
             }
             if let Some(d) = DEVICE_KEYS.iter().position(|d| d == k) {

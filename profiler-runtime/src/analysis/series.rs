@@ -12,29 +12,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::EventKind;
-use crate::profile::Profile;
+use crate::model::event::EventKind;
+use crate::model::profile::Profile;
+
+use crate::contract::{component_of, ENERGY_PJ, SIZE};
 
 use super::scan::{scan, Scan, StepRec};
-
-/// Metric key of a span's total energy.
-pub const ENERGY_KEY: &str = "energy_pj";
-/// Prefix of per-component energy metrics (`energy.adc_pj`).
-pub const COMPONENT_PREFIX: &str = "energy.";
-/// Suffix of per-component energy metrics.
-pub const COMPONENT_SUFFIX: &str = "_pj";
-/// Metric key of a span's problem size.
-pub const SIZE_KEY: &str = "n";
-/// Metric key of the relative residual after an iteration.
-pub const RESIDUAL_KEY: &str = "residual";
-/// Metric key of the iteration index.
-pub const ITERATION_KEY: &str = "k";
-
-/// The component name of a metric key such as `energy.adc_pj` (`adc`), if it is one.
-pub fn component_of(key: &str) -> Option<&str> {
-    key.strip_prefix(COMPONENT_PREFIX)?
-        .strip_suffix(COMPONENT_SUFFIX)
-}
 
 /// Energy by circuit component over the whole profile (exact: from aggregates), pJ.
 ///
@@ -58,7 +41,7 @@ pub fn energy_by_operation(profile: &Profile) -> Vec<(String, EventKind, f64)> {
         .operations
         .iter()
         .filter_map(|o| {
-            let e = o.metric_sum(ENERGY_KEY);
+            let e = o.metric_sum(ENERGY_PJ);
             (e != 0.0).then(|| (o.name.to_string(), o.kind, e))
         })
         .collect();
@@ -281,7 +264,7 @@ pub(crate) fn convergence_runs_scanned(profile: &Profile, sc: &Scan) -> Vec<Conv
             let run = ConvergenceRun {
                 operation: ev[first.pos as usize].name.to_string(),
                 run_id,
-                n: run_ev.and_then(|r| r.metric(SIZE_KEY)),
+                n: run_ev.and_then(|r| r.metric(SIZE)),
                 points,
             };
             (run_start, run)
@@ -296,8 +279,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::event::ProfileEvent;
-    use crate::stats::OperationStats;
+    use crate::model::event::ProfileEvent;
+    use crate::model::stats::OperationStats;
 
     /// An event `id` under `parent` on `thread`, from `start` to `end` ns, with `metrics`.
     fn ev(

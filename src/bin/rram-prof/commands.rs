@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::path::Path;
 
-use rram_profiler::profiler_runtime::diff::ProfileDiff;
-use rram_profiler::profiler_runtime::plot::PlotType;
+use rram_profiler::profiler_runtime::output::plot::PlotType;
+use rram_profiler::profiler_runtime::report::diff::ProfileDiff;
 use rram_profiler::profiler_runtime::{BottleneckAnalyzer, PerformanceReport, Profile};
 
 use crate::cli::{AnalyzeFormat, ExportFormat};
@@ -60,7 +60,7 @@ pub fn analyze(file: &Path, format: AnalyzeFormat) -> Result<Outcome, CliError> 
 pub fn plot(file: &Path, plot_type: &str, output: &Path) -> Result<Outcome, CliError> {
     // Check the cheap things before loading a large file.
     let plot: PlotType = plot_type.parse()?;
-    rram_profiler::profiler_runtime::plot::ImageFormat::of(output)?;
+    rram_profiler::profiler_runtime::output::plot::ImageFormat::of(output)?;
     let profile = Profile::load(file)?;
     profile.plot(plot, output)?;
     eprintln!("wrote {}", output.display());

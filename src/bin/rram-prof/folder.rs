@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use rram_profiler::profiler_runtime::plot::{render_with_report, PlotType};
+use rram_profiler::profiler_runtime::output::plot::{render_with_report, PlotType};
 use rram_profiler::profiler_runtime::{BottleneckAnalyzer, PerformanceReport, Profile};
 
 use crate::error::CliError;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use rram_profiler::profiler_runtime::analysis::fit_power_law;
-use rram_profiler::profiler_runtime::report::{fmt_ns, fmt_pj};
+use rram_profiler::profiler_runtime::model::units::{fmt_ns, fmt_pj};
 use rram_profiler::profiler_runtime::{BottleneckAnalyzer, Profile};
 use rram_profiler::rram_sim::EnergyLedger;
 

@@ -1,0 +1,191 @@
+//! The event model: one closed span (or one recorded event) is one [`ProfileEvent`].
+//!
+//! The model maps one-to-one onto a distributed-tracing span (OpenTelemetry and friends):
+//! `id`/`parent` are span and parent-span ids, `start_ns`/`end_ns` are offsets from
+//! [`Profile::started_at_unix_ns`](crate::Profile::started_at_unix_ns), `metrics` are numeric
+//! attributes, `error` is the status. An exporter needs no other source.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ProfileError;
+
+/// The name of an operation: shared, cheap to clone, derefs to `str`.
+pub type Name = Arc<str>;
+
+/// What kind of work a span does. The string forms are what `#[profile(kind = "...")]` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// `function_call`: the default.
+    FunctionCall,
+    /// `memory_usage`: a span about memory (allocation, copying).
+    MemoryUsage,
+    /// `computation`: numeric work.
+    Computation,
+    /// `io_operation`: file, network or device I/O that blocks.
+    IoOperation,
+    /// `hardware_access`: an operation on (simulated) hardware, such as a crossbar.
+    HardwareAccess,
+    /// `algorithm_step`: one step (iteration) of an algorithm.
+    AlgorithmStep,
+}
+
+impl EventKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [EventKind; 6] = [
+        EventKind::FunctionCall,
+        EventKind::MemoryUsage,
+        EventKind::Computation,
+        EventKind::IoOperation,
+        EventKind::HardwareAccess,
+        EventKind::AlgorithmStep,
+    ];
+
+    /// The string form, as `#[profile(kind = "...")]` takes it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventKind::FunctionCall => "function_call",
+            EventKind::MemoryUsage => "memory_usage",
+            EventKind::Computation => "computation",
+            EventKind::IoOperation => "io_operation",
+            EventKind::HardwareAccess => "hardware_access",
+            EventKind::AlgorithmStep => "algorithm_step",
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for EventKind {
+    type Err = ProfileError;
+
+    /// ```
+    /// use profiler_runtime::EventKind;
+    /// assert_eq!("hardware_access".parse::<EventKind>().unwrap(), EventKind::HardwareAccess);
+    /// assert!("gpu".parse::<EventKind>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EventKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| ProfileError::UnknownKind(s.to_owned()))
+    }
+}
+
+/// What a measurement is about; used to label analysis results and charts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PerformanceMetric {
+    /// Wall or self time.
+    ExecutionTime,
+    /// Bytes allocated, RSS.
+    MemoryUsage,
+    /// Energy and power.
+    PowerConsumption,
+    /// Operations or bytes per second.
+    Throughput,
+    /// Residuals, bits of precision.
+    Accuracy,
+    /// Spread across repeated runs.
+    Stability,
+    /// Growth with problem size or thread count.
+    Scalability,
+}
+
+/// Heap traffic of one span on its thread while it was entered, from
+/// [`CountingAllocator`](crate::CountingAllocator). Inclusive of child spans; the profiler's own
+/// allocations are excluded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllocStats {
+    /// Bytes allocated (including the new size of reallocations).
+    pub allocated_bytes: u64,
+    /// Bytes freed (including the old size of reallocations).
+    pub freed_bytes: u64,
+    /// Number of allocations (and reallocations).
+    pub allocations: u64,
+}
+
+impl AllocStats {
+    /// Net growth: allocated minus freed, negative when the span freed more than it allocated.
+    pub fn net_bytes(&self) -> i64 {
+        self.allocated_bytes as i64 - self.freed_bytes as i64
+    }
+
+    /// The counts since `earlier`, a reading of the same monotonic counters (wrapping, as the
+    /// counters do).
+    #[inline(always)]
+    pub fn since(&self, earlier: &AllocStats) -> AllocStats {
+        AllocStats {
+            allocated_bytes: self.allocated_bytes.wrapping_sub(earlier.allocated_bytes),
+            freed_bytes: self.freed_bytes.wrapping_sub(earlier.freed_bytes),
+            allocations: self.allocations.wrapping_sub(earlier.allocations),
+        }
+    }
+
+    /// Field-wise sum.
+    pub fn add(&mut self, other: &AllocStats) {
+        self.allocated_bytes += other.allocated_bytes;
+        self.freed_bytes += other.freed_bytes;
+        self.allocations += other.allocations;
+    }
+}
+
+/// One closed span, or one event recorded with
+/// [`PerformanceProfiler::record_event`](crate::PerformanceProfiler::record_event).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProfileEvent {
+    /// Unique within a profile; never 0.
+    pub id: u64,
+    /// The id of the enclosing event, if any.
+    pub parent: Option<u64>,
+    /// Operation name (the span's name).
+    pub name: Name,
+    /// What kind of work it was.
+    pub kind: EventKind,
+    /// The profiler's id for the thread that opened the span (see
+    /// [`Profile::threads`](crate::Profile::threads)); an `async fn` may have run on others too.
+    pub thread_id: u64,
+    /// When the span was first entered, in ns since the profiler started.
+    pub start_ns: u64,
+    /// When the span was last exited, in ns since the profiler started.
+    pub end_ns: u64,
+    /// Time spent entered; less than `end_ns - start_ns` for an `async fn` that waited.
+    pub busy_ns: u64,
+    /// `busy_ns` less the wall time of the child spans: time spent in this span's own code.
+    pub self_ns: u64,
+    /// Numeric fields and `metrics!` values, e.g. `energy_pj`.
+    pub metrics: BTreeMap<String, f64>,
+    /// Heap traffic while entered; `None` where no `CountingAllocator` is installed.
+    pub alloc: Option<AllocStats>,
+    /// The error text, set by `#[profile(err)]` on an `Err` return.
+    pub error: Option<String>,
+    /// Whether the span closed while its thread was panicking.
+    pub panicked: bool,
+}
+
+impl ProfileEvent {
+    /// Wall time from first enter to last exit.
+    pub fn duration(&self) -> Duration {
+        Duration::from_nanos(self.duration_ns())
+    }
+
+    /// Wall time in ns.
+    pub fn duration_ns(&self) -> u64 {
+        self.end_ns.saturating_sub(self.start_ns)
+    }
+
+    /// A metric's value, if recorded.
+    pub fn metric(&self, key: &str) -> Option<f64> {
+        self.metrics.get(key).copied()
+    }
+}

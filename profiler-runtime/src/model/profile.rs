@@ -1,0 +1,136 @@
+//! [`Profile`]: one snapshot of everything a profiler knows. The analyzer, the reports, the
+//! charts, the exporters and the JSON file all read this one type.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::event::{EventKind, ProfileEvent};
+use crate::model::sample::MonitorSample;
+use crate::model::stats::OperationStats;
+use crate::model::system::SystemInfo;
+
+/// The version of the profile schema this build writes and reads.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// A thread that recorded events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadInfo {
+    /// The profiler's id for it (as in [`ProfileEvent::thread_id`]).
+    pub id: u64,
+    /// Its name, or `thread-N`.
+    pub name: String,
+}
+
+/// A profiling session: a named time window over the event stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    /// The session's name.
+    pub name: String,
+    /// Start, ns since the profiler started.
+    pub start_ns: u64,
+    /// End, ns since the profiler started; `None` while running.
+    pub end_ns: Option<u64>,
+    /// Events closed within the window (exact); `None` while running.
+    pub events_count: Option<u64>,
+}
+
+/// Anything that can produce a [`Profile`] of its data as it is now: a live
+/// [`PerformanceProfiler`](crate::PerformanceProfiler), or a wrapper of your own. The analysis
+/// takes one of these where it must see new data at each call, so it never depends on the
+/// profiler handle itself.
+pub trait ProfileSource {
+    /// A consistent snapshot of everything so far.
+    fn snapshot(&self) -> Profile;
+}
+
+/// A snapshot of a profiler: events, exact aggregates, monitor samples, sessions, system info.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Schema version ([`FORMAT_VERSION`] when written by this build).
+    pub format_version: u64,
+    /// Wall-clock time at which `start_ns = 0`, ns since the Unix epoch.
+    pub started_at_unix_ns: u64,
+    /// When the snapshot was taken, ns since the profiler started.
+    pub duration_ns: u64,
+    /// The machine.
+    pub system: SystemInfo,
+    /// Whether a `CountingAllocator` was installed (per-span memory known).
+    pub alloc_tracking: bool,
+    /// Capacity of the raw event buffer.
+    pub raw_capacity: usize,
+    /// Raw events dropped from the bounded buffer (aggregates still count them).
+    pub dropped_events: u64,
+    /// Threads that recorded events.
+    pub threads: Vec<ThreadInfo>,
+    /// Sessions, finished and running.
+    pub sessions: Vec<SessionRecord>,
+    /// Exact per-operation aggregates over every event, dropped or not.
+    pub operations: Vec<OperationStats>,
+    /// Monitor samples (RSS, CPU%), in time order.
+    pub samples: Vec<MonitorSample>,
+    /// The raw events kept, ordered by start time.
+    pub events: Vec<ProfileEvent>,
+}
+
+impl Profile {
+    /// An empty profile (no events), e.g. as a starting point for tests and tools.
+    pub fn empty() -> Self {
+        Profile {
+            format_version: FORMAT_VERSION,
+            started_at_unix_ns: 0,
+            duration_ns: 0,
+            system: SystemInfo::default(),
+            alloc_tracking: false,
+            raw_capacity: 0,
+            dropped_events: 0,
+            threads: Vec::new(),
+            sessions: Vec::new(),
+            operations: Vec::new(),
+            samples: Vec::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Total events (exact: from the aggregates, including dropped raw events).
+    pub fn total_events(&self) -> u64 {
+        self.operations.iter().map(|o| o.count).sum()
+    }
+
+    /// The aggregates of the operation named `name` (all kinds merged).
+    pub fn operation(&self, name: &str) -> Option<OperationStats> {
+        let mut it = self.operations.iter().filter(|o| &*o.name == name);
+        let mut first = it.next()?.clone();
+        for o in it {
+            first.merge(o);
+        }
+        Some(first)
+    }
+
+    /// Events by kind (exact).
+    pub fn event_counts_by_kind(&self) -> BTreeMap<EventKind, u64> {
+        let mut m = BTreeMap::new();
+        for o in &self.operations {
+            *m.entry(o.kind).or_insert(0) += o.count;
+        }
+        m
+    }
+
+    /// The kept raw events named `name`, in start order.
+    pub fn events_named<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a ProfileEvent> + 'a {
+        self.events.iter().filter(move |e| &*e.name == name)
+    }
+
+    /// Sum of a metric over every operation (exact, from aggregates).
+    pub fn metric_total(&self, key: &str) -> f64 {
+        self.operations.iter().map(|o| o.metric_sum(key)).sum()
+    }
+
+    /// Peak RSS among the monitor's samples, bytes.
+    pub fn peak_rss_bytes(&self) -> Option<u64> {
+        self.samples.iter().map(|s| s.rss_bytes).max()
+    }
+}

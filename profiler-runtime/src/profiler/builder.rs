@@ -1,0 +1,92 @@
+//! [`ProfilerBuilder`]: every setting of a [`PerformanceProfiler`], checked at `build`.
+
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use crate::error::ProfileError;
+use crate::record::collector::Collector;
+#[cfg(feature = "monitor")]
+use crate::sys::monitor::Monitor;
+
+use super::{Inner, PerformanceProfiler, SessionBook};
+
+/// Default capacity of the raw event buffer.
+pub const DEFAULT_RAW_CAPACITY: usize = 262_144;
+/// Default interval of the background monitor.
+pub const DEFAULT_MONITOR_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Configures a [`PerformanceProfiler`].
+///
+/// ```
+/// use std::time::Duration;
+/// let profiler = profiler_runtime::PerformanceProfiler::builder()
+///     .raw_capacity(1_000_000)
+///     .monitor_interval(Duration::from_millis(50))
+///     .build()
+///     .unwrap();
+/// # drop(profiler);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ProfilerBuilder {
+    raw_capacity: usize,
+    monitor_interval: Option<Duration>,
+}
+
+impl Default for ProfilerBuilder {
+    fn default() -> Self {
+        ProfilerBuilder {
+            raw_capacity: DEFAULT_RAW_CAPACITY,
+            monitor_interval: Some(DEFAULT_MONITOR_INTERVAL),
+        }
+    }
+}
+
+impl ProfilerBuilder {
+    /// How many raw events to keep for timelines (the newest are kept; the rest are counted as
+    /// dropped). Aggregates never drop anything. 0 keeps none.
+    pub fn raw_capacity(mut self, events: usize) -> Self {
+        self.raw_capacity = events;
+        self
+    }
+
+    /// How often the monitor samples RSS and CPU% (default 100 ms; at least 1 ms). Without the
+    /// `monitor` feature no monitor thread exists and the profile has no samples.
+    pub fn monitor_interval(mut self, every: Duration) -> Self {
+        self.monitor_interval = Some(every);
+        self
+    }
+
+    /// No background monitor thread (no RSS/CPU samples).
+    pub fn without_monitor(mut self) -> Self {
+        self.monitor_interval = None;
+        self
+    }
+
+    /// Builds the profiler and starts its monitor.
+    pub fn build(self) -> Result<PerformanceProfiler, ProfileError> {
+        if let Some(i) = self.monitor_interval {
+            if i < Duration::from_millis(1) {
+                return Err(ProfileError::InvalidConfig(format!(
+                    "monitor_interval must be at least 1 ms, got {i:?}"
+                )));
+            }
+        }
+        let collector = Collector::new(self.raw_capacity);
+        #[cfg(feature = "monitor")]
+        let monitor = match self.monitor_interval {
+            Some(i) => Some(Monitor::start(collector.clone(), i)?),
+            None => None,
+        };
+        Ok(PerformanceProfiler {
+            inner: Arc::new(Inner {
+                collector,
+                raw_capacity: self.raw_capacity,
+                sessions: Mutex::new(SessionBook::default()),
+                system: OnceLock::new(),
+                loaded: Mutex::new(None),
+                #[cfg(feature = "monitor")]
+                _monitor: monitor,
+            }),
+        })
+    }
+}

@@ -1,0 +1,416 @@
+//! The collector: where closed spans go.
+//!
+//! Each thread owns a [`Shard`]. A closed event goes into the shard's lock-free [`Stage`]; when
+//! that fills ([`STAGE`](crate::record::stage::STAGE) events), the thread takes its shard's
+//! (uncontended) lock once and moves the whole staged chunk, uncopied, into one bounded
+//! [`Ring`] of raw events, which keeps the newest events and counts the ones it dropped. The
+//! [fold worker](crate::record::fold) folds the chunks into the exact per-operation aggregates on its
+//! own thread. Readers take the aggregates' lock first and add whatever is not folded yet (in
+//! the ring or still staged), so aggregates never miss or drop anything.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak};
+
+use smallvec::SmallVec;
+
+use crate::model::event::{EventKind, Name, ProfileEvent};
+use crate::model::profile::ThreadInfo;
+use crate::model::sample::MonitorSample;
+use crate::model::stats::OperationStats;
+use crate::record::accum::OpAccum;
+use crate::record::clock::ProfClock;
+use crate::record::fold::{FoldWorker, MAX_PENDING, WAKE_AT};
+use crate::record::raw::{Aux, Chunk, EventRef, Extra, RawEvent};
+use crate::record::ring::Ring;
+use crate::record::stage::Stage;
+
+/// Metric values of an open span: keys are tracing field names (static) or owned strings.
+pub(crate) type MetricBuf = SmallVec<[(Cow<'static, str>, f64); 1]>;
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it (our critical
+/// sections leave the data consistent at every await-free point).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Interned operations: (name, kind) -> dense index.
+#[derive(Default)]
+pub(crate) struct OpTable {
+    /// By kind, then name: a lookup borrows the name (no allocation for a known operation).
+    by_key: HashMap<EventKind, HashMap<Name, u32>>,
+    ops: Vec<(Name, EventKind)>,
+}
+
+impl OpTable {
+    fn find(&self, name: &str, kind: EventKind) -> Option<u32> {
+        self.by_key.get(&kind)?.get(name).copied()
+    }
+
+    pub(crate) fn get(&self, op: u32) -> Option<&(Name, EventKind)> {
+        self.ops.get(op as usize)
+    }
+}
+
+/// One thread's share of the collector.
+pub(crate) struct Shard {
+    /// Held by the owner to move its staged chunk out, and by readers to copy staged events.
+    lock: Mutex<()>,
+    /// Events closed since the last flush; written only by the owner thread.
+    stage: Stage,
+    /// The owner thread (checked in debug builds).
+    #[cfg(debug_assertions)]
+    owner: std::thread::ThreadId,
+}
+
+impl Shard {
+    /// Checks, in debug builds, that the caller is the shard's owner thread (its only writer).
+    #[inline(always)]
+    fn check_owner(&self) {
+        #[cfg(debug_assertions)]
+        debug_assert_eq!(
+            self.owner,
+            std::thread::current().id(),
+            "a shard is written by its own thread only"
+        );
+    }
+}
+
+/// Exact aggregates per operation (indexed by the operation's dense index).
+type Aggregates = Vec<OpAccum>;
+
+/// Folds one event into `ops`.
+#[inline(always)]
+fn accumulate(ops: &mut Aggregates, ev: EventRef<'_>, clock: &ProfClock) {
+    let idx = ev.ev.op as usize;
+    if ops.len() <= idx {
+        ops.resize_with(idx + 1, OpAccum::default);
+    }
+    ops[idx].record(ev, clock);
+}
+
+/// What a snapshot of the collector holds.
+pub(crate) struct CollectorSnapshot {
+    pub events: Vec<ProfileEvent>,
+    pub operations: Vec<OperationStats>,
+    pub dropped: u64,
+    pub threads: Vec<ThreadInfo>,
+    pub samples: Vec<MonitorSample>,
+}
+
+static NEXT_COLLECTOR: AtomicU64 = AtomicU64::new(1);
+
+/// Shared by a profiler's handles, its layer(s), its monitor thread and its fold worker.
+///
+/// Lock order everywhere: `folded`, `ops`, shards (in registration order), `ring`.
+pub(crate) struct Collector {
+    pub(crate) id: u64,
+    pub(crate) clock: ProfClock,
+    /// This collector, for the fold worker (which must not keep it alive).
+    me: Weak<Collector>,
+    ops: RwLock<OpTable>,
+    shards: Mutex<Vec<Arc<Shard>>>,
+    threads: Mutex<Vec<ThreadInfo>>,
+    next_thread: AtomicU64,
+    /// The aggregates of every folded chunk; held while a fold runs.
+    folded: Mutex<Aggregates>,
+    ring: Mutex<Ring>,
+    worker: FoldWorker,
+    samples: Mutex<Vec<MonitorSample>>,
+}
+
+impl Collector {
+    pub(crate) fn new(raw_capacity: usize) -> Arc<Self> {
+        Arc::new_cyclic(|me| Collector {
+            id: NEXT_COLLECTOR.fetch_add(1, Ordering::Relaxed),
+            clock: ProfClock::new(),
+            me: me.clone(),
+            ops: RwLock::new(OpTable::default()),
+            shards: Mutex::new(Vec::new()),
+            threads: Mutex::new(Vec::new()),
+            next_thread: AtomicU64::new(1),
+            folded: Mutex::new(Vec::new()),
+            ring: Mutex::new(Ring::new(raw_capacity)),
+            worker: FoldWorker::new(),
+            samples: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The dense index of an operation, interning it on first sight.
+    pub(crate) fn intern(&self, name: &str, kind: EventKind) -> u32 {
+        if let Some(i) = self
+            .ops
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .find(name, kind)
+        {
+            return i;
+        }
+        let _own = crate::record::alloc::OwnAllocations::begin();
+        let mut t = self.ops.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(i) = t.find(name, kind) {
+            return i;
+        }
+        let i = t.ops.len() as u32;
+        let name = Name::from(name);
+        t.ops.push((name.clone(), kind));
+        t.by_key.entry(kind).or_default().insert(name, i);
+        i
+    }
+
+    /// Registers the calling thread: a new shard and a profiler thread id.
+    pub(crate) fn register_thread(&self) -> (Arc<Shard>, u64) {
+        let shard = Arc::new(Shard {
+            lock: Mutex::new(()),
+            stage: Stage::new(),
+            #[cfg(debug_assertions)]
+            owner: std::thread::current().id(),
+        });
+        let tid = self.next_thread.fetch_add(1, Ordering::Relaxed);
+        let name = std::thread::current()
+            .name()
+            .map_or_else(|| format!("thread-{tid}"), str::to_owned);
+        lock(&self.shards).push(shard.clone());
+        lock(&self.threads).push(ThreadInfo { id: tid, name });
+        (shard, tid)
+    }
+
+    /// Adds one closed event without a side record to the calling thread's own shard: one
+    /// plain store, no lock, except once per [`STAGE`](crate::record::stage::STAGE) events.
+    #[inline(always)]
+    pub(crate) fn record(&self, shard: &Shard, ev: RawEvent) {
+        shard.check_owner();
+        // SAFETY: every caller passes its own thread's `ThreadSlot::shard` (the single writer),
+        // and the stage is drained as soon as it fills, so it is never full here.
+        if unsafe { shard.stage.push(ev) } {
+            self.flush(shard);
+        }
+    }
+
+    /// Adds one closed event with a side record, written in place by `fill` (see
+    /// [`Stage::push_with_aux`]), to the calling thread's own shard.
+    #[inline(always)]
+    pub(crate) fn record_with_aux(
+        &self,
+        shard: &Shard,
+        ev: RawEvent,
+        fill: impl FnOnce(&mut Aux) -> Option<Extra>,
+    ) {
+        shard.check_owner();
+        // SAFETY: as in `record`.
+        if unsafe { shard.stage.push_with_aux(ev, fill) } {
+            self.flush(shard);
+        }
+    }
+
+    /// Takes a finished thread's shard out: its staged events move into the ring first, so
+    /// nothing it recorded is lost and nothing of it stays behind.
+    /// Called by the owner thread as it exits (no owner check: `thread::current` may be gone).
+    pub(crate) fn retire_thread(&self, shard: &Arc<Shard>) {
+        self.flush(shard);
+        lock(&self.shards).retain(|s| !Arc::ptr_eq(s, shard));
+    }
+
+    /// Moves the calling thread's staged events, as one chunk, into the ring, and wakes the
+    /// fold worker once enough chunks wait (or folds by itself when it must).
+    #[inline(never)]
+    fn flush(&self, shard: &Shard) {
+        let _own = crate::record::alloc::OwnAllocations::begin();
+        let (waiting, pending) = {
+            let _g = lock(&shard.lock);
+            let mut ring = lock(&self.ring);
+            let fresh = ring.fresh();
+            // SAFETY: the owner thread (see `record`), with the shard's lock held.
+            let chunk = unsafe { shard.stage.take(fresh) };
+            ring.push_chunk(chunk);
+            (ring.unfolded_len(), ring.pending_len())
+        };
+        let fold_here =
+            pending >= MAX_PENDING || (waiting == WAKE_AT && !self.worker.wake(&self.me));
+        if fold_here {
+            self.fold_unfolded();
+        }
+    }
+
+    /// Folds every chunk the aggregates lack (the fold worker's job; a flushing thread's when
+    /// the worker is far behind or missing).
+    pub(crate) fn fold_unfolded(&self) {
+        let _own = crate::record::alloc::OwnAllocations::begin();
+        let mut folded = lock(&self.folded);
+        let chunks = lock(&self.ring).take_unfolded();
+        if chunks.is_empty() {
+            return;
+        }
+        for ev in chunks.iter().flat_map(|c| c.iter()) {
+            accumulate(&mut folded, ev, &self.clock);
+        }
+        lock(&self.ring).recycle_all(chunks);
+    }
+
+    /// Exact public statistics of a cut (see [`Collector::with_cut`]): the folded aggregates
+    /// plus every event the fold has not reached, in the ring or still staged.
+    fn stats_of(
+        &self,
+        folded: &Aggregates,
+        table: &OpTable,
+        staged: &[Chunk],
+        ring: &Ring,
+    ) -> Vec<OperationStats> {
+        to_stats(
+            &self.aggregates_with(folded, ring.unfolded().chain(staged)),
+            &table.ops,
+        )
+    }
+
+    /// The folded aggregates plus the events of `rest` (chunks the fold has not reached).
+    fn aggregates_with<'a, 'c>(
+        &self,
+        folded: &'a Aggregates,
+        rest: impl IntoIterator<Item = &'c Chunk>,
+    ) -> Cow<'a, [OpAccum]> {
+        let mut rest = rest.into_iter().filter(|c| c.len() > 0).peekable();
+        if rest.peek().is_none() {
+            return Cow::Borrowed(folded);
+        }
+        let mut ops = folded.clone();
+        for ev in rest.flat_map(|c| c.iter()) {
+            accumulate(&mut ops, ev, &self.clock);
+        }
+        Cow::Owned(ops)
+    }
+
+    /// Runs `f` on one consistent cut of everything recorded: the folded aggregates (held, so
+    /// no fold runs), the operation table (read-locked, so no operation appears half-way),
+    /// copies of every thread's staged events (all shards held at once, so none flushes
+    /// meanwhile) and the ring.
+    fn with_cut<R>(&self, f: impl FnOnce(&Aggregates, &OpTable, &[Chunk], &Ring) -> R) -> R {
+        let folded = lock(&self.folded);
+        let table = self.ops.read().unwrap_or_else(PoisonError::into_inner);
+        let shards: Vec<Arc<Shard>> = lock(&self.shards).clone();
+        let guards: Vec<MutexGuard<'_, ()>> = shards.iter().map(|s| lock(&s.lock)).collect();
+        let ring = lock(&self.ring);
+        // Staged events are copied, not moved: their owner threads flush them later.
+        // SAFETY: we hold every shard's lock.
+        let staged: Vec<Chunk> = shards.iter().map(|s| unsafe { s.stage.copy() }).collect();
+        drop(guards);
+        f(&folded, &table, &staged, &ring)
+    }
+
+    /// Exact aggregates of every operation so far, merged across threads.
+    pub(crate) fn aggregates(&self) -> Vec<OperationStats> {
+        self.with_cut(|folded, table, staged, ring| self.stats_of(folded, table, staged, ring))
+    }
+
+    /// Appends a monitor sample.
+    #[cfg(feature = "monitor")]
+    pub(crate) fn push_sample(&self, s: MonitorSample) {
+        lock(&self.samples).push(s);
+    }
+
+    /// Monitor samples so far.
+    pub(crate) fn samples(&self) -> Vec<MonitorSample> {
+        lock(&self.samples).clone()
+    }
+
+    /// Everything so far: the ring's events, every thread's staged events, exact aggregates.
+    pub(crate) fn snapshot(&self) -> CollectorSnapshot {
+        let (mut events, operations, mut dropped, capacity) =
+            self.with_cut(|folded, table, staged, ring| {
+                let operations = self.stats_of(folded, table, staged, ring);
+                let (kept, dropped) = ring.kept();
+                let mut events: Vec<ProfileEvent> =
+                    kept.map(|r| to_public(table, &self.clock, r)).collect();
+                events.extend(
+                    staged
+                        .iter()
+                        .flat_map(Chunk::iter)
+                        .map(|r| to_public(table, &self.clock, r)),
+                );
+                (events, operations, dropped, ring.capacity())
+            });
+        // The staged events are the newest: keep `capacity` in all, oldest out first.
+        let excess = events.len().saturating_sub(capacity);
+        if excess > 0 {
+            events.drain(..excess);
+            dropped += excess as u64;
+        }
+        events.sort_by_key(|e| (e.start_ns, e.id));
+        CollectorSnapshot {
+            events,
+            operations,
+            dropped,
+            threads: lock(&self.threads).clone(),
+            samples: self.samples(),
+        }
+    }
+}
+
+/// Public statistics of every operation with events.
+fn to_stats(ops: &[OpAccum], keys: &[(Name, EventKind)]) -> Vec<OperationStats> {
+    ops.iter()
+        .zip(keys)
+        .map(|(op, (name, kind))| op.to_stats(name.clone(), *kind))
+        .filter(|s| s.count > 0)
+        .collect()
+}
+
+fn to_public(table: &OpTable, clock: &ProfClock, e: EventRef<'_>) -> ProfileEvent {
+    let r = e.ev;
+    let (name, kind) = table
+        .get(r.op)
+        .cloned()
+        .unwrap_or_else(|| (Name::from("<unknown>"), EventKind::FunctionCall));
+    let mut metrics = std::collections::BTreeMap::new();
+    e.for_each_metric(|k, v| *metrics.entry(k.to_owned()).or_insert(0.0) += v);
+    let start_ns = clock.to_ns(r.start_raw);
+    let (wall_ns, busy_ns, self_ns) = r.durations_ns(clock);
+    ProfileEvent {
+        id: r.id,
+        parent: (r.parent != 0).then_some(r.parent),
+        name,
+        kind,
+        thread_id: r.thread_id(),
+        start_ns,
+        end_ns: start_ns + wall_ns,
+        busy_ns,
+        self_ns,
+        metrics,
+        alloc: e.alloc(),
+        error: e.error().map(str::to_owned),
+        panicked: r.flags & RawEvent::PANICKED != 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PerformanceProfiler;
+
+    fn work(i: u64) -> u64 {
+        tracing::info_span!("work").in_scope(|| i * 2)
+    }
+
+    #[test]
+    fn a_finished_threads_shard_leaves_the_collector_and_its_events_stay() {
+        let p = PerformanceProfiler::builder()
+            .without_monitor()
+            .build()
+            .expect("valid config");
+        for _ in 0..20 {
+            let sub = p.subscriber();
+            std::thread::spawn(move || {
+                tracing::subscriber::with_default(sub, || {
+                    for i in 0..10 {
+                        work(i);
+                    }
+                })
+            })
+            .join()
+            .expect("worker");
+        }
+        let c = &p.layer().collector;
+        assert_eq!(lock(&c.shards).len(), 0, "no shard outlives its thread");
+        assert_eq!(p.snapshot().total_events(), 200);
+    }
+}

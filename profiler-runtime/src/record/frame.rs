@@ -1,0 +1,246 @@
+//! Per-span state while a span is open, and how it becomes a [`RawEvent`] (plus, for a span
+//! that allocated, carried metrics or failed, its [`Aux`] and maybe an [`Extra`]).
+
+use std::borrow::Cow;
+
+use crate::model::event::AllocStats;
+use crate::record::alloc;
+use crate::record::clock::ProfClock;
+use crate::record::collector::MetricBuf;
+use crate::record::raw::{Aux, Extra, RawEvent, INLINE_METRICS};
+
+/// State of one open span (or one `profile_function` call).
+#[derive(Debug)]
+pub(crate) struct Frame {
+    /// The tracing span id (`Id::into_u64`), a virtual id for `profile_function`, 0 for none.
+    pub span: u64,
+    pub event_id: u64,
+    /// The parent's event id (0: none).
+    pub parent: u64,
+    /// The parent's span id (0: none), to credit it with this span's wall time (self time).
+    pub parent_span: u64,
+    /// Raw clock reading of the first enter (0: never entered).
+    pub start_raw: u64,
+    pub enter_raw: u64,
+    pub last_exit_raw: u64,
+    /// Raw ticks spent entered.
+    pub busy: u64,
+    /// Wall time of closed same-thread children, in ns (each scaled as its event is, so a
+    /// parent's self time is exactly its busy time minus its children's durations).
+    pub child_ns: u64,
+    pub op: u32,
+    pub depth: u32,
+    /// Allocation counters at the outermost enter (valid while `depth > 0` and tracking).
+    alloc_at_enter: AllocStats,
+    pub alloc: AllocStats,
+    pub tracking: bool,
+    pub metrics: MetricBuf,
+    pub error: Option<Box<str>>,
+}
+
+impl Frame {
+    #[inline(always)]
+    pub(crate) fn new(span: u64, event_id: u64, parent: u64, parent_span: u64, op: u32) -> Self {
+        Frame {
+            span,
+            event_id,
+            parent,
+            parent_span,
+            start_raw: 0,
+            enter_raw: 0,
+            last_exit_raw: 0,
+            busy: 0,
+            child_ns: 0,
+            op,
+            depth: 0,
+            alloc_at_enter: AllocStats::default(),
+            alloc: AllocStats::default(),
+            tracking: false,
+            metrics: MetricBuf::new(),
+            error: None,
+        }
+    }
+
+    /// Re-initialises a reused frame in place. A free slot's metrics and error are already
+    /// empty: [`Frame::finish`] moves them out.
+    #[inline(always)]
+    pub(crate) fn reset(
+        &mut self,
+        span: u64,
+        event_id: u64,
+        parent: u64,
+        parent_span: u64,
+        op: u32,
+    ) {
+        self.span = span;
+        self.event_id = event_id;
+        self.parent = parent;
+        self.parent_span = parent_span;
+        self.start_raw = 0;
+        self.enter_raw = 0;
+        self.last_exit_raw = 0;
+        self.busy = 0;
+        self.child_ns = 0;
+        self.op = op;
+        self.depth = 0;
+        self.alloc = AllocStats::default();
+        self.tracking = false;
+        debug_assert!(self.metrics.is_empty() && self.error.is_none());
+    }
+
+    /// Marks an enter at raw time `now`.
+    #[inline(always)]
+    pub(crate) fn enter(&mut self, now: u64) {
+        if self.depth == 0 {
+            if self.start_raw == 0 {
+                self.start_raw = now;
+            }
+            self.enter_raw = now;
+            self.alloc_begin();
+        }
+        self.depth += 1;
+    }
+
+    /// Starts an allocation window (at the outermost enter).
+    #[inline(always)]
+    fn alloc_begin(&mut self) {
+        if let Some(a) = alloc::thread_counters() {
+            self.alloc_at_enter = a;
+            self.tracking = true;
+        }
+    }
+
+    /// Ends an allocation window (at the outermost exit).
+    #[inline(always)]
+    fn alloc_end(&mut self) {
+        if self.tracking {
+            self.tracking = false;
+            if let Some(now) = alloc::thread_counters() {
+                self.alloc.add(&now.since(&self.alloc_at_enter));
+            }
+        }
+    }
+
+    /// Marks an exit at raw time `now`.
+    #[inline(always)]
+    pub(crate) fn exit(&mut self, now: u64) {
+        if self.depth == 0 {
+            return;
+        }
+        self.depth -= 1;
+        if self.depth == 0 {
+            self.busy += now.saturating_sub(self.enter_raw);
+            self.last_exit_raw = now;
+            self.alloc_end();
+        }
+    }
+
+    /// Credits a closed same-thread child's wall time (`wall` raw ticks) to this frame's
+    /// children, scaled as the child's event is.
+    #[inline(always)]
+    pub(crate) fn credit_child(&mut self, wall: u64, clock: &ProfClock) {
+        self.child_ns += clock.ticks_ns(wall);
+    }
+
+    /// Adds a metric (summing repeats of a key).
+    #[inline]
+    pub(crate) fn add_metric(&mut self, key: Cow<'static, str>, v: f64) {
+        if let Some(slot) = self.metrics.iter_mut().find(|(k, _)| *k == key) {
+            slot.1 += v;
+        } else {
+            self.metrics.push((key, v));
+        }
+    }
+
+    /// Closes the frame into an event. The clock is read only for a frame still entered (a
+    /// leaked guard) or never entered (recorded now, with zero duration). What the event does
+    /// not hold (allocation counts, metrics, an error) stays in the frame until
+    /// [`Frame::fill_aux`]: the common empty span never builds a side record.
+    #[inline(always)]
+    pub(crate) fn finish(&mut self, clock: &ProfClock, panicked: bool) -> RawEvent {
+        if self.depth > 0 || self.start_raw == 0 {
+            self.close_open_ends(clock);
+        }
+        let mut flags = if panicked { RawEvent::PANICKED } else { 0 };
+        if alloc::is_active() {
+            flags |= RawEvent::HAS_ALLOC;
+        }
+        RawEvent {
+            id: self.event_id,
+            parent: self.parent,
+            start_raw: self.start_raw,
+            wall: self.last_exit_raw.saturating_sub(self.start_raw),
+            busy: self.busy,
+            child_ns: self.child_ns,
+            op: self.op,
+            aux: 0,
+            flags,
+        }
+    }
+
+    /// Whether the closed frame has a side record to write: it allocated, carried metrics or
+    /// failed.
+    #[inline(always)]
+    pub(crate) fn has_aux(&self) -> bool {
+        self.alloc != AllocStats::default() || !self.metrics.is_empty() || self.error.is_some()
+    }
+
+    /// Whether the frame was entered, is exited and has no side record: [`Frame::finish`]
+    /// reads no clock and the event is all there is.
+    #[inline(always)]
+    pub(crate) fn is_plain(&self) -> bool {
+        self.depth == 0 && self.start_raw != 0 && !self.has_aux()
+    }
+
+    /// Writes the side record of a closed frame into `aux` (empty, in place), leaving the frame
+    /// empty (to be reused or dropped in place); returns the [`Extra`] for what does not fit
+    /// inline.
+    #[inline(always)]
+    pub(crate) fn fill_aux(&mut self, aux: &mut Aux) -> Option<Extra> {
+        aux.alloc = self.alloc;
+        self.take_metrics(aux)
+    }
+
+    /// Ends a frame closed while still entered at the close, and places a never-entered frame
+    /// at the close with zero duration.
+    #[cold]
+    fn close_open_ends(&mut self, clock: &ProfClock) {
+        let now = clock.raw();
+        if self.depth > 0 {
+            self.depth = 1;
+            self.exit(now);
+        }
+        if self.start_raw == 0 {
+            self.start_raw = now;
+            self.last_exit_raw = now;
+        }
+    }
+
+    /// Moves the metrics and error into `aux`: inline when every key is static and they fit,
+    /// otherwise into an [`Extra`].
+    #[inline(always)]
+    fn take_metrics(&mut self, aux: &mut Aux) -> Option<Extra> {
+        let inline = self.error.is_none()
+            && self.metrics.len() <= INLINE_METRICS
+            && self
+                .metrics
+                .iter()
+                .all(|(k, _)| matches!(k, Cow::Borrowed(_)));
+        if inline {
+            for (slot, (k, v)) in aux.inline.iter_mut().zip(self.metrics.iter()) {
+                if let Cow::Borrowed(k) = k {
+                    *slot = (k, *v);
+                }
+            }
+            aux.n_inline = self.metrics.len() as u8;
+            self.metrics.clear();
+            None
+        } else {
+            let _own = alloc::OwnAllocations::begin();
+            Some(Extra {
+                metrics: self.metrics.drain(..).collect(),
+                error: self.error.take(),
+            })
+        }
+    }
+}

@@ -1,0 +1,383 @@
+//! [`ProfilerLayer`]: the `tracing_subscriber::Layer` that turns spans into events.
+//!
+//! The hot path, for a sync `#[profile]` function (`profile.sync` marker): `on_new_span` pushes a
+//! [`Frame`] on this thread's stack (no allocation once warm); `on_enter` and `on_exit` read the
+//! TSC and the thread's allocation counters, so the event times the function's body and leaves
+//! the registry's own bookkeeping out; the outermost `on_exit` pops the frame and writes one
+//! 64-byte event into this thread's staging chunk, and the `on_close` right after finds nothing
+//! left to do. No global lock, no `/proc` read, no registry extension.
+//!
+//! Spans without the marker (`async fn`, hand-written spans) may move between threads and be
+//! entered many times, so their frame lives in the registry's span extensions instead (one
+//! boxed insert per span) and their event is written at their close.
+
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::fmt;
+use std::sync::Arc;
+
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
+
+use crate::macro_support::{ERROR_TARGET, METRICS_TARGET, RETURN_TARGET};
+use crate::record::alloc::OwnAllocations;
+use crate::record::collector::Collector;
+use crate::record::frame::Frame;
+use crate::record::slot::{with_slot, with_slot_leaf, ThreadSlot};
+
+/// The profiler's tracing layer. Get one from
+/// [`PerformanceProfiler::layer`](crate::PerformanceProfiler::layer) and compose it with others:
+///
+/// ```
+/// use profiler_runtime::PerformanceProfiler;
+/// use tracing_subscriber::layer::SubscriberExt;
+///
+/// let profiler = PerformanceProfiler::new();
+/// let subscriber = tracing_subscriber::registry().with(profiler.layer());
+/// # let _ = subscriber;
+/// ```
+#[derive(Clone)]
+pub struct ProfilerLayer {
+    pub(crate) collector: Arc<Collector>,
+    /// `collector.id`, kept here: one dependent load fewer per callback.
+    pub(crate) id: u64,
+}
+
+impl fmt::Debug for ProfilerLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProfilerLayer")
+            .field("collector", &self.collector.id)
+            .finish()
+    }
+}
+
+/// Virtual frames (from `profile_function`) are never registry spans.
+#[inline(always)]
+fn is_registry_span(span: u64) -> bool {
+    span != 0 && span < (1 << 63)
+}
+
+/// Runs `f` on the frame of `span`: this thread's stack first, then the span's extensions.
+#[inline]
+fn with_frame<S, R>(
+    slot: &mut ThreadSlot,
+    ctx: &Context<'_, S>,
+    span: u64,
+    f: impl FnOnce(&mut Frame) -> R,
+) -> Option<R>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    match slot.frame_mut(span) {
+        Some(frame) => Some(f(frame)),
+        // Skips the out-of-line call for "no span" (a root's parent), the common miss.
+        None if span != 0 => with_ext_frame(ctx.clone(), span, f),
+        None => None,
+    }
+}
+
+/// Runs `f` on the frame of `span` kept in the span's extensions (spans that may move between
+/// threads). Takes the context by value, so the hot callers never spill theirs to memory.
+#[cold]
+#[inline(never)]
+fn with_ext_frame<S, R>(
+    ctx: Context<'_, S>,
+    span: u64,
+    f: impl FnOnce(&mut Frame) -> R,
+) -> Option<R>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    if !is_registry_span(span) {
+        return None;
+    }
+    let s = ctx.span(&Id::from_u64(span))?;
+    let mut ext = s.extensions_mut();
+    ext.get_mut::<Frame>().map(f)
+}
+
+impl<S> Layer<S> for ProfilerLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        // A close that did not follow its exit (the span's handle lives on) must not match
+        // another span later, even one of another registry with the same id.
+        CLOSED_AT_EXIT.set(0);
+        let c = &self.collector;
+        // A leaf: the fields' visitor formats nothing, so no user code runs.
+        with_slot_leaf(self.id, c, |slot| {
+            // Nothing on the sync path allocates once warm; each cold branch that may (a new
+            // callsite, a deeper stack, fields, an async span's boxed frame) excludes itself.
+            let info = slot.callsite(attrs.metadata(), c);
+            let parent_span = match attrs.parent() {
+                Some(p) => p.into_u64(),
+                None if attrs.is_contextual() => slot.entered.last().copied().unwrap_or(0),
+                None => 0,
+            };
+            let parent = with_frame(slot, &ctx, parent_span, |f| f.event_id).unwrap_or(0);
+            let event_id = slot.next_event_id();
+            if info.sync {
+                // A sync span lives and dies on this thread: its frame goes on this thread's
+                // stack (no allocation once warm) and is timed from its enter to its exit.
+                let top = slot.push_frame(id.into_u64(), event_id, parent, parent_span, info.op);
+                if info.has_fields {
+                    let _own = OwnAllocations::begin();
+                    attrs.record(&mut MetricVisitor { frame: top });
+                }
+            } else {
+                let frame = Frame::new(id.into_u64(), event_id, parent, parent_span, info.op);
+                open_async(attrs, id, ctx.clone(), frame, info.has_fields);
+            }
+        });
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        with_slot_leaf(self.id, &self.collector, |slot| {
+            let _own = OwnAllocations::begin();
+            with_frame(slot, &ctx, id.into_u64(), |f| {
+                values.record(&mut MetricVisitor { frame: f })
+            });
+        });
+    }
+
+    #[inline]
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        let c = &self.collector;
+        with_slot_leaf(self.id, c, |slot| {
+            let span = id.into_u64();
+            // A sync span's frame is on top of this thread's stack (searched first).
+            match slot.frame_mut(span) {
+                Some(f) => f.enter(c.clock.raw()),
+                None => {
+                    with_ext_frame(ctx.clone(), span, |f| f.enter(c.clock.raw()));
+                }
+            }
+            slot.push_entered(span);
+        });
+    }
+
+    #[inline]
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        let c = &self.collector;
+        with_slot_leaf(self.id, c, |slot| {
+            let span = id.into_u64();
+            let done = match slot.frame_mut(span) {
+                Some(f) => {
+                    f.exit(c.clock.raw());
+                    f.depth == 0
+                }
+                None => {
+                    with_ext_frame(ctx.clone(), span, |f| f.exit(c.clock.raw()));
+                    false
+                }
+            };
+            slot.pop_entered(span);
+            if done {
+                // A sync span is entered once, for its function's body: its event is complete at
+                // this exit, so it is recorded now, and a handle of the span that outlives the
+                // call (a `Span::current()` clone closed later, or on another thread) loses
+                // nothing and leaves nothing behind on this thread's stack.
+                CLOSED_AT_EXIT.set(span);
+                finish(slot, c, id, ctx, std::thread::panicking());
+            }
+        });
+    }
+
+    #[inline]
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        if CLOSED_AT_EXIT.get() == id.into_u64() {
+            // Recorded at its exit (the common case: the close follows right after).
+            CLOSED_AT_EXIT.set(0);
+            return;
+        }
+        close_slow(self, id, ctx);
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let target = event.metadata().target();
+        let what = match target {
+            METRICS_TARGET => Reserved::Metrics,
+            RETURN_TARGET => Reserved::Return,
+            ERROR_TARGET => Reserved::Error,
+            _ => return,
+        };
+        let c = &self.collector;
+        // Guarded: an error's text comes from its `Display`/`Debug`, which is user code.
+        with_slot(c, |slot| {
+            let _own = OwnAllocations::begin();
+            let span = match event.parent() {
+                Some(p) => p.into_u64(),
+                None if event.is_contextual() => slot.entered.last().copied().unwrap_or(0),
+                None => 0,
+            };
+            let found = with_frame(slot, &ctx, span, |f| match what {
+                Reserved::Metrics | Reserved::Return => {
+                    event.record(&mut MetricVisitor { frame: f });
+                }
+                Reserved::Error => event.record(&mut ErrorVisitor { frame: f }),
+            });
+            if found.is_none() && what == Reserved::Metrics {
+                slot.emit_standalone_metrics(c, |frame| event.record(&mut MetricVisitor { frame }));
+            }
+        });
+    }
+}
+
+/// The events of the `#[profile]` expansion the layer reads (by target).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reserved {
+    /// Numeric fields are metrics (`metrics!` by hand).
+    Metrics,
+    /// `ret`: a numeric `return` field is the metric `return`.
+    Return,
+    /// `err`: the `error` field is the event's error text.
+    Error,
+}
+
+/// Opens the frame of a span that may move between threads, in the span's extensions (cold:
+/// one boxed insert).
+#[cold]
+#[inline(never)]
+fn open_async<S>(
+    attrs: &Attributes<'_>,
+    id: &Id,
+    ctx: Context<'_, S>,
+    mut frame: Frame,
+    fields: bool,
+) where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let _own = OwnAllocations::begin();
+    if let Some(span) = ctx.span(id) {
+        if fields {
+            attrs.record(&mut MetricVisitor { frame: &mut frame });
+        }
+        span.extensions_mut().insert(frame);
+    }
+}
+
+thread_local! {
+    /// The span whose event its exit recorded last on this thread (a sync span, see
+    /// `ProfilerLayer::on_exit`), so that its close, which normally follows at once, finds
+    /// nothing to do without even looking up this thread's slot. Shared by every profiler on
+    /// the thread: where two see the same span, the second one's close takes the slow path and
+    /// finds its frame already gone.
+    static CLOSED_AT_EXIT: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Closes span `id` where its exit did not record it (out of line: the common close is one
+/// comparison).
+#[inline(never)]
+fn close_slow<S>(layer: &ProfilerLayer, id: Id, ctx: Context<'_, S>)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let c = &layer.collector;
+    // A leaf: a flush or a fold touches only the profiler's own buffers.
+    with_slot_leaf(layer.id, c, |slot| {
+        finish(slot, c, &id, ctx, std::thread::panicking());
+    });
+}
+
+/// Records the event of span `id`: its frame is the innermost on this thread's stack (the common
+/// case, closed in place), deeper in it, or in the span's extensions. Credits the parent with
+/// the event's wall time.
+#[inline(always)]
+fn finish<S>(slot: &mut ThreadSlot, c: &Collector, id: &Id, ctx: Context<'_, S>, panicked: bool)
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let span = id.into_u64();
+    // The common case, the innermost frame, allocates nothing (a flush or a boxed error
+    // excludes itself).
+    let done = match slot.top_mut() {
+        Some(top) if top.span == span => slot.emit_top(c, panicked),
+        _ => close_other(slot, c, id, ctx.clone(), panicked),
+    };
+    if let Some((wall, parent_span)) = done {
+        if parent_span != 0 {
+            with_frame(slot, &ctx, parent_span, |p| p.credit_child(wall, &c.clock));
+        }
+    }
+}
+
+/// Closes a span whose frame is not the innermost on this thread's stack: deeper in it, or in
+/// the span's extensions. Returns the event's wall ticks and the parent's span id.
+#[cold]
+#[inline(never)]
+fn close_other<S>(
+    slot: &mut ThreadSlot,
+    c: &Collector,
+    id: &Id,
+    ctx: Context<'_, S>,
+    panicked: bool,
+) -> Option<(u64, u64)>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let _own = OwnAllocations::begin();
+    let span = id.into_u64();
+    let frame = match slot.take_frame(span) {
+        Some(f) => f,
+        None => ctx
+            .span(id)
+            .and_then(|s| s.extensions_mut().remove::<Frame>())?,
+    };
+    let parent_span = frame.parent_span;
+    Some((slot.emit(c, frame, panicked), parent_span))
+}
+
+/// Collects numeric fields as metrics; other values are ignored (never formatted).
+struct MetricVisitor<'a> {
+    frame: &'a mut Frame,
+}
+
+impl Visit for MetricVisitor<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.frame.add_metric(Cow::Borrowed(field.name()), value);
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.record_f64(field, value as f64);
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.record_f64(field, value as f64);
+    }
+    fn record_i128(&mut self, field: &Field, value: i128) {
+        self.record_f64(field, value as f64);
+    }
+    fn record_u128(&mut self, field: &Field, value: u128) {
+        self.record_f64(field, value as f64);
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.record_f64(field, if value { 1.0 } else { 0.0 });
+    }
+    fn record_debug(&mut self, _field: &Field, _value: &dyn fmt::Debug) {}
+}
+
+/// Takes the `error` field's text.
+struct ErrorVisitor<'a> {
+    frame: &'a mut Frame,
+}
+
+impl Visit for ErrorVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "error" {
+            self.frame.error = Some(value.into());
+        }
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        if field.name() == "error" {
+            self.frame.error = Some(value.to_string().into());
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "error" {
+            self.frame.error = Some(format!("{value:?}").into());
+        }
+    }
+}

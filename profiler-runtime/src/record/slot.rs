@@ -1,0 +1,415 @@
+//! Thread-local state of a profiler on one thread: its shard, its stack of open sync spans, its
+//! stack of entered spans (for parents) and its callsite cache.
+//!
+//! Everything here is touched only by its own thread, so the hot path takes no lock for it.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, Weak};
+
+use tracing::Metadata;
+
+use crate::macro_support::{KIND_FIELD_PREFIX, SYNC_FIELD};
+use crate::model::event::EventKind;
+use crate::record::collector::{Collector, Shard};
+use crate::record::frame::Frame;
+use crate::record::raw::RawEvent;
+
+/// What the layer knows of a callsite, computed once per thread.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CallsiteInfo {
+    pub op: u32,
+    pub sync: bool,
+    /// Whether any field other than the markers exists (worth visiting).
+    pub has_fields: bool,
+}
+
+/// Hashes a pointer-sized key: the callsite's address is already well spread.
+#[derive(Default)]
+pub(crate) struct PtrHasher(u64);
+
+impl Hasher for PtrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 << 8 | u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(29);
+    }
+}
+
+/// Virtual span ids (for `profile_function`) live in the top half of the id space, far from
+/// the registry's ids.
+const VIRTUAL_BASE: u64 = 1 << 63;
+
+pub(crate) struct ThreadSlot {
+    pub collector: Weak<Collector>,
+    pub collector_id: u64,
+    pub shard: Arc<Shard>,
+    pub thread_id: u64,
+    next_seq: u64,
+    /// Open spans owned by this thread, innermost last: `stack[..live]`. Slots beyond `live`
+    /// are kept for reuse, so opening a span moves no frame.
+    stack: Vec<Frame>,
+    live: usize,
+    /// Span ids entered on this thread, innermost last (sync and async alike).
+    pub entered: Vec<u64>,
+    callsites: HashMap<usize, CallsiteInfo, BuildHasherDefault<PtrHasher>>,
+    last_callsite: (usize, CallsiteInfo),
+    /// Set while a guarded call ([`with_slot`]) runs on this slot: a re-entrant callback gets
+    /// no slot.
+    busy: bool,
+}
+
+impl ThreadSlot {
+    fn new(collector: &Arc<Collector>) -> Self {
+        let (shard, thread_id) = collector.register_thread();
+        ThreadSlot {
+            collector: Arc::downgrade(collector),
+            collector_id: collector.id,
+            shard,
+            thread_id,
+            next_seq: 0,
+            stack: Vec::with_capacity(32),
+            live: 0,
+            entered: Vec::with_capacity(32),
+            callsites: HashMap::default(),
+            last_callsite: (
+                0,
+                CallsiteInfo {
+                    op: 0,
+                    sync: false,
+                    has_fields: false,
+                },
+            ),
+            busy: false,
+        }
+    }
+
+    /// A new event id, unique across threads: thread id in the high bits.
+    #[inline(always)]
+    pub(crate) fn next_event_id(&mut self) -> u64 {
+        self.next_seq += 1;
+        (self.thread_id << RawEvent::THREAD_SHIFT) | self.next_seq
+    }
+
+    /// A new virtual span id for a frame that is not a tracing span.
+    pub(crate) fn next_virtual_span(&mut self) -> u64 {
+        VIRTUAL_BASE | self.next_event_id()
+    }
+
+    /// The callsite's operation and flags, interning it on first sight on this thread.
+    #[inline]
+    pub(crate) fn callsite(
+        &mut self,
+        meta: &'static Metadata<'static>,
+        collector: &Collector,
+    ) -> CallsiteInfo {
+        let key = meta as *const Metadata<'static> as usize;
+        if self.last_callsite.0 == key {
+            return self.last_callsite.1;
+        }
+        if let Some(info) = self.callsites.get(&key) {
+            self.last_callsite = (key, *info);
+            return *info;
+        }
+        let _own = crate::record::alloc::OwnAllocations::begin();
+        let mut kind = EventKind::FunctionCall;
+        let mut sync = false;
+        let mut markers = 0;
+        for f in meta.fields() {
+            let name = f.name();
+            if let Some(k) = name.strip_prefix(KIND_FIELD_PREFIX) {
+                kind = k.parse().unwrap_or(EventKind::FunctionCall);
+                markers += 1;
+            } else if name == SYNC_FIELD {
+                sync = true;
+                markers += 1;
+            }
+        }
+        let info = CallsiteInfo {
+            op: collector.intern(meta.name(), kind),
+            sync,
+            has_fields: meta.fields().len() > markers,
+        };
+        self.callsites.insert(key, info);
+        self.last_callsite = (key, info);
+        info
+    }
+
+    /// Opens a frame on this thread's stack, reusing a slot in place when one is free.
+    #[inline(always)]
+    pub(crate) fn push_frame(
+        &mut self,
+        span: u64,
+        event_id: u64,
+        parent: u64,
+        parent_span: u64,
+        op: u32,
+    ) -> &mut Frame {
+        let n = self.live;
+        if n < self.stack.len() {
+            self.stack[n].reset(span, event_id, parent, parent_span, op);
+        } else {
+            let _own = crate::record::alloc::OwnAllocations::begin();
+            self.stack
+                .push(Frame::new(span, event_id, parent, parent_span, op));
+        }
+        self.live = n + 1;
+        &mut self.stack[n]
+    }
+
+    /// The innermost open frame.
+    #[inline(always)]
+    pub(crate) fn top_mut(&mut self) -> Option<&mut Frame> {
+        self.live.checked_sub(1).map(|i| &mut self.stack[i])
+    }
+
+    /// The open frame of span `span` on this thread, searched innermost first.
+    #[inline(always)]
+    pub(crate) fn frame_mut(&mut self, span: u64) -> Option<&mut Frame> {
+        if span == 0 {
+            return None;
+        }
+        self.stack[..self.live]
+            .iter_mut()
+            .rev()
+            .find(|f| f.span == span)
+    }
+
+    /// Removes and returns the frame of `span` wherever it is on the stack (slow path).
+    pub(crate) fn take_frame(&mut self, span: u64) -> Option<Frame> {
+        let i = self.stack[..self.live]
+            .iter()
+            .rposition(|f| f.span == span)?;
+        self.live -= 1;
+        Some(self.stack.remove(i))
+    }
+
+    /// The innermost open frame entered on this thread: (its event id, its span id), 0 for
+    /// none. What a `record_event` or `profile_function` call nests under.
+    pub(crate) fn innermost_open(&mut self) -> (u64, u64) {
+        let top = self.entered.last().copied().unwrap_or(0);
+        match self.frame_mut(top).map(|f| f.event_id) {
+            Some(ev) => (ev, top),
+            None => (0, 0),
+        }
+    }
+
+    /// Pushes `span` on the entered stack.
+    #[inline(always)]
+    pub(crate) fn push_entered(&mut self, span: u64) {
+        if self.entered.len() == self.entered.capacity() {
+            let _own = crate::record::alloc::OwnAllocations::begin();
+            self.entered.reserve(self.entered.len().max(8));
+        }
+        self.entered.push(span);
+    }
+
+    /// Pops `span` from the entered stack (normally the innermost).
+    #[inline(always)]
+    pub(crate) fn pop_entered(&mut self, span: u64) {
+        match self.entered.last() {
+            Some(&s) if s == span => {
+                self.entered.pop();
+            }
+            _ => {
+                if let Some(i) = self.entered.iter().rposition(|&s| s == span) {
+                    self.entered.remove(i);
+                }
+            }
+        }
+    }
+
+    /// Records metrics found outside any span this profiler knows as a standalone zero-length
+    /// event named `metrics`; `add` puts them on its frame.
+    pub(crate) fn emit_standalone_metrics(
+        &mut self,
+        collector: &Collector,
+        add: impl FnOnce(&mut Frame),
+    ) {
+        let op = collector.intern("metrics", EventKind::FunctionCall);
+        let mut frame = Frame::new(0, self.next_event_id(), 0, 0, op);
+        add(&mut frame);
+        self.emit(collector, frame, false);
+    }
+
+    /// Turns a closed frame into an event in this thread's shard. Returns the event's wall
+    /// ticks.
+    pub(crate) fn emit(&mut self, collector: &Collector, mut frame: Frame, panicked: bool) -> u64 {
+        record_closed(collector, &self.shard, &mut frame, panicked)
+    }
+
+    /// Closes the innermost frame in place (no move of the frame). Returns the event's wall
+    /// ticks and the parent's span id (0: none).
+    #[inline(always)]
+    pub(crate) fn emit_top(&mut self, collector: &Collector, panicked: bool) -> Option<(u64, u64)> {
+        let i = self.live.checked_sub(1)?;
+        let frame = &mut self.stack[i];
+        let parent_span = frame.parent_span;
+        let wall = record_closed(collector, &self.shard, frame, panicked);
+        self.live = i;
+        Some((wall, parent_span))
+    }
+}
+
+impl Drop for ThreadSlot {
+    /// The thread is gone (or its profiler is): frames it left open become events (closed
+    /// while still entered, at this moment), its staged events move into the ring, and its
+    /// shard leaves the collector, so threads that come and go leave no memory behind.
+    fn drop(&mut self) {
+        let Some(collector) = self.collector.upgrade() else {
+            return;
+        };
+        let _own = crate::record::alloc::OwnAllocations::begin();
+        while self.live > 0 {
+            self.live -= 1;
+            let frame = &mut self.stack[self.live];
+            record_closed(&collector, &self.shard, frame, false);
+        }
+        collector.retire_thread(&self.shard);
+    }
+}
+
+/// Closes `frame` into an event in `shard`. Returns the event's wall ticks.
+#[inline(always)]
+fn record_closed(collector: &Collector, shard: &Shard, frame: &mut Frame, panicked: bool) -> u64 {
+    if frame.is_plain() {
+        // The common case: exited, nothing beside the event. Built straight into the stage.
+        let ev = frame.finish(&collector.clock, panicked);
+        let wall = ev.wall;
+        collector.record(shard, ev);
+        wall
+    } else {
+        record_other(collector, shard, frame, panicked)
+    }
+}
+
+/// Closes a frame that is still entered, was never entered or has a side record (out of
+/// line: the empty span's path stays short).
+#[inline(never)]
+fn record_other(collector: &Collector, shard: &Shard, frame: &mut Frame, panicked: bool) -> u64 {
+    let ev = frame.finish(&collector.clock, panicked);
+    let wall = ev.wall;
+    if frame.has_aux() {
+        collector.record_with_aux(shard, ev, |aux| frame.fill_aux(aux));
+    } else {
+        collector.record(shard, ev);
+    }
+    wall
+}
+
+/// This thread's slots, one per live collector. Boxed, so a slot's address is stable while the
+/// vector grows (hence `Vec<Box<_>>`); dropping the list clears [`FAST`] first, so no dangling
+/// pointer survives it.
+#[allow(clippy::vec_box)]
+struct Slots(Vec<Box<ThreadSlot>>);
+
+impl Drop for Slots {
+    fn drop(&mut self) {
+        let _ = FAST.try_with(|f| f.set((0, std::ptr::null_mut())));
+    }
+}
+
+thread_local! {
+    static SLOTS: RefCell<Slots> = const { RefCell::new(Slots(Vec::new())) };
+    /// The slot used last: `(collector id, slot)`. A plain `Cell` of `Copy` data with a const
+    /// initialiser: reading it is one TLS load, no lazy-initialisation or destructor check.
+    static FAST: Cell<(u64, *mut ThreadSlot)> = const { Cell::new((0, std::ptr::null_mut())) };
+}
+
+/// This thread's slot for the collector with id `id`, creating it on first use; `None` during
+/// thread teardown or while a guarded call ([`with_slot`]) holds the slot up the stack.
+#[inline(always)]
+fn slot_ptr(id: u64, collector: &Arc<Collector>) -> Option<*mut ThreadSlot> {
+    let (fast_id, ptr) = FAST.try_with(Cell::get).ok()?;
+    let ptr = if fast_id == id && !ptr.is_null() {
+        ptr
+    } else {
+        slot_slow(collector)?
+    };
+    // SAFETY: `ptr` points into a live `Box<ThreadSlot>` owned by this thread's `SLOTS`
+    // (cleared from `FAST` before `SLOTS` drops, and slots of live collectors are never
+    // removed), and only this thread reads it.
+    if unsafe { (*ptr).busy } {
+        return None;
+    }
+    Some(ptr)
+}
+
+/// Runs `f` on this thread's slot for `collector` (whose id is `id`), for a layer callback
+/// that calls no code able to re-enter the profiler: no user code, no formatting of user
+/// values, no `tracing` call. Such a callback only checks the slot's `busy` flag (set by a
+/// guarded call up the stack), without setting it: two stores fewer per callback.
+#[inline(always)]
+pub(crate) fn with_slot_leaf<R>(
+    id: u64,
+    collector: &Arc<Collector>,
+    f: impl FnOnce(&mut ThreadSlot) -> R,
+) -> Option<R> {
+    let ptr = slot_ptr(id, collector)?;
+    // SAFETY: the slot is live (see `slot_ptr`) and not busy, so no `&mut` to it exists up the
+    // stack; `f` is a leaf (the caller's promise), so none is made while this one lives.
+    Some(f(unsafe { &mut *ptr }))
+}
+
+/// Runs `f` on this thread's slot for `collector`, creating it on first use, with the slot
+/// marked busy: for calls that may run user code (a metrics iterator, a value's `Debug`) which
+/// could re-enter the profiler. Returns `None` during thread teardown or on re-entry (the
+/// profiler never recurses into itself).
+#[inline(always)]
+pub(crate) fn with_slot<R>(
+    collector: &Arc<Collector>,
+    f: impl FnOnce(&mut ThreadSlot) -> R,
+) -> Option<R> {
+    /// Clears `busy` however the call ends: a panic in the user code `f` runs (caught further
+    /// up) must not leave the slot busy, which would silence the profiler on this thread.
+    struct Busy(*mut ThreadSlot);
+    impl Drop for Busy {
+        fn drop(&mut self) {
+            // SAFETY: the slot outlives the call (see `slot_ptr`); the `&mut` given to `f` is
+            // gone by the time this runs.
+            unsafe { (*self.0).busy = false };
+        }
+    }
+    let ptr = slot_ptr(collector.id, collector)?;
+    // SAFETY: as in `with_slot_leaf`; `busy` makes any re-entrant call get no slot.
+    unsafe { (*ptr).busy = true };
+    let _busy = Busy(ptr);
+    // SAFETY: as above; the only other access, `Busy::drop`, runs after `f` returns.
+    Some(f(unsafe { &mut *ptr }))
+}
+
+/// Finds or creates this thread's slot for `collector` and makes it the fast one. Kept out of
+/// line and free of the caller's closure, so every callback inlines its closure once.
+#[cold]
+#[inline(never)]
+fn slot_slow(collector: &Arc<Collector>) -> Option<*mut ThreadSlot> {
+    let ptr: *mut ThreadSlot = SLOTS
+        .try_with(|slots| {
+            let mut slots = slots.try_borrow_mut().ok()?;
+            let list = &mut slots.0;
+            let idx = match list.iter().position(|s| s.collector_id == collector.id) {
+                Some(i) => i,
+                None => {
+                    let _own = crate::record::alloc::OwnAllocations::begin();
+                    // Only slots of dead collectors go; none of them can be busy.
+                    list.retain(|s| s.collector.strong_count() > 0 || s.busy);
+                    list.push(Box::new(ThreadSlot::new(collector)));
+                    list.len() - 1
+                }
+            };
+            Some(&mut *list[idx] as *mut ThreadSlot)
+        })
+        .ok()
+        .flatten()?;
+    FAST.try_with(|f| f.set((collector.id, ptr))).ok()?;
+    Some(ptr)
+}

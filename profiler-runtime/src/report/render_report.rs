@@ -1,0 +1,137 @@
+//! Text and Markdown rendering of a [`PerformanceReport`].
+
+use crate::model::units::{fmt_bytes, fmt_ns, fmt_pj};
+use crate::report::PerformanceReport;
+
+use super::doc::{cpu_line, Doc, Style};
+use crate::analysis::share;
+
+/// Renders a performance report.
+pub(crate) fn render_report(r: &PerformanceReport, style: Style) -> String {
+    let mut d = Doc::new(style);
+    let s = &r.system_info;
+    d.heading(1, "Performance report");
+    d.line(&format!(
+        "System: {} ({}), {} x {}, {} MiB.",
+        s.os_version, s.arch, s.cpu_count, s.cpu_model, s.memory_total_mb
+    ));
+    d.line(&format!(
+        "Events: {} over {} ({} kept, {} dropped from the raw buffer).",
+        r.total_events,
+        fmt_ns(r.profile_duration_ns as f64),
+        r.kept_events,
+        r.dropped_events
+    ));
+    let m = &r.monitor;
+    if m.samples > 0 {
+        d.line(&format!(
+            "Monitor: {} samples; RSS peak {}, mean {}; CPU mean {:.0}%, peak {:.0}%.",
+            m.samples,
+            m.peak_rss_bytes
+                .map_or_else(|| "-".to_owned(), |b| fmt_bytes(b as f64)),
+            m.mean_rss_bytes.map_or_else(|| "-".to_owned(), fmt_bytes),
+            m.mean_cpu_percent.unwrap_or(0.0),
+            m.peak_cpu_percent.unwrap_or(0.0)
+        ));
+    }
+    if !r.alloc_tracking {
+        d.line("Per-span memory unknown: no CountingAllocator installed.");
+    }
+    if let Some(c) = &r.cpu_energy {
+        d.line(&cpu_line(c));
+    }
+    d.gap();
+    d.heading(2, "Operations");
+    let rows: Vec<Vec<String>> = r
+        .operations
+        .iter()
+        .map(|o| {
+            vec![
+                o.name.clone(),
+                o.kind.to_string(),
+                o.count.to_string(),
+                fmt_ns(o.total_ns as f64),
+                fmt_ns(o.self_ns as f64),
+                fmt_ns(o.mean_ns),
+                fmt_ns(o.std_ns),
+                fmt_ns(o.min_ns as f64),
+                fmt_ns(o.max_ns as f64),
+                fmt_ns(o.p50_ns as f64),
+                fmt_ns(o.p90_ns as f64),
+                fmt_ns(o.p99_ns as f64),
+                format!("{:.0}", o.ops_per_sec),
+                o.bytes_per_sec
+                    .map_or_else(|| "-".to_owned(), |b| format!("{}/s", fmt_bytes(b))),
+                o.energy_pj.map_or_else(|| "-".to_owned(), fmt_pj),
+            ]
+        })
+        .collect();
+    d.table(
+        &[
+            "operation",
+            "kind",
+            "count",
+            "total",
+            "self",
+            "mean",
+            "std",
+            "min",
+            "max",
+            "p50",
+            "p90",
+            "p99",
+            "ops/s",
+            "bytes/s",
+            "energy",
+        ],
+        &rows,
+    );
+    d.heading(2, "By kind");
+    let rows: Vec<Vec<String>> = r
+        .kinds
+        .iter()
+        .map(|k| {
+            vec![
+                k.kind.to_string(),
+                k.count.to_string(),
+                fmt_ns(k.total_ns as f64),
+                fmt_ns(k.self_ns as f64),
+                fmt_pj(k.energy_pj),
+            ]
+        })
+        .collect();
+    d.table(&["kind", "events", "total", "self", "energy"], &rows);
+    if !r.energy_by_component.is_empty() {
+        d.heading(2, "Energy by component");
+        let total: f64 = r.energy_by_component.values().sum();
+        let rows: Vec<Vec<String>> = r
+            .energy_by_component
+            .iter()
+            .map(|(c, e)| {
+                vec![
+                    c.clone(),
+                    fmt_pj(*e),
+                    format!("{:.1}%", 100.0 * share(*e, total)),
+                ]
+            })
+            .collect();
+        d.table(&["component", "energy", "share"], &rows);
+    }
+    d.heading(2, "Derived metrics");
+    for (k, v) in &r.derived_metrics {
+        d.bullet(&format!("{k}: {v:.6}"));
+    }
+    d.out
+}
+
+impl PerformanceReport {
+    /// The report as GitHub-flavoured Markdown.
+    pub fn to_markdown(&self) -> String {
+        render_report(self, Style::Markdown)
+    }
+
+    /// The report as plain text with every column (the `Display` form is the short one).
+    pub fn to_text(&self) -> String {
+        render_report(self, Style::Text)
+    }
+}
