@@ -76,7 +76,7 @@ impl ProfileDiff {
     /// per call grows by more than `threshold_pct` percent.
     ///
     /// ```
-    /// use profiler_runtime::{diff::ProfileDiff, Profile};
+    /// use profiler_runtime::{report::diff::ProfileDiff, Profile};
     /// let d = ProfileDiff::compare(&Profile::empty(), &Profile::empty(), 10.0).unwrap();
     /// assert!(d.regressions().next().is_none());
     /// ```

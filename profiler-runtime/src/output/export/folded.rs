@@ -16,7 +16,7 @@ use crate::model::profile::Profile;
 /// spaces, so every stack parses back. Stacks whose self time is 0 are left out.
 ///
 /// ```
-/// use profiler_runtime::{export::folded_stacks, Profile};
+/// use profiler_runtime::{output::export::folded_stacks, Profile};
 /// assert!(folded_stacks(&Profile::empty()).is_empty());
 /// ```
 pub fn folded_stacks(profile: &Profile) -> BTreeMap<String, u64> {

@@ -14,7 +14,7 @@ use crate::model::profile::FORMAT_VERSION;
 /// with [`as_str`](Self::as_str) followed by `: ` and the details.
 ///
 /// ```
-/// use profiler_runtime::{persist::BadFileKind, Profile};
+/// use profiler_runtime::{output::persist::BadFileKind, Profile};
 /// let err = Profile::from_json_slice(br#"{"format_version": 1, "started_at"#, "x.json").unwrap_err();
 /// assert_eq!(err.bad_file_kind(), Some(BadFileKind::Truncated));
 /// ```

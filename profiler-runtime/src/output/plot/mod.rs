@@ -154,7 +154,7 @@ pub(crate) struct Input<'a> {
 /// Draws `plot` of `profile` to `path` (PNG or SVG by extension).
 ///
 /// ```
-/// use profiler_runtime::{plot::{render, PlotType}, Profile};
+/// use profiler_runtime::{output::plot::{render, PlotType}, Profile};
 /// let dir = tempfile::tempdir().unwrap();
 /// render(&Profile::empty(), PlotType::Scaling, dir.path().join("s.svg")).unwrap();
 /// ```
@@ -232,7 +232,7 @@ impl PerformanceProfiler {
     /// fresh [`snapshot`](Self::snapshot) of this profiler.
     ///
     /// ```
-    /// use profiler_runtime::{plot::PlotType, EventKind, PerformanceProfiler};
+    /// use profiler_runtime::{output::plot::PlotType, EventKind, PerformanceProfiler};
     /// let profiler = PerformanceProfiler::builder().without_monitor().build().unwrap();
     /// profiler.record_event("program_tile", EventKind::HardwareAccess, [("energy_pj", 12.5)]);
     /// let report = profiler.get_performance_report();
