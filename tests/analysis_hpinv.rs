@@ -2,6 +2,7 @@
 //! operations and solver steps, the energy components (which add up to the total), and the
 //! solver's convergence to 24-bit precision.
 
+#[path = "../profiler-runtime/tests/common/mod.rs"]
 mod common;
 
 use nalgebra::{DMatrix, DVector};

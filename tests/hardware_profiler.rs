@@ -1,6 +1,7 @@
 //! HardwarePerformanceProfiler over rram-sim's Crossbar (and a mock device), and the crossbar's
 //! operations as `hardware_access` events in an installed PerformanceProfiler's profile.
 
+#[path = "../profiler-runtime/tests/common/mod.rs"]
 mod common;
 
 use std::collections::BTreeMap;

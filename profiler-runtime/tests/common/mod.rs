@@ -38,6 +38,42 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
     }
 }
 
+/// Polls `fut` on this thread; each time it is pending, sleeps `pause` (outside any poll, so
+/// no span of the future is entered meanwhile) and polls again. With [`yield_once`] inside,
+/// the future's timeline is deterministic: every pending gap lasts at least `pause`, however
+/// loaded the machine is.
+pub fn block_on_pausing<F: Future>(fut: F, pause: std::time::Duration) -> F::Output {
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = pin!(fut);
+    loop {
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(v) => return v,
+            Poll::Pending => std::thread::sleep(pause),
+        }
+    }
+}
+
+/// A future that is pending exactly once (waking itself at once), then ready.
+pub fn yield_once() -> YieldOnce {
+    YieldOnce(false)
+}
+
+/// See [`yield_once`].
+pub struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
 /// A future that is pending once and is woken by a timer thread after `ms` milliseconds.
 pub struct Sleep {
     ms: u64,
