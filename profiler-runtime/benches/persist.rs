@@ -57,25 +57,23 @@ fn big_profile() -> Profile {
                 0.5f64.powi((i % 60) as i32) * 1.000_000_1,
             );
         }
-        let e = ProfileEvent {
-            id: i + 1,
-            parent: (which != 0).then(|| i - which as u64 + 1),
-            name: name.into(),
+        let mut e = ProfileEvent::new(
+            i + 1,
+            name.into(),
             kind,
-            thread_id: 1 + (i / 4) % 4,
-            start_ns: start,
-            end_ns: start + wall,
-            busy_ns: wall - 3,
-            self_ns: wall / 2,
-            metrics,
-            alloc: (i % 4 == 0).then_some(AllocStats {
-                allocated_bytes: 4096 + i,
-                freed_bytes: 4096,
-                allocations: 3,
-            }),
-            error: None,
-            panicked: false,
-        };
+            1 + (i / 4) % 4,
+            start,
+            start + wall,
+        );
+        e.parent = (which != 0).then(|| i - which as u64 + 1);
+        e.busy_ns = wall - 3;
+        e.self_ns = wall / 2;
+        e.metrics = metrics;
+        e.alloc = (i % 4 == 0).then_some(AllocStats {
+            allocated_bytes: 4096 + i,
+            freed_bytes: 4096,
+            allocations: 3,
+        });
         let o = ops
             .entry(which)
             .or_insert_with(|| OperationStats::new(name.into(), kind));

@@ -1,4 +1,5 @@
-//! Power-law fits by least squares in log-log space.
+//! The crate's one least-squares line fit ([`LinearFit`], streaming), the power-law fit built on
+//! it, and the one [`median`].
 
 use serde::{Deserialize, Serialize};
 
@@ -36,40 +37,83 @@ impl PowerLawFit {
 /// assert!(fit.r_squared > 0.999);
 /// ```
 pub fn fit_power_law(points: &[(f64, f64)]) -> Option<PowerLawFit> {
-    let logs: Vec<(f64, f64)> = points
-        .iter()
-        .filter(|(x, y)| x.is_finite() && y.is_finite() && *x > 0.0 && *y > 0.0)
-        .map(|(x, y)| (x.ln(), y.ln()))
-        .collect();
-    let n = logs.len();
-    if n < 2 {
-        return None;
+    let mut line = LinearFit::default();
+    for &(x, y) in points {
+        if x.is_finite() && y.is_finite() && x > 0.0 && y > 0.0 {
+            line.add(x.ln(), y.ln());
+        }
     }
-    let nf = n as f64;
-    let mx = logs.iter().map(|p| p.0).sum::<f64>() / nf;
-    let my = logs.iter().map(|p| p.1).sum::<f64>() / nf;
-    let sxx: f64 = logs.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    if sxx <= f64::EPSILON * nf {
-        return None;
-    }
-    let sxy: f64 = logs.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let slope = sxy / sxx;
-    let intercept = my - slope * mx;
-    let ss_tot: f64 = logs.iter().map(|p| (p.1 - my).powi(2)).sum();
-    let ss_res: f64 = logs
-        .iter()
-        .map(|p| (p.1 - (intercept + slope * p.0)).powi(2))
-        .sum();
-    let r_squared = if ss_tot <= 0.0 {
-        1.0
-    } else {
-        (1.0 - ss_res / ss_tot).clamp(0.0, 1.0)
-    };
+    let (slope, intercept, r_squared) = line.fit()?;
     Some(PowerLawFit {
         exponent: slope,
         coefficient: intercept.exp(),
         r_squared,
-        points: n,
+        points: line.n as usize,
+    })
+}
+
+/// Streaming ordinary least squares of `y` on `x` (Welford's updates of the means and
+/// co-moments, so large offsets such as byte counts in the 10^12 do not cancel away).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct LinearFit {
+    /// Points added.
+    pub n: f64,
+    mean_x: f64,
+    mean_y: f64,
+    /// Sum of squared deviations of `x`, of `y`, and their co-moment.
+    m2x: f64,
+    m2y: f64,
+    cxy: f64,
+}
+
+impl LinearFit {
+    /// Adds one point.
+    #[inline]
+    pub fn add(&mut self, x: f64, y: f64) {
+        self.n += 1.0;
+        let dx = x - self.mean_x;
+        self.mean_x += dx / self.n;
+        let dy = y - self.mean_y;
+        self.mean_y += dy / self.n;
+        self.m2x += dx * (x - self.mean_x);
+        self.m2y += dy * (y - self.mean_y);
+        self.cxy += dx * (y - self.mean_y);
+    }
+
+    /// `(slope, intercept, r_squared)`, or `None` with fewer than two points or (nearly)
+    /// constant `x`. R² is 1 when `y` is constant (the line fits exactly).
+    pub fn fit(&self) -> Option<(f64, f64, f64)> {
+        if self.n < 2.0 || self.m2x <= f64::EPSILON * self.n * self.mean_x.abs().max(1.0) {
+            return None;
+        }
+        let slope = self.cxy / self.m2x;
+        let intercept = self.mean_y - slope * self.mean_x;
+        let r2 = if self.m2y <= 0.0 {
+            1.0
+        } else {
+            (self.cxy * self.cxy / (self.m2x * self.m2y)).clamp(0.0, 1.0)
+        };
+        slope.is_finite().then_some((slope, intercept, r2))
+    }
+
+    /// Mean of `y` (0 with no points).
+    pub fn mean_y(&self) -> f64 {
+        self.mean_y
+    }
+}
+
+/// The median of `v` (sorted in place; the mean of the middle two for an even length); `None`
+/// when empty. NaNs sort last (`f64::total_cmp`).
+pub fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    Some(if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
     })
 }
 
@@ -83,6 +127,26 @@ mod tests {
         assert!(fit_power_law(&[(1.0, 1.0)]).is_none());
         assert!(fit_power_law(&[(2.0, 1.0), (2.0, 3.0)]).is_none());
         assert!(fit_power_law(&[(0.0, 1.0), (-1.0, 2.0), (f64::NAN, 1.0)]).is_none());
+    }
+
+    #[test]
+    fn a_line_far_from_the_origin_fits_exactly() {
+        let mut l = LinearFit::default();
+        for i in 0..1000 {
+            let x = f64::from(i);
+            l.add(x, 1e12 + 4096.0 * x);
+        }
+        let (slope, intercept, r2) = l.fit().unwrap();
+        assert!((slope - 4096.0).abs() < 1e-6, "{slope}");
+        assert!((intercept - 1e12).abs() < 1.0, "{intercept}");
+        assert!(r2 > 0.999_999);
+    }
+
+    #[test]
+    fn median_of_odd_and_even() {
+        assert_eq!(median(&mut []), None);
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
     }
 
     #[test]

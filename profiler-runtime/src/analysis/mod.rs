@@ -40,7 +40,7 @@ pub use energy::{
     ComponentEnergy, EnergyAnalysis, EnergyPoint, KindEnergy, OperationEnergy, SpanEnergy,
     TemperatureDependence, UNATTRIBUTED,
 };
-pub use fit::{fit_power_law, PowerLawFit};
+pub use fit::{fit_power_law, median, PowerLawFit};
 pub use hardware::{
     DeviceLoad, HardwareAnalysis, Imbalance, TransferStats, IMBALANCE_RATIO, MANY_TRANSFERS,
     SMALL_TRANSFER_BYTES,

@@ -9,10 +9,13 @@
 //! event; each event's metric map (its own heap allocation, so a cache miss) is read once.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 
 use crate::model::event::{EventKind, ProfileEvent};
+use crate::model::hash::{IntHasher, IntMap};
 use crate::model::profile::Profile;
+
+use super::fit::LinearFit;
 
 use crate::contract::{
     component_of, BYTES, DEVICE_KEYS, ENERGY_PJ, FLOPS, ITERATION, RESIDUAL, SIZE, TEMPERATURE_K,
@@ -23,31 +26,6 @@ use crate::contract::{
 pub const TOP_SPANS: usize = 10;
 /// Number of bins of the cumulative-energy timeline.
 pub const TIMELINE_BINS: usize = 100;
-
-/// A multiplicative hasher for integer keys (ids): much cheaper than SipHash, and ids are not
-/// attacker-controlled.
-#[derive(Default, Clone, Copy)]
-pub(crate) struct IntHasher(u64);
-
-impl Hasher for IntHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 =
-                (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, v: usize) {
-        self.write_u64(v as u64);
-    }
-}
-
-pub(crate) type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
 
 /// Whether a metric key is an outcome of a call (energy, residual, utilisation, work done)
 /// rather than one of its arguments. Repeated-call detection compares arguments only, so a
@@ -81,58 +59,6 @@ pub fn is_output_metric(key: &str) -> bool {
         )
 }
 
-/// Streaming least squares of `y` on `x`.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Regression {
-    pub n: f64,
-    sx: f64,
-    sy: f64,
-    sxx: f64,
-    syy: f64,
-    sxy: f64,
-}
-
-impl Regression {
-    #[inline]
-    pub fn add(&mut self, x: f64, y: f64) {
-        self.n += 1.0;
-        self.sx += x;
-        self.sy += y;
-        self.sxx += x * x;
-        self.syy += y * y;
-        self.sxy += x * y;
-    }
-
-    /// `(slope, intercept, r_squared)`, or `None` with fewer than 2 points or constant `x`.
-    pub fn fit(&self) -> Option<(f64, f64, f64)> {
-        if self.n < 2.0 {
-            return None;
-        }
-        let vx = self.sxx - self.sx * self.sx / self.n;
-        let vy = self.syy - self.sy * self.sy / self.n;
-        let cxy = self.sxy - self.sx * self.sy / self.n;
-        if vx <= 0.0 {
-            return None;
-        }
-        let slope = cxy / vx;
-        let intercept = (self.sy - slope * self.sx) / self.n;
-        let r2 = if vy <= 0.0 {
-            1.0
-        } else {
-            (cxy * cxy / (vx * vy)).clamp(0.0, 1.0)
-        };
-        Some((slope, intercept, r2))
-    }
-
-    pub fn mean_y(&self) -> f64 {
-        if self.n > 0.0 {
-            self.sy / self.n
-        } else {
-            0.0
-        }
-    }
-}
-
 /// Per-operation accumulators over the kept events.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OpScan {
@@ -149,11 +75,11 @@ pub(crate) struct OpScan {
     /// Calls whose self net growth was positive.
     pub growing_calls: u64,
     /// Cumulative self net growth against call index.
-    pub growth: Regression,
+    pub growth: LinearFit,
     /// Wall time against `bytes`.
-    pub transfer: Regression,
+    pub transfer: LinearFit,
     /// Energy per call against temperature.
-    pub temperature: Regression,
+    pub temperature: LinearFit,
     pub t_min: f64,
     pub t_max: f64,
     /// Events whose parent also reports `energy_pj` (energy may be counted twice).

@@ -17,6 +17,7 @@ use crate::model::profile::Profile;
 
 use crate::contract::{component_of, ENERGY_PJ, SIZE};
 
+use super::fit::median;
 use super::scan::{scan, Scan, StepRec};
 
 /// Energy by circuit component over the whole profile (exact: from aggregates), pJ.
@@ -71,19 +72,6 @@ pub struct ScalingSeries {
     pub operation: String,
     /// One point per distinct size, increasing.
     pub points: Vec<ScalingPoint>,
-}
-
-fn median(v: &mut [f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    Some(if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    })
 }
 
 /// Scaling series for every operation whose kept events report at least two distinct sizes

@@ -174,6 +174,44 @@ pub struct ProfileEvent {
 }
 
 impl ProfileEvent {
+    /// An event of operation `name` (`kind`) on thread `thread_id` from `start_ns` to `end_ns`,
+    /// busy for all of it, with no parent, metrics, allocation data or error: the one
+    /// constructor, so that a field added to the model gets its default in one place. Set the
+    /// other fields after.
+    ///
+    /// ```
+    /// use profiler_runtime::{EventKind, ProfileEvent};
+    /// let mut e = ProfileEvent::new(1, "mvm".into(), EventKind::HardwareAccess, 1, 100, 350);
+    /// e.metrics.insert("energy_pj".into(), 2.5);
+    /// assert_eq!(e.duration_ns(), 250);
+    /// assert_eq!(e.busy_ns, 250);
+    /// ```
+    pub fn new(
+        id: u64,
+        name: Name,
+        kind: EventKind,
+        thread_id: u64,
+        start_ns: u64,
+        end_ns: u64,
+    ) -> Self {
+        let wall = end_ns.saturating_sub(start_ns);
+        ProfileEvent {
+            id,
+            parent: None,
+            name,
+            kind,
+            thread_id,
+            start_ns,
+            end_ns,
+            busy_ns: wall,
+            self_ns: wall,
+            metrics: BTreeMap::new(),
+            alloc: None,
+            error: None,
+            panicked: false,
+        }
+    }
+
     /// Wall time from first enter to last exit.
     pub fn duration(&self) -> Duration {
         Duration::from_nanos(self.duration_ns())

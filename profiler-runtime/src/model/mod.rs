@@ -7,6 +7,7 @@
 
 pub mod energy;
 pub mod event;
+pub mod hash;
 pub(crate) mod merge;
 pub mod profile;
 pub mod sample;

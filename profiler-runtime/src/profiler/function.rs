@@ -11,6 +11,7 @@ use crate::model::event::{AllocStats, EventKind};
 use crate::model::session::{MetricsSummary, SessionResults};
 use crate::record::alloc;
 use crate::record::collector::Collector;
+use crate::record::ids::SpanKey;
 use crate::record::slot::with_slot;
 use crate::sys::rss::current_rss_bytes;
 
@@ -105,7 +106,7 @@ impl PerformanceProfiler {
             let span = slot.next_virtual_span();
             let event_id = slot.next_event_id();
             slot.push_entered(span);
-            let frame = slot.push_frame(span, event_id, parent, parent_span, op);
+            let frame = slot.open_frame(span, event_id, parent, parent_span, op);
             frame.enter(c.clock.raw());
             span
         });
@@ -164,7 +165,7 @@ fn unreachable_session(name: &str) -> SessionResults {
 /// Closes a `profile_function` frame, also when `f` panics.
 struct VirtualGuard {
     collector: Arc<Collector>,
-    span: Option<u64>,
+    span: Option<SpanKey>,
     done: bool,
 }
 
@@ -181,7 +182,7 @@ impl VirtualGuard {
             slot.pop_entered(span);
             let alloc = alloc::is_active().then_some(frame.alloc);
             let parent_span = frame.parent_span;
-            let wall = slot.emit(c, frame, panicked);
+            let wall = slot.close_frame(c, frame, panicked);
             if let Some(parent) = slot.frame_mut(parent_span) {
                 parent.credit_child(wall, &c.clock);
             }

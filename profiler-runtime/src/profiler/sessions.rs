@@ -11,6 +11,7 @@ use crate::model::session::{window, ActiveSession, MetricsSummary, SessionResult
 use crate::record::alloc;
 use crate::record::collector::lock;
 use crate::record::frame::Frame;
+use crate::record::ids::SpanKey;
 use crate::record::slot::with_slot;
 use crate::sys::rss::current_rss_bytes;
 
@@ -126,11 +127,12 @@ impl PerformanceProfiler {
         with_slot(c, |slot| {
             let _own = alloc::OwnAllocations::begin();
             let (parent, parent_span) = slot.innermost_open();
-            let mut frame = Frame::new(0, slot.next_event_id(), parent, parent_span, op);
+            let mut frame =
+                Frame::new(SpanKey::NONE, slot.next_event_id(), parent, parent_span, op);
             for (k, v) in metrics {
                 frame.add_metric(Cow::Owned(k.as_ref().to_owned()), v.metric_value());
             }
-            slot.emit(c, frame, false);
+            slot.close_frame(c, frame, false);
         });
     }
 }

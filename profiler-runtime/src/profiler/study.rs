@@ -12,7 +12,7 @@ use crate::record::alloc;
 use crate::sys::rss::current_rss_bytes;
 
 use crate::analysis::{find_trend_break, TrendBreak, BREAK_TOLERANCE};
-use crate::analysis::{fit_power_law, PowerLawFit};
+use crate::analysis::{fit_power_law, median, PowerLawFit};
 use crate::sys::cputime::{thread_cpu_ns, ScalingClock};
 
 /// What the study passes to the workload for one run.
@@ -465,14 +465,6 @@ impl<'p> ScalingStudy<'p> {
             measurements,
         }
     }
-}
-
-fn median(v: &mut [f64]) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    Some(v[v.len() / 2])
 }
 
 /// The runs of one (size, threads) pair, collected over the rounds.

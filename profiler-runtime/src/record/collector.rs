@@ -179,7 +179,7 @@ impl Collector {
     /// Adds one closed event without a side record to the calling thread's own shard: one
     /// plain store, no lock, except once per [`STAGE`](crate::record::stage::STAGE) events.
     #[inline(always)]
-    pub(crate) fn record(&self, shard: &Shard, ev: RawEvent) {
+    pub(crate) fn stage(&self, shard: &Shard, ev: RawEvent) {
         shard.check_owner();
         // SAFETY: every caller passes its own thread's `ThreadSlot::shard` (the single writer),
         // and the stage is drained as soon as it fills, so it is never full here.
@@ -191,7 +191,7 @@ impl Collector {
     /// Adds one closed event with a side record, written in place by `fill` (see
     /// [`Stage::push_with_aux`]), to the calling thread's own shard.
     #[inline(always)]
-    pub(crate) fn record_with_aux(
+    pub(crate) fn stage_with_aux(
         &self,
         shard: &Shard,
         ev: RawEvent,
@@ -229,13 +229,13 @@ impl Collector {
         let fold_here =
             pending >= MAX_PENDING || (waiting == WAKE_AT && !self.worker.wake(&self.me));
         if fold_here {
-            self.fold_unfolded();
+            self.fold();
         }
     }
 
     /// Folds every chunk the aggregates lack (the fold worker's job; a flushing thread's when
     /// the worker is far behind or missing).
-    pub(crate) fn fold_unfolded(&self) {
+    pub(crate) fn fold(&self) {
         let _own = crate::record::alloc::OwnAllocations::begin();
         let mut folded = lock(&self.folded);
         let chunks = lock(&self.ring).take_unfolded();
@@ -365,21 +365,22 @@ fn to_public(table: &OpTable, clock: &ProfClock, e: EventRef<'_>) -> ProfileEven
     e.for_each_metric(|k, v| *metrics.entry(k.to_owned()).or_insert(0.0) += v);
     let start_ns = clock.to_ns(r.start_raw);
     let (wall_ns, busy_ns, self_ns) = r.durations_ns(clock);
-    ProfileEvent {
-        id: r.id,
-        parent: (r.parent != 0).then_some(r.parent),
+    let mut ev = ProfileEvent::new(
+        r.id,
         name,
         kind,
-        thread_id: r.thread_id(),
+        r.thread_id(),
         start_ns,
-        end_ns: start_ns + wall_ns,
-        busy_ns,
-        self_ns,
-        metrics,
-        alloc: e.alloc(),
-        error: e.error().map(str::to_owned),
-        panicked: r.flags & RawEvent::PANICKED != 0,
-    }
+        start_ns.saturating_add(wall_ns),
+    );
+    ev.parent = r.parent();
+    ev.busy_ns = busy_ns;
+    ev.self_ns = self_ns;
+    ev.metrics = metrics;
+    ev.alloc = e.alloc();
+    ev.error = e.error().map(str::to_owned);
+    ev.panicked = r.flags & RawEvent::PANICKED != 0;
+    ev
 }
 
 #[cfg(test)]

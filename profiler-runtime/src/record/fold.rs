@@ -72,6 +72,6 @@ fn run(collector: &Weak<Collector>) {
         let Some(c) = collector.upgrade() else {
             return;
         };
-        c.fold_unfolded();
+        c.fold();
     }
 }

@@ -7,18 +7,19 @@ use crate::model::event::AllocStats;
 use crate::record::alloc;
 use crate::record::clock::ProfClock;
 use crate::record::collector::MetricBuf;
+use crate::record::ids::{EventId, SpanKey};
 use crate::record::raw::{Aux, Extra, RawEvent, INLINE_METRICS};
 
 /// State of one open span (or one `profile_function` call).
 #[derive(Debug)]
 pub(crate) struct Frame {
     /// The tracing span id (`Id::into_u64`), a virtual id for `profile_function`, 0 for none.
-    pub span: u64,
-    pub event_id: u64,
+    pub span: SpanKey,
+    pub event_id: EventId,
     /// The parent's event id (0: none).
-    pub parent: u64,
+    pub parent: EventId,
     /// The parent's span id (0: none), to credit it with this span's wall time (self time).
-    pub parent_span: u64,
+    pub parent_span: SpanKey,
     /// Raw clock reading of the first enter (0: never entered).
     pub start_raw: u64,
     pub enter_raw: u64,
@@ -40,7 +41,13 @@ pub(crate) struct Frame {
 
 impl Frame {
     #[inline(always)]
-    pub(crate) fn new(span: u64, event_id: u64, parent: u64, parent_span: u64, op: u32) -> Self {
+    pub(crate) fn new(
+        span: SpanKey,
+        event_id: EventId,
+        parent: EventId,
+        parent_span: SpanKey,
+        op: u32,
+    ) -> Self {
         Frame {
             span,
             event_id,
@@ -62,14 +69,14 @@ impl Frame {
     }
 
     /// Re-initialises a reused frame in place. A free slot's metrics and error are already
-    /// empty: [`Frame::finish`] moves them out.
+    /// empty: [`Frame::close`] moves them out.
     #[inline(always)]
     pub(crate) fn reset(
         &mut self,
-        span: u64,
-        event_id: u64,
-        parent: u64,
-        parent_span: u64,
+        span: SpanKey,
+        event_id: EventId,
+        parent: EventId,
+        parent_span: SpanKey,
         op: u32,
     ) {
         self.span = span;
@@ -157,7 +164,7 @@ impl Frame {
     /// not hold (allocation counts, metrics, an error) stays in the frame until
     /// [`Frame::fill_aux`]: the common empty span never builds a side record.
     #[inline(always)]
-    pub(crate) fn finish(&mut self, clock: &ProfClock, panicked: bool) -> RawEvent {
+    pub(crate) fn close(&mut self, clock: &ProfClock, panicked: bool) -> RawEvent {
         if self.depth > 0 || self.start_raw == 0 {
             self.close_open_ends(clock);
         }
@@ -166,8 +173,8 @@ impl Frame {
             flags |= RawEvent::HAS_ALLOC;
         }
         RawEvent {
-            id: self.event_id,
-            parent: self.parent,
+            id: self.event_id.raw(),
+            parent: self.parent.raw(),
             start_raw: self.start_raw,
             wall: self.last_exit_raw.saturating_sub(self.start_raw),
             busy: self.busy,
@@ -185,7 +192,7 @@ impl Frame {
         self.alloc != AllocStats::default() || !self.metrics.is_empty() || self.error.is_some()
     }
 
-    /// Whether the frame was entered, is exited and has no side record: [`Frame::finish`]
+    /// Whether the frame was entered, is exited and has no side record: [`Frame::close`]
     /// reads no clock and the event is all there is.
     #[inline(always)]
     pub(crate) fn is_plain(&self) -> bool {

@@ -27,6 +27,7 @@ use crate::macro_support::{ERROR_TARGET, METRICS_TARGET, RETURN_TARGET};
 use crate::record::alloc::OwnAllocations;
 use crate::record::collector::Collector;
 use crate::record::frame::Frame;
+use crate::record::ids::{EventId, SpanKey};
 use crate::record::slot::{with_slot, with_slot_leaf, ThreadSlot};
 
 /// The profiler's tracing layer. Get one from
@@ -55,18 +56,12 @@ impl fmt::Debug for ProfilerLayer {
     }
 }
 
-/// Virtual frames (from `profile_function`) are never registry spans.
-#[inline(always)]
-fn is_registry_span(span: u64) -> bool {
-    span != 0 && span < (1 << 63)
-}
-
 /// Runs `f` on the frame of `span`: this thread's stack first, then the span's extensions.
 #[inline]
 fn with_frame<S, R>(
     slot: &mut ThreadSlot,
     ctx: &Context<'_, S>,
-    span: u64,
+    span: SpanKey,
     f: impl FnOnce(&mut Frame) -> R,
 ) -> Option<R>
 where
@@ -75,7 +70,7 @@ where
     match slot.frame_mut(span) {
         Some(frame) => Some(f(frame)),
         // Skips the out-of-line call for "no span" (a root's parent), the common miss.
-        None if span != 0 => with_ext_frame(ctx.clone(), span, f),
+        None if !span.is_none() => with_ext_frame(ctx.clone(), span, f),
         None => None,
     }
 }
@@ -86,16 +81,13 @@ where
 #[inline(never)]
 fn with_ext_frame<S, R>(
     ctx: Context<'_, S>,
-    span: u64,
+    span: SpanKey,
     f: impl FnOnce(&mut Frame) -> R,
 ) -> Option<R>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    if !is_registry_span(span) {
-        return None;
-    }
-    let s = ctx.span(&Id::from_u64(span))?;
+    let s = ctx.span(&span.registry_id()?)?;
     let mut ext = s.extensions_mut();
     ext.get_mut::<Frame>().map(f)
 }
@@ -115,22 +107,23 @@ where
             // callsite, a deeper stack, fields, an async span's boxed frame) excludes itself.
             let info = slot.callsite(attrs.metadata(), c);
             let parent_span = match attrs.parent() {
-                Some(p) => p.into_u64(),
-                None if attrs.is_contextual() => slot.entered.last().copied().unwrap_or(0),
-                None => 0,
+                Some(p) => SpanKey::of(p),
+                None if attrs.is_contextual() => slot.current_span(),
+                None => SpanKey::NONE,
             };
-            let parent = with_frame(slot, &ctx, parent_span, |f| f.event_id).unwrap_or(0);
+            let parent =
+                with_frame(slot, &ctx, parent_span, |f| f.event_id).unwrap_or(EventId::NONE);
             let event_id = slot.next_event_id();
             if info.sync {
                 // A sync span lives and dies on this thread: its frame goes on this thread's
                 // stack (no allocation once warm) and is timed from its enter to its exit.
-                let top = slot.push_frame(id.into_u64(), event_id, parent, parent_span, info.op);
+                let top = slot.open_frame(SpanKey::of(id), event_id, parent, parent_span, info.op);
                 if info.has_fields {
                     let _own = OwnAllocations::begin();
                     attrs.record(&mut MetricVisitor { frame: top });
                 }
             } else {
-                let frame = Frame::new(id.into_u64(), event_id, parent, parent_span, info.op);
+                let frame = Frame::new(SpanKey::of(id), event_id, parent, parent_span, info.op);
                 open_async(attrs, id, ctx.clone(), frame, info.has_fields);
             }
         });
@@ -139,7 +132,7 @@ where
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         with_slot_leaf(self.id, &self.collector, |slot| {
             let _own = OwnAllocations::begin();
-            with_frame(slot, &ctx, id.into_u64(), |f| {
+            with_frame(slot, &ctx, SpanKey::of(id), |f| {
                 values.record(&mut MetricVisitor { frame: f })
             });
         });
@@ -149,7 +142,7 @@ where
     fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
         let c = &self.collector;
         with_slot_leaf(self.id, c, |slot| {
-            let span = id.into_u64();
+            let span = SpanKey::of(id);
             // A sync span's frame is on top of this thread's stack (searched first).
             match slot.frame_mut(span) {
                 Some(f) => f.enter(c.clock.raw()),
@@ -165,7 +158,7 @@ where
     fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
         let c = &self.collector;
         with_slot_leaf(self.id, c, |slot| {
-            let span = id.into_u64();
+            let span = SpanKey::of(id);
             let done = match slot.frame_mut(span) {
                 Some(f) => {
                     f.exit(c.clock.raw());
@@ -182,8 +175,8 @@ where
                 // this exit, so it is recorded now, and a handle of the span that outlives the
                 // call (a `Span::current()` clone closed later, or on another thread) loses
                 // nothing and leaves nothing behind on this thread's stack.
-                CLOSED_AT_EXIT.set(span);
-                finish(slot, c, id, ctx, std::thread::panicking());
+                CLOSED_AT_EXIT.set(span.raw());
+                close_span(slot, c, id, ctx, std::thread::panicking());
             }
         });
     }
@@ -211,9 +204,9 @@ where
         with_slot(c, |slot| {
             let _own = OwnAllocations::begin();
             let span = match event.parent() {
-                Some(p) => p.into_u64(),
-                None if event.is_contextual() => slot.entered.last().copied().unwrap_or(0),
-                None => 0,
+                Some(p) => SpanKey::of(p),
+                None if event.is_contextual() => slot.current_span(),
+                None => SpanKey::NONE,
             };
             let found = with_frame(slot, &ctx, span, |f| match what {
                 Reserved::Metrics | Reserved::Return => {
@@ -222,7 +215,9 @@ where
                 Reserved::Error => event.record(&mut ErrorVisitor { frame: f }),
             });
             if found.is_none() && what == Reserved::Metrics {
-                slot.emit_standalone_metrics(c, |frame| event.record(&mut MetricVisitor { frame }));
+                slot.close_standalone_metrics(c, |frame| {
+                    event.record(&mut MetricVisitor { frame })
+                });
             }
         });
     }
@@ -280,7 +275,7 @@ where
     let c = &layer.collector;
     // A leaf: a flush or a fold touches only the profiler's own buffers.
     with_slot_leaf(layer.id, c, |slot| {
-        finish(slot, c, &id, ctx, std::thread::panicking());
+        close_span(slot, c, &id, ctx, std::thread::panicking());
     });
 }
 
@@ -288,19 +283,19 @@ where
 /// case, closed in place), deeper in it, or in the span's extensions. Credits the parent with
 /// the event's wall time.
 #[inline(always)]
-fn finish<S>(slot: &mut ThreadSlot, c: &Collector, id: &Id, ctx: Context<'_, S>, panicked: bool)
+fn close_span<S>(slot: &mut ThreadSlot, c: &Collector, id: &Id, ctx: Context<'_, S>, panicked: bool)
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    let span = id.into_u64();
+    let span = SpanKey::of(id);
     // The common case, the innermost frame, allocates nothing (a flush or a boxed error
     // excludes itself).
     let done = match slot.top_mut() {
-        Some(top) if top.span == span => slot.emit_top(c, panicked),
+        Some(top) if top.span == span => slot.close_top(c, panicked),
         _ => close_other(slot, c, id, ctx.clone(), panicked),
     };
     if let Some((wall, parent_span)) = done {
-        if parent_span != 0 {
+        if !parent_span.is_none() {
             with_frame(slot, &ctx, parent_span, |p| p.credit_child(wall, &c.clock));
         }
     }
@@ -316,20 +311,19 @@ fn close_other<S>(
     id: &Id,
     ctx: Context<'_, S>,
     panicked: bool,
-) -> Option<(u64, u64)>
+) -> Option<(u64, SpanKey)>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     let _own = OwnAllocations::begin();
-    let span = id.into_u64();
-    let frame = match slot.take_frame(span) {
+    let frame = match slot.take_frame(SpanKey::of(id)) {
         Some(f) => f,
         None => ctx
             .span(id)
             .and_then(|s| s.extensions_mut().remove::<Frame>())?,
     };
     let parent_span = frame.parent_span;
-    Some((slot.emit(c, frame, panicked), parent_span))
+    Some((slot.close_frame(c, frame, panicked), parent_span))
 }
 
 /// Collects numeric fields as metrics; other values are ignored (never formatted).

@@ -12,13 +12,13 @@
 
 use std::borrow::Cow;
 
-use tracing::span::Id;
 use tracing::Dispatch;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Registry;
 
 use crate::record::alloc::OwnAllocations;
 use crate::record::frame::Frame;
+use crate::record::ids::SpanKey;
 use crate::record::layer::ProfilerLayer;
 use crate::record::slot::with_slot_leaf;
 
@@ -74,12 +74,12 @@ impl ProfilerLayer {
         crate::record::slot::with_slot(c, |slot| {
             let _own = OwnAllocations::begin();
             let text: Box<str> = error.to_string().into();
-            let span = slot.entered.last().copied().unwrap_or(0);
+            let span = slot.current_span();
             if let Some(f) = slot.frame_mut(span) {
                 f.error = Some(text);
                 return;
             }
-            if span != 0 {
+            if !span.is_none() {
                 in_extensions(dispatch, span, |f| f.error = Some(text));
             }
         });
@@ -90,7 +90,7 @@ impl ProfilerLayer {
         // A leaf: the values were computed before the call; nothing here runs user code.
         with_slot_leaf(self.id, c, |slot| {
             let _own = OwnAllocations::begin();
-            let span = slot.entered.last().copied().unwrap_or(0);
+            let span = slot.current_span();
             let add = |f: &mut Frame| {
                 for &(k, v) in pairs {
                     f.add_metric(Cow::Borrowed(k), v);
@@ -99,10 +99,10 @@ impl ProfilerLayer {
             if let Some(f) = slot.frame_mut(span) {
                 return add(f);
             }
-            if span != 0 && in_extensions(dispatch, span, add) {
+            if !span.is_none() && in_extensions(dispatch, span, add) {
                 return;
             }
-            slot.emit_standalone_metrics(c, add);
+            slot.close_standalone_metrics(c, add);
         });
     }
 }
@@ -111,11 +111,11 @@ impl ProfilerLayer {
 /// between threads); `false` where there is none (or the subscriber is not built on
 /// tracing-subscriber's [`Registry`]).
 #[cold]
-fn in_extensions(dispatch: &Dispatch, span: u64, add: impl FnOnce(&mut Frame)) -> bool {
+fn in_extensions(dispatch: &Dispatch, span: SpanKey, add: impl FnOnce(&mut Frame)) -> bool {
     let Some(registry) = dispatch.downcast_ref::<Registry>() else {
         return false;
     };
-    let Some(data) = registry.span(&Id::from_u64(span)) else {
+    let Some(data) = span.registry_id().and_then(|id| registry.span(&id)) else {
         return false;
     };
     let mut ext = data.extensions_mut();

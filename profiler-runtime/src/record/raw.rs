@@ -13,6 +13,7 @@ use std::borrow::Cow;
 
 use crate::model::event::AllocStats;
 use crate::record::clock::ProfClock;
+use crate::record::ids::EventId;
 
 /// The rare parts of an event, kept apart so the common records stay destructor-free: more
 /// metrics than an [`Aux`] holds inline, metrics with owned keys, an error text.
@@ -51,13 +52,16 @@ impl RawEvent {
     /// otherwise).
     pub(crate) const HAS_ALLOC: u8 = 2;
 
-    /// Bits of an event id below the thread id.
-    pub(crate) const THREAD_SHIFT: u32 = 40;
-
     /// The profiler's id of the thread that recorded the event.
     #[inline(always)]
     pub(crate) fn thread_id(&self) -> u64 {
-        self.id >> Self::THREAD_SHIFT
+        EventId::from_raw(self.id).thread()
+    }
+
+    /// The parent's event id, `None` for a root.
+    #[inline]
+    pub(crate) fn parent(&self) -> Option<u64> {
+        EventId::from_raw(self.parent).get()
     }
 
     /// Wall, busy and self time in ns: the raw ticks scaled by `clock`, self time being busy
@@ -177,7 +181,7 @@ impl Chunk {
     #[cfg(test)]
     pub(crate) fn test_event(id: u64) -> (RawEvent, Aux, Extra) {
         let ev = RawEvent {
-            id: (1 << RawEvent::THREAD_SHIFT) | id,
+            id: EventId::new(1, id).raw(),
             start_raw: id,
             wall: 1,
             busy: 1,

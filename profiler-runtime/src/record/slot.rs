@@ -4,17 +4,16 @@
 //! Everything here is touched only by its own thread, so the hot path takes no lock for it.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Weak};
 
 use tracing::Metadata;
 
 use crate::macro_support::{KIND_FIELD_PREFIX, SYNC_FIELD};
 use crate::model::event::EventKind;
+use crate::model::hash::IntMap;
 use crate::record::collector::{Collector, Shard};
 use crate::record::frame::Frame;
-use crate::record::raw::RawEvent;
+use crate::record::ids::{EventId, SpanKey};
 
 /// What the layer knows of a callsite, computed once per thread.
 #[derive(Debug, Clone, Copy)]
@@ -24,30 +23,6 @@ pub(crate) struct CallsiteInfo {
     /// Whether any field other than the markers exists (worth visiting).
     pub has_fields: bool,
 }
-
-/// Hashes a pointer-sized key: the callsite's address is already well spread.
-#[derive(Default)]
-pub(crate) struct PtrHasher(u64);
-
-impl Hasher for PtrHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8 | u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_left(29);
-    }
-}
-
-/// Virtual span ids (for `profile_function`) live in the top half of the id space, far from
-/// the registry's ids.
-const VIRTUAL_BASE: u64 = 1 << 63;
 
 pub(crate) struct ThreadSlot {
     pub collector: Weak<Collector>,
@@ -60,8 +35,8 @@ pub(crate) struct ThreadSlot {
     stack: Vec<Frame>,
     live: usize,
     /// Span ids entered on this thread, innermost last (sync and async alike).
-    pub entered: Vec<u64>,
-    callsites: HashMap<usize, CallsiteInfo, BuildHasherDefault<PtrHasher>>,
+    pub entered: Vec<SpanKey>,
+    callsites: IntMap<usize, CallsiteInfo>,
     last_callsite: (usize, CallsiteInfo),
     /// Set while a guarded call ([`with_slot`]) runs on this slot: a re-entrant callback gets
     /// no slot.
@@ -80,7 +55,7 @@ impl ThreadSlot {
             stack: Vec::with_capacity(32),
             live: 0,
             entered: Vec::with_capacity(32),
-            callsites: HashMap::default(),
+            callsites: IntMap::default(),
             last_callsite: (
                 0,
                 CallsiteInfo {
@@ -95,14 +70,14 @@ impl ThreadSlot {
 
     /// A new event id, unique across threads: thread id in the high bits.
     #[inline(always)]
-    pub(crate) fn next_event_id(&mut self) -> u64 {
+    pub(crate) fn next_event_id(&mut self) -> EventId {
         self.next_seq += 1;
-        (self.thread_id << RawEvent::THREAD_SHIFT) | self.next_seq
+        EventId::new(self.thread_id, self.next_seq)
     }
 
     /// A new virtual span id for a frame that is not a tracing span.
-    pub(crate) fn next_virtual_span(&mut self) -> u64 {
-        VIRTUAL_BASE | self.next_event_id()
+    pub(crate) fn next_virtual_span(&mut self) -> SpanKey {
+        SpanKey::virtual_for(self.next_event_id())
     }
 
     /// The callsite's operation and flags, interning it on first sight on this thread.
@@ -146,12 +121,12 @@ impl ThreadSlot {
 
     /// Opens a frame on this thread's stack, reusing a slot in place when one is free.
     #[inline(always)]
-    pub(crate) fn push_frame(
+    pub(crate) fn open_frame(
         &mut self,
-        span: u64,
-        event_id: u64,
-        parent: u64,
-        parent_span: u64,
+        span: SpanKey,
+        event_id: EventId,
+        parent: EventId,
+        parent_span: SpanKey,
         op: u32,
     ) -> &mut Frame {
         let n = self.live;
@@ -174,8 +149,8 @@ impl ThreadSlot {
 
     /// The open frame of span `span` on this thread, searched innermost first.
     #[inline(always)]
-    pub(crate) fn frame_mut(&mut self, span: u64) -> Option<&mut Frame> {
-        if span == 0 {
+    pub(crate) fn frame_mut(&mut self, span: SpanKey) -> Option<&mut Frame> {
+        if span.is_none() {
             return None;
         }
         self.stack[..self.live]
@@ -185,7 +160,7 @@ impl ThreadSlot {
     }
 
     /// Removes and returns the frame of `span` wherever it is on the stack (slow path).
-    pub(crate) fn take_frame(&mut self, span: u64) -> Option<Frame> {
+    pub(crate) fn take_frame(&mut self, span: SpanKey) -> Option<Frame> {
         let i = self.stack[..self.live]
             .iter()
             .rposition(|f| f.span == span)?;
@@ -193,19 +168,26 @@ impl ThreadSlot {
         Some(self.stack.remove(i))
     }
 
-    /// The innermost open frame entered on this thread: (its event id, its span id), 0 for
-    /// none. What a `record_event` or `profile_function` call nests under.
-    pub(crate) fn innermost_open(&mut self) -> (u64, u64) {
-        let top = self.entered.last().copied().unwrap_or(0);
+    /// The span entered last on this thread ([`SpanKey::NONE`] outside any).
+    #[inline(always)]
+    pub(crate) fn current_span(&self) -> SpanKey {
+        self.entered.last().copied().unwrap_or(SpanKey::NONE)
+    }
+
+    /// The innermost open frame entered on this thread: its event id and span key (none for
+    /// either where there is none). What a `record_event` or `profile_function` call nests
+    /// under.
+    pub(crate) fn innermost_open(&mut self) -> (EventId, SpanKey) {
+        let top = self.current_span();
         match self.frame_mut(top).map(|f| f.event_id) {
             Some(ev) => (ev, top),
-            None => (0, 0),
+            None => (EventId::NONE, SpanKey::NONE),
         }
     }
 
     /// Pushes `span` on the entered stack.
     #[inline(always)]
-    pub(crate) fn push_entered(&mut self, span: u64) {
+    pub(crate) fn push_entered(&mut self, span: SpanKey) {
         if self.entered.len() == self.entered.capacity() {
             let _own = crate::record::alloc::OwnAllocations::begin();
             self.entered.reserve(self.entered.len().max(8));
@@ -215,7 +197,7 @@ impl ThreadSlot {
 
     /// Pops `span` from the entered stack (normally the innermost).
     #[inline(always)]
-    pub(crate) fn pop_entered(&mut self, span: u64) {
+    pub(crate) fn pop_entered(&mut self, span: SpanKey) {
         match self.entered.last() {
             Some(&s) if s == span => {
                 self.entered.pop();
@@ -230,31 +212,46 @@ impl ThreadSlot {
 
     /// Records metrics found outside any span this profiler knows as a standalone zero-length
     /// event named `metrics`; `add` puts them on its frame.
-    pub(crate) fn emit_standalone_metrics(
+    pub(crate) fn close_standalone_metrics(
         &mut self,
         collector: &Collector,
         add: impl FnOnce(&mut Frame),
     ) {
         let op = collector.intern("metrics", EventKind::FunctionCall);
-        let mut frame = Frame::new(0, self.next_event_id(), 0, 0, op);
+        let mut frame = Frame::new(
+            SpanKey::NONE,
+            self.next_event_id(),
+            EventId::NONE,
+            SpanKey::NONE,
+            op,
+        );
         add(&mut frame);
-        self.emit(collector, frame, false);
+        self.close_frame(collector, frame, false);
     }
 
     /// Turns a closed frame into an event in this thread's shard. Returns the event's wall
     /// ticks.
-    pub(crate) fn emit(&mut self, collector: &Collector, mut frame: Frame, panicked: bool) -> u64 {
-        record_closed(collector, &self.shard, &mut frame, panicked)
+    pub(crate) fn close_frame(
+        &mut self,
+        collector: &Collector,
+        mut frame: Frame,
+        panicked: bool,
+    ) -> u64 {
+        close_into(collector, &self.shard, &mut frame, panicked)
     }
 
     /// Closes the innermost frame in place (no move of the frame). Returns the event's wall
     /// ticks and the parent's span id (0: none).
     #[inline(always)]
-    pub(crate) fn emit_top(&mut self, collector: &Collector, panicked: bool) -> Option<(u64, u64)> {
+    pub(crate) fn close_top(
+        &mut self,
+        collector: &Collector,
+        panicked: bool,
+    ) -> Option<(u64, SpanKey)> {
         let i = self.live.checked_sub(1)?;
         let frame = &mut self.stack[i];
         let parent_span = frame.parent_span;
-        let wall = record_closed(collector, &self.shard, frame, panicked);
+        let wall = close_into(collector, &self.shard, frame, panicked);
         self.live = i;
         Some((wall, parent_span))
     }
@@ -272,7 +269,7 @@ impl Drop for ThreadSlot {
         while self.live > 0 {
             self.live -= 1;
             let frame = &mut self.stack[self.live];
-            record_closed(&collector, &self.shard, frame, false);
+            close_into(&collector, &self.shard, frame, false);
         }
         collector.retire_thread(&self.shard);
     }
@@ -280,28 +277,33 @@ impl Drop for ThreadSlot {
 
 /// Closes `frame` into an event in `shard`. Returns the event's wall ticks.
 #[inline(always)]
-fn record_closed(collector: &Collector, shard: &Shard, frame: &mut Frame, panicked: bool) -> u64 {
+fn close_into(collector: &Collector, shard: &Shard, frame: &mut Frame, panicked: bool) -> u64 {
     if frame.is_plain() {
         // The common case: exited, nothing beside the event. Built straight into the stage.
-        let ev = frame.finish(&collector.clock, panicked);
+        let ev = frame.close(&collector.clock, panicked);
         let wall = ev.wall;
-        collector.record(shard, ev);
+        collector.stage(shard, ev);
         wall
     } else {
-        record_other(collector, shard, frame, panicked)
+        close_other_into(collector, shard, frame, panicked)
     }
 }
 
 /// Closes a frame that is still entered, was never entered or has a side record (out of
 /// line: the empty span's path stays short).
 #[inline(never)]
-fn record_other(collector: &Collector, shard: &Shard, frame: &mut Frame, panicked: bool) -> u64 {
-    let ev = frame.finish(&collector.clock, panicked);
+fn close_other_into(
+    collector: &Collector,
+    shard: &Shard,
+    frame: &mut Frame,
+    panicked: bool,
+) -> u64 {
+    let ev = frame.close(&collector.clock, panicked);
     let wall = ev.wall;
     if frame.has_aux() {
-        collector.record_with_aux(shard, ev, |aux| frame.fill_aux(aux));
+        collector.stage_with_aux(shard, ev, |aux| frame.fill_aux(aux));
     } else {
-        collector.record(shard, ev);
+        collector.stage(shard, ev);
     }
     wall
 }

@@ -334,20 +334,14 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
         if seq.next_element::<IgnoredAny>()?.is_some() {
             return Err(de::Error::invalid_length(COLUMNS.len() + 1, &ROW));
         }
-        Ok(ProfileEvent {
-            id,
-            parent,
-            name,
-            kind,
-            thread_id,
-            start_ns,
-            end_ns,
-            busy_ns,
-            self_ns,
-            metrics,
-            alloc,
-            error,
-            panicked,
-        })
+        let mut e = ProfileEvent::new(id, name, kind, thread_id, start_ns, end_ns);
+        e.parent = parent;
+        e.busy_ns = busy_ns;
+        e.self_ns = self_ns;
+        e.metrics = metrics;
+        e.alloc = alloc;
+        e.error = error;
+        e.panicked = panicked;
+        Ok(e)
     }
 }
