@@ -32,6 +32,7 @@ mod inv_loop;
 pub mod limits;
 mod linalg;
 pub mod mapping;
+pub mod mimo;
 pub mod periphery;
 mod program;
 pub mod quantize;

@@ -42,7 +42,7 @@ pub fn hp_inv(
 
 /// [`hp_inv`], calling `observer(k, x_k)` after each iteration k (1, 2, ...) with the
 /// iterate x_k: for studies of what each iteration buys (for example the bit error rate of a
-/// detector after k iterations). The result is the same as [`hp_inv`]'s.
+/// detector after k iterations, [`crate::mimo`]). The result is the same as [`hp_inv`]'s.
 pub fn hp_inv_observed(
     g: &DMatrix<f64>,
     b: &DVector<f64>,
