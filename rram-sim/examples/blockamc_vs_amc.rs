@@ -2,14 +2,19 @@
 //! single AMC array against two-stage BlockAMC (tiles of n/4), without HP refinement,
 //! reporting area, energy, latency and error.
 //!
-//! `cargo run --release -p rram-sim --example blockamc_vs_amc [-- --preset zuo2025] [n ...]`
+//! `cargo run --release -p rram-sim --example blockamc_vs_amc [-- zuo2025] [--refined] [n ...]`
+//!
+//! With `--refined`, also the whole HP-refined solves to 2^-24 (`hp_inv` against `block_amc`
+//! on the same tiles), programming included.
 //!
 //! Systems: G = I + (0.5 / sqrt n) U, U uniform in [-1, 1] (the demo's family).
 
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, SeedableRng};
 use rram_sim::solver::{amc_once, block_amc_once, OneShot};
-use rram_sim::{BlockAmcConfig, DeviceParams, HpInvConfig, PeripheryParams};
+use rram_sim::{
+    block_amc, hp_inv, BlockAmcConfig, DeviceParams, HpInvConfig, PeripheryParams, SolveOutput,
+};
 
 fn system(n: usize, seed: u64) -> (DMatrix<f64>, DVector<f64>) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
@@ -29,6 +34,19 @@ fn row(label: &str, o: &OneShot) {
         o.compute.total_pj(),
         o.compute.latency_ns,
         o.relative_error
+    );
+}
+
+fn refined_row(label: &str, o: &SolveOutput) {
+    println!(
+        "  {label:<22} {:>2} it  residual 2^{:.1}  area {:>8.4} mm^2  energy {:>11.3e} pJ (compute {:>10.3e})  latency {:>9.0} ns (compute {:>7.0})",
+        o.iterations,
+        o.info.final_residual.log2(),
+        o.info.area.total_mm2(),
+        o.energy.total_pj(),
+        o.info.compute.total_pj(),
+        o.energy.latency_ns,
+        o.info.compute.latency_ns
     );
 }
 
@@ -77,6 +95,15 @@ fn main() {
         println!("n = {n}:");
         row("single AMC array", &single);
         row(&format!("BlockAMC, tiles {}", cfg.tile_size), &blk);
+        if args.iter().any(|a| a == "--refined") {
+            match (hp_inv(&g, &b, &hp), block_amc(&g, &b, &cfg)) {
+                (Ok(s), Ok(k)) => {
+                    refined_row("HP-INV, one INV array", &s);
+                    refined_row(&format!("BlockAMC/{}", cfg.tile_size), &k);
+                }
+                (s, k) => println!("  refined: {:?} / {:?}", s.err(), k.err()),
+            }
+        }
         println!(
             "  BlockAMC vs single: area efficiency {:+.0}%, energy efficiency {:+.0}% (paper: +49%, +40%); area x{:.2}, latency x{:.2}, energy x{:.2}",
             (blk.area_efficiency_vs(&single) - 1.0) * 100.0,

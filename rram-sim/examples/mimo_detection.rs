@@ -16,7 +16,7 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let markdown = args.iter().any(|a| a == "--markdown");
     let (channels, vectors) = if quick { (40, 2) } else { (400, 5) };
-    let iterations = 6;
+    let iterations = 12;
     let cases: [(usize, usize, Modulation, [f64; 4]); 4] = [
         (16, 4, Modulation::Qpsk, [-6.0, -3.0, 0.0, 3.0]),
         (16, 4, Modulation::Qam16, [0.0, 3.0, 6.0, 9.0]),
@@ -24,8 +24,8 @@ fn main() {
         (128, 8, Modulation::Qam16, [-12.0, -9.0, -6.0, -3.0]),
     ];
     if markdown {
-        println!("| channel | modulation | SNR dB | FP32 ZF | HP-INV k=1 | k=2 | k=3 | k=4 | matches FP32 at k | HP-INV iterations to 2^-24 | bits/iteration |");
-        println!("|---|---|---|---|---|---|---|---|---|---|---|");
+        println!("| channel | modulation | SNR dB | FP32 ZF [95% CI] | HP-INV k=1 | k=2 | k=3 | k=4 | k=6 | k=8 | k=12 | matches FP32 at k | HP-INV iterations to 2^-24 | bits/iteration |");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     }
     for (r, t, m, snrs) in cases {
         if !markdown {
@@ -55,17 +55,20 @@ fn main() {
             };
             let matched = p
                 .matched_at()
-                .map_or("not within 6".to_owned(), |k| k.to_string());
+                .map_or(format!("not within {iterations}"), |k| k.to_string());
             if markdown {
                 let k = |i: usize| format!("{:.2e}", p.hp_by_iteration[i].rate());
                 println!(
-                    "| {r}x{t} | {} | {snr} | {} | {} | {} | {} | {} | {matched} | {:.1} | {:.2} |",
+                    "| {r}x{t} | {} | {snr} | {} | {} | {} | {} | {} | {} | {} | {} | {matched} | {:.1} | {:.2} |",
                     m.name(),
                     ci(&p.fp32),
                     k(0),
                     k(1),
                     k(2),
                     k(3),
+                    k(5),
+                    k(7),
+                    k(11),
                     p.mean_iterations(),
                     p.mean_bits_per_iteration()
                 );
