@@ -7,19 +7,23 @@
 //! G / (1 + G R_wire (i + j + 2)), mapped back to values by `ConductanceMap`. It is cached and
 //! recomputed only after a write or a change of age or temperature.
 
+mod inv;
+
 use nalgebra::{DMatrix, DVector};
 use profiler_runtime::profile;
 
+use crate::area::{array_area, AreaBreakdown, ArrayKind};
 use crate::device::DeviceParams;
 use crate::effective::Effective;
 use crate::energy::{self, EnergyLedger};
 use crate::error::{check_finite, SimError};
-use crate::linalg::{gemm_into, gemv, norm2, view, Lu};
+use crate::inv_loop::InvLoop;
+use crate::linalg::{gemm_into, gemv, view};
 use crate::mapping::ConductanceMap;
 use crate::periphery::PeripheryParams;
 use crate::program::{program_levels, Pairs};
 use crate::quantize::{adc_round_in_place, full_scale, max_level, quantize_signed};
-use crate::report::{InvReport, MvmReport, OpCost, ReadReport, WriteReport};
+use crate::report::{MvmReport, OpCost, ReadReport, WriteReport};
 use crate::rng::{stream, CounterRng};
 
 /// One RRAM crossbar array of `rows x cols` differential pairs with its periphery.
@@ -49,7 +53,7 @@ pub struct Crossbar {
     ops: u64,
     state: Option<Programmed>,
     eff: Option<Effective>,
-    inv: Option<std::sync::Arc<InvCache>>,
+    inv: Option<std::sync::Arc<InvLoop>>,
     total: EnergyLedger,
 }
 
@@ -57,13 +61,6 @@ pub struct Crossbar {
 struct Programmed {
     map: ConductanceMap,
     pairs: Pairs,
-}
-
-#[derive(Debug)]
-struct InvCache {
-    /// LU of the normalised finite-gain loop matrix M/w_max + diag(1 + sum_j |M_ij|/w_max)/A.
-    lu: Lu,
-    lambda_min: f64,
 }
 
 impl Crossbar {
@@ -107,6 +104,11 @@ impl Crossbar {
     /// The periphery parameters.
     pub fn periphery(&self) -> &PeripheryParams {
         &self.periphery
+    }
+
+    /// Area of this array and its periphery used as `kind` ([`crate::area`]).
+    pub fn area(&self, kind: ArrayKind) -> AreaBreakdown {
+        array_area(&self.device, &self.periphery, self.rows, self.cols, kind)
     }
 
     /// Shape of the matrix last written, if any.
@@ -186,6 +188,17 @@ impl Crossbar {
         err
     )]
     pub fn write_matrix(&mut self, m: &DMatrix<f64>) -> Result<WriteReport, SimError> {
+        self.write_scaled(m, None)
+    }
+
+    /// [`Self::write_matrix`] with `w_max` (the magnitude mapped to the top level) given, so
+    /// several arrays share one value-to-conductance scale and their currents add up in one
+    /// circuit (BlockAMC's blocks). `None`: max |m|.
+    pub(crate) fn write_scaled(
+        &mut self,
+        m: &DMatrix<f64>,
+        w_max: Option<f64>,
+    ) -> Result<WriteReport, SimError> {
         self.validate()?;
         let (r, c) = m.shape();
         if r == 0 || c == 0 {
@@ -201,7 +214,10 @@ impl Crossbar {
             });
         }
         check_finite("m", m.as_slice())?;
-        let map = ConductanceMap::new(&self.device, full_scale(m.as_slice()));
+        let map = ConductanceMap::new(
+            &self.device,
+            w_max.unwrap_or_else(|| full_scale(m.as_slice())),
+        );
         let levels = m.map(|v| map.level(v));
         let key = CounterRng::new(self.seed, stream::PROGRAM).key();
         let (pairs, st) = program_levels(
@@ -217,8 +233,9 @@ impl Crossbar {
         self.invalidate();
         let cost = OpCost {
             energy: st.ledger,
-            bytes: (m.len() * 8) as u64,
-            cells_used: (2 * m.len()) as u64,
+            bytes: (m.len() as u64).saturating_mul(8),
+            cells_used: (m.len() as u64).saturating_mul(2),
+            area_um2: self.area(ArrayKind::Mvm).total_um2(),
         };
         self.charge(&cost.energy);
         profiler_runtime::metrics!(bytes = cost.bytes, write_pulses = st.pulses_total);
@@ -231,7 +248,7 @@ impl Crossbar {
         })
     }
 
-    fn effective(&mut self) -> Result<&Effective, SimError> {
+    pub(crate) fn effective(&mut self) -> Result<&Effective, SimError> {
         if self.eff.is_none() {
             let st = self.state.as_ref().ok_or(SimError::NotProgrammed)?;
             self.eff = Some(Effective::compute(
@@ -248,7 +265,7 @@ impl Crossbar {
     }
 
     /// Matrix value per µS of differential conductance (1 before anything is programmed).
-    fn value_per_us(&self) -> f64 {
+    pub(crate) fn value_per_us(&self) -> f64 {
         self.state.as_ref().map_or(1.0, |s| s.map.value_per_us())
     }
 
@@ -294,6 +311,7 @@ impl Crossbar {
             energy: e,
             bytes: (r * c * 8) as u64,
             cells_used: (2 * r * c) as u64,
+            area_um2: self.area(ArrayKind::Mvm).total_um2(),
         };
         self.charge(&cost.energy);
         profiler_runtime::metrics!(bytes = cost.bytes);
@@ -379,6 +397,7 @@ impl Crossbar {
             energy: e,
             bytes: ((r + c) * 8) as u64,
             cells_used: (2 * r * c) as u64,
+            area_um2: self.area(ArrayKind::Mvm).total_um2(),
         };
         self.charge(&cost.energy);
         profiler_runtime::metrics!(bytes = cost.bytes);
@@ -387,147 +406,6 @@ impl Crossbar {
             cost,
             input_slices: slices as u32,
         })
-    }
-
-    fn inv_cache(&mut self) -> Result<std::sync::Arc<InvCache>, SimError> {
-        if let Some(c) = &self.inv {
-            return Ok(c.clone());
-        }
-        let gain = self.periphery.opamp_gain;
-        let w_max = self
-            .state
-            .as_ref()
-            .ok_or(SimError::NotProgrammed)?
-            .map
-            .w_max;
-        let eff = self.effective()?;
-        let (r, c) = eff.m.shape();
-        if r != c {
-            return Err(SimError::NotSquare {
-                input: "programmed matrix (INV needs a square array)",
-                rows: r,
-                cols: c,
-            });
-        }
-        let mut m = &eff.m / w_max;
-        let mut max_row_abs = 0.0f64;
-        for i in 0..r {
-            let row_abs: f64 = m.row(i).iter().map(|v| v.abs()).sum();
-            max_row_abs = max_row_abs.max(row_abs);
-            m[(i, i)] += (1.0 + row_abs) / gain;
-        }
-        let lu = Lu::factor(&m, "g", "its image on the array (quantised, programmed, finite op-amp gain) cannot be inverted by the INV circuit")?;
-        // Inverse power iteration for the smallest |eigenvalue| of the loop matrix.
-        let mut v = vec![1.0 / (r as f64).sqrt(); r];
-        let mut lambda = 1.0;
-        for _ in 0..20 {
-            lu.solve_in_place(&mut v);
-            let nv = norm2(&v);
-            if !(nv.is_finite() && nv > 0.0) {
-                break;
-            }
-            lambda = 1.0 / nv;
-            v.iter_mut().for_each(|x| *x /= nv);
-        }
-        // Below this the loop's own finite-gain error swamps the matrix: the array's matrix is
-        // singular as far as the INV circuit can tell, and its output would be saturated noise.
-        let floor = 10.0 * (1.0 + max_row_abs) / gain;
-        if lambda < floor {
-            return Err(SimError::Singular {
-                input: "g",
-                why: format!("its image on the array is singular to within the op-amps' finite gain (smallest |eigenvalue| of the normalised loop {lambda:.3e} < 10 (1 + max row sum) / gain = {floor:.3e})"),
-            });
-        }
-        let cache = std::sync::Arc::new(InvCache {
-            lu,
-            lambda_min: lambda,
-        });
-        self.inv = Some(cache.clone());
-        Ok(cache)
-    }
-
-    /// Closed-loop analogue INV: x with M x = b, settling in about
-    /// ln(2^(adc_bits+1)) / (2 pi GBW lambda_min). Models DAC quantisation of b (auto-ranged),
-    /// finite op-amp gain, read noise of every device (input-referred) and ADC quantisation of x.
-    #[profile(kind = "hardware_access", name = "crossbar.inv", skip_all, err)]
-    pub fn solve(&mut self, b: &DVector<f64>) -> Result<InvReport, SimError> {
-        self.validate()?;
-        let noise = self.next_noise();
-        let cache = self.inv_cache()?;
-        let (temp, dev, per) = (
-            self.temperature_k,
-            self.device.clone(),
-            self.periphery.clone(),
-        );
-        let w_max = self.state.as_ref().map(|s| s.map.w_max).unwrap_or(1.0);
-        let range_us = dev.g_max_us - dev.g_min_us;
-        let n = cache.lu.n();
-        if b.len() != n {
-            return Err(SimError::ShapeMismatch {
-                input: "b",
-                found: b.len(),
-                expected: n,
-                why: "b must have one entry per row of the array",
-            });
-        }
-        check_finite("b", b.as_slice())?;
-        let fs = full_scale(b.as_slice());
-        let q = max_level(per.dac_bits);
-        let mut x: Vec<f64> = b
-            .iter()
-            .map(|&v| quantize_signed(v, fs, per.dac_bits) * fs / q / w_max)
-            .collect();
-        cache.lu.solve_in_place(&mut x);
-        let sigma = dev.read_noise_us / range_us * std::f64::consts::SQRT_2 * norm2(&x);
-        if sigma > 0.0 {
-            let mut eps: Vec<f64> = (0..n).map(|i| sigma * noise.normal(i as u64)).collect();
-            cache.lu.solve_in_place(&mut eps);
-            x.iter_mut().zip(&eps).for_each(|(a, e)| *a += e);
-        }
-        adc_round_in_place(&mut x, per.adc_bits);
-        let settle = energy::inv_settling_ns(&per, cache.lambda_min, per.adc_bits);
-        let xs = full_scale(&x);
-        let line_g = self.effective()?.line_g_us.clone();
-        let volts = x.iter().map(|v| {
-            if xs > 0.0 {
-                v / xs * dev.read_voltage_v
-            } else {
-                0.0
-            }
-        });
-        let t_adc = energy::adc_latency_ns(&per, per.adc_bits);
-        let e = EnergyLedger {
-            array_pj: energy::array_energy_pj(volts, &line_g, settle),
-            dac_pj: n as f64 * energy::dac_energy_pj(&per, per.dac_bits, temp),
-            adc_pj: n as f64 * energy::adc_energy_pj(&per, per.adc_bits, temp),
-            opamp_pj: energy::opamp_energy_pj(&per, 2 * n, settle, temp),
-            digital_pj: energy::digital_energy_pj(&per, 2.0 * n as f64),
-            write_driver_pj: 0.0,
-            latency_ns: per.dac_latency_ns + settle + t_adc + per.digital_latency_ns,
-        };
-        let cost = OpCost {
-            energy: e,
-            bytes: (2 * n * 8) as u64,
-            cells_used: (2 * n * n) as u64,
-        };
-        self.charge(&cost.energy);
-        profiler_runtime::metrics!(bytes = cost.bytes, settling_ns = settle);
-        Ok(InvReport {
-            x: DVector::from_vec(x),
-            cost,
-            settling_ns: settle,
-            lambda_min: cache.lambda_min,
-        })
-    }
-
-    /// The linear, noise-free part of INV (no DAC/ADC rounding, no noise, not charged): for
-    /// spectral-radius estimates. `x <- M_loop^-1 x`.
-    pub(crate) fn solve_ideal(&mut self, x: &mut [f64]) -> Result<(), SimError> {
-        let cache = self.inv_cache()?;
-        let w_max = self.state.as_ref().map(|s| s.map.w_max).unwrap_or(1.0);
-        x.iter_mut().for_each(|v| *v /= w_max);
-        cache.lu.solve_in_place(x);
-        Ok(())
     }
 
     /// The linear, noise-free MVM (not charged): `M x`.

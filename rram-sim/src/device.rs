@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{check_range, SimError};
 use rand_distr::StandardNormal;
 
+/// The largest accepted [`DeviceParams::max_write_pulses`]: with a tolerance no device can
+/// meet, every device takes this many pulses, so the bound keeps programming time bounded.
+pub const MAX_WRITE_PULSES_LIMIT: u32 = 1000;
+
 /// Boltzmann's constant in eV/K.
 pub const BOLTZMANN_EV_PER_K: f64 = 8.617_333_262e-5;
 
@@ -50,7 +54,8 @@ pub struct DeviceParams {
     /// choice for the write-verify of Zuo 2025 (row "conductance range, levels": 8 levels 4.9 uS
     /// apart, so 0.1 uS is 2% of a level, tight enough for exact bit-sliced readout).
     pub write_verify_tol_us: f64,
-    /// Maximum pulses per device (first pulse included). Default 20, an assumption (NeuroSim-style
+    /// Maximum pulses per device (first pulse included), at most [`MAX_WRITE_PULSES_LIMIT`].
+    /// Default 20, an assumption (NeuroSim-style
     /// bounded write-verify; row "write pulse energy" gives the pulse itself).
     pub max_write_pulses: u32,
     /// Write pulse amplitude, V. Default 3 V: row "write pulse energy" (MNSIM, 3 V, 10 ns).
@@ -80,6 +85,22 @@ pub struct DeviceParams {
     pub activation_energy_ev: f64,
     /// Reference temperature, K. Default 300 K: row "ADC" (NeuroSim's temperature reference).
     pub reference_temp_k: f64,
+    /// Area of one 1T1R cell in units of F². Default 48 F² (4 F x 12 F): NeuroSim's 1T1R
+    /// cell (`heightInFeatureSize1T1R = 4`, `widthInFeatureSize1T1R = 12` in its Param.cpp).
+    #[serde(default = "default_cell_area_f2")]
+    pub cell_area_f2: f64,
+    /// Feature size F of the process, nm. Default 40 nm: Zuo et al. 2025 used a foundry
+    /// 40-nm 1T1R RRAM chip.
+    #[serde(default = "default_feature_size_nm")]
+    pub feature_size_nm: f64,
+}
+
+fn default_cell_area_f2() -> f64 {
+    48.0
+}
+
+fn default_feature_size_nm() -> f64 {
+    40.0
 }
 
 impl Default for DeviceParams {
@@ -113,6 +134,19 @@ impl DeviceParams {
             temp_coeff_per_k: 0.002,
             activation_energy_ev: 0.5,
             reference_temp_k: 300.0,
+            cell_area_f2: default_cell_area_f2(),
+            feature_size_nm: default_feature_size_nm(),
+        }
+    }
+
+    /// The cell of Zuo et al., Nature Electronics 2025, with the chip's measured MVM latency:
+    /// [`Self::taox_3bit`] (3 bits, 0.5 to 35 uS, write-verify, 40-nm 1T1R) with the read
+    /// pulse set so one single-slice MVM (DAC 1 ns, read, 9-bit SAR ADC 10 ns, shift-add 1 ns)
+    /// takes the chip's about 60 ns (RRAM.md row "INV / MVM latency"): 48 ns, a calibration.
+    pub fn zuo2025() -> Self {
+        Self {
+            read_pulse_ns: 48.0,
+            ..Self::taox_3bit()
         }
     }
 
@@ -205,11 +239,11 @@ impl DeviceParams {
             1e6,
             "must be >= 0",
         )?;
-        if self.max_write_pulses == 0 {
+        if self.max_write_pulses == 0 || self.max_write_pulses > MAX_WRITE_PULSES_LIMIT {
             return Err(SimError::InvalidParameter {
                 name: "DeviceParams::max_write_pulses",
-                value: "0".into(),
-                why: "at least one pulse is needed",
+                value: self.max_write_pulses.to_string(),
+                why: "must lie in 1..=1000 (write-verify chips stop after tens of pulses; a device that has not converged by then is reported as failed)",
             });
         }
         check_range(
@@ -288,6 +322,20 @@ impl DeviceParams {
             1.0,
             2000.0,
             "must lie in [1, 2000] K",
+        )?;
+        check_range(
+            "DeviceParams::cell_area_f2",
+            self.cell_area_f2,
+            0.0,
+            1e6,
+            "must lie in [0, 1e6] F^2",
+        )?;
+        check_range(
+            "DeviceParams::feature_size_nm",
+            self.feature_size_nm,
+            1.0,
+            1e4,
+            "must lie in [1, 1e4] nm",
         )?;
         Ok(())
     }

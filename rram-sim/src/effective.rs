@@ -20,6 +20,9 @@ pub(crate) struct Effective {
     pub m: DMatrix<f64>,
     /// Per input line (column): total conductance of both devices over the rows, uS.
     pub line_g_us: Vec<f64>,
+    /// Per row line: total conductance of both devices over the columns, uS (the node
+    /// conductance of the INV circuit's summing node on that row).
+    pub row_g_us: Vec<f64>,
 }
 
 impl Effective {
@@ -41,6 +44,7 @@ impl Effective {
         let value_per_us = map.value_per_us();
         let mut m = DMatrix::zeros(r, c);
         let mut line_g_us = vec![0.0; c];
+        let mut row_g_us = vec![0.0; r];
         let columns = m
             .as_mut_slice()
             .chunks_mut(r.max(1))
@@ -62,8 +66,13 @@ impl Effective {
                 let (gp, gn) = (read_back(gp, idx), read_back(gn, idx + 1));
                 *mij = (gp - gn) * value_per_us;
                 *line_g += gp + gn;
+                row_g_us[i] += gp + gn;
             }
         }
-        Self { m, line_g_us }
+        Self {
+            m,
+            line_g_us,
+            row_g_us,
+        }
     }
 }

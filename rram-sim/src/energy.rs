@@ -126,7 +126,7 @@ pub fn array_energy_pj(
 
 /// Energy of one DAC conversion at `bits`: e_level (2^bits - 1), pJ (MNSIM's points).
 pub fn dac_energy_pj(p: &PeripheryParams, bits: u32, temp_k: f64) -> f64 {
-    p.dac_energy_per_level_pj * ((1u64 << bits.min(62)) - 1) as f64 * p.power_factor(temp_k)
+    p.dac_energy_per_level_pj * crate::quantize::max_level(bits) * p.power_factor(temp_k)
 }
 
 /// Energy of one ADC conversion at `bits` under the periphery's ADC model, pJ.

@@ -106,6 +106,55 @@ pub enum SimError {
         /// Crossbar columns.
         array_cols: usize,
     },
+    /// A closed analogue loop (the INV circuit, or a BlockAMC loop) with an eigenvalue of
+    /// non-positive real part: the op-amps rail instead of settling, so there is no answer to
+    /// read. See [`crate::dynamics`] for how to make such a matrix solvable (sign flips,
+    /// preconditioning).
+    #[error("the analogue INV loop on `{input}` is unstable: its loop matrix D^-1 G (normalised by each node's total conductance) has the eigenvalue {re:.4e} {im:+.4e}i, whose real part is not positive, so the op-amps rail instead of settling; {hint}")]
+    Unstable {
+        /// Which matrix (or block) the loop holds.
+        input: String,
+        /// Real part of the eigenvalue with the smallest real part.
+        re: f64,
+        /// Its imaginary part.
+        im: f64,
+        /// What the user can do.
+        hint: &'static str,
+    },
+    /// An input whose magnitude the simulator cannot compute with in f64.
+    #[error("`{input}` cannot be solved at its scale (largest magnitude {largest:e}): {why}; rescale it by a power of two (the solution scales with it) and scale the answer back")]
+    BadScale {
+        /// Which input.
+        input: &'static str,
+        /// Its largest magnitude.
+        largest: f64,
+        /// What goes wrong at this scale.
+        why: String,
+    },
+    /// A computation that produced NaN or infinity although the inputs were finite.
+    #[error("{solver} produced a non-finite {what}: {why}")]
+    NonFiniteResult {
+        /// Which solver or operation.
+        solver: &'static str,
+        /// What came out non-finite.
+        what: &'static str,
+        /// What happened, and what to do.
+        why: String,
+    },
+    /// A problem whose matrices cannot fit the memory available, refused before allocating.
+    #[error("`{input}` of order {n} needs about {needed_bytes} bytes of matrices but only {available_bytes} bytes are available ({limit}); use a smaller system or BlockAMC tiles")]
+    TooLarge {
+        /// Which input.
+        input: &'static str,
+        /// The matrix order.
+        n: usize,
+        /// Bytes the solve would allocate for its matrices (a lower bound).
+        needed_bytes: u64,
+        /// Bytes available.
+        available_bytes: u64,
+        /// Which limit applies (MemAvailable or RLIMIT_AS).
+        limit: &'static str,
+    },
     /// An operation on a crossbar that holds no matrix yet.
     #[error("the crossbar holds no matrix: call write_matrix first")]
     NotProgrammed,

@@ -19,14 +19,20 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod area;
+pub mod assumptions;
 pub mod crossbar;
 pub mod device;
 mod device_impl;
+pub mod dynamics;
 mod effective;
 pub mod energy;
 pub mod error;
+mod inv_loop;
+pub mod limits;
 mod linalg;
 pub mod mapping;
+pub mod mimo;
 pub mod periphery;
 mod program;
 pub mod quantize;
@@ -43,6 +49,6 @@ pub use error::SimError;
 pub use periphery::{AdcModel, PeripheryParams};
 pub use report::{InvReport, MvmReport, OpCost, ReadReport, WriteReport};
 pub use solver::{
-    adaptive_hp_inv, block_amc, hp_inv, AdaptiveConfig, BlockAmcConfig, HpInvConfig, SolveInfo,
-    SolveOutput,
+    adaptive_hp_inv, block_amc, hp_inv, hp_inv_observed, AdaptiveConfig, BlockAmcConfig,
+    HpInvConfig, SolveInfo, SolveOutput,
 };

@@ -132,13 +132,6 @@ impl Lu {
         self.lu
             .solve_in_place(MatMut::from_column_major_slice_mut(x, n, 1));
     }
-
-    /// Solves for many right-hand sides at once: `b <- M^-1 b`.
-    pub(crate) fn solve_matrix_in_place(&self, b: &mut DMatrix<f64>) {
-        let (r, c) = (b.nrows(), b.ncols());
-        self.lu
-            .solve_in_place(MatMut::from_column_major_slice_mut(b.as_mut_slice(), r, c));
-    }
 }
 
 #[cfg(test)]

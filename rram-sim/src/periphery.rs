@@ -66,13 +66,28 @@ pub struct PeripheryParams {
     /// Op-amp open-loop DC gain. Default 1e4 (80 dB), an assumption (RRAM.md has no row; typical
     /// of CMOS op-amps). Sets the finite-gain error of the INV circuit.
     pub opamp_gain: f64,
-    /// Op-amp gain-bandwidth product, Hz. Default 30 MHz, calibrated to row "INV / MVM latency":
-    /// an 8x8 INV with lambda_min about 0.3 then settles to 9 bits in about 120 ns (Zuo 2025,
-    /// with t ~ 1 / (GBW lambda_min), Sun 2020).
+    /// Op-amp gain-bandwidth product, Hz. Default 30 MHz: an assumption, calibrated to row
+    /// "INV / MVM latency" (Zuo 2025's 8x8 INV takes about 120 ns): an 8x8 loop whose
+    /// normalised matrix D^-1 G has min Re lambda about 0.3 then settles to 9 bits in about
+    /// 120 ns (t = (b + 1) ln 2 / (2 pi GBW lambda), Sun 2020). No source gives the chip's
+    /// op-amps; the settling time scales as 1 / GBW.
     pub opamp_gbw_hz: f64,
-    /// Static power of one op-amp or TIA, uW. Default 100 uW, an assumption (no row in RRAM.md);
-    /// calibration input.
+    /// Static power of one op-amp or TIA, uW. Default 100 uW, an assumption (no row in RRAM.md;
+    /// a CMOS op-amp of tens of MHz GBW driving µS loads); op-amp energy scales with it.
     pub opamp_power_uw: f64,
+    /// Area of one op-amp or TIA, µm². Default 1000 µm², an assumption (no public simulator
+    /// models op-amps; a two-stage Miller op-amp with about 1 pF compensation in 40 nm).
+    #[serde(default = "default_opamp_area_um2")]
+    pub opamp_area_um2: f64,
+    /// Area of one 8-bit ADC, µm². Default 1200 µm²: ISAAC (Shafiee et al., ISCA 2016,
+    /// table 6: eight 8-bit 1.28 GS/s SAR ADCs take 0.0096 mm² at 32 nm). Other resolutions
+    /// scale by 2^(bits - 8), an assumption.
+    #[serde(default = "default_adc_area_8bit_um2")]
+    pub adc_area_8bit_um2: f64,
+    /// Area of one 1-bit DAC, µm². Default 0.166 µm²: ISAAC (table 6: 8 x 128 1-bit DACs take
+    /// 0.00017 mm²). Wider DACs scale by 2^(bits - 1), an assumption.
+    #[serde(default = "default_dac_area_1bit_um2")]
+    pub dac_area_1bit_um2: f64,
     /// Energy of one digital shift-and-add (32-bit integer add), pJ. Default 0.1 pJ, an
     /// assumption from Horowitz (ISSCC 2014, 45 nm); not in RRAM.md.
     pub digital_add_pj: f64,
@@ -94,6 +109,18 @@ pub struct PeripheryParams {
     pub reference_temp_k: f64,
 }
 
+fn default_opamp_area_um2() -> f64 {
+    1000.0
+}
+
+fn default_adc_area_8bit_um2() -> f64 {
+    1200.0
+}
+
+fn default_dac_area_1bit_um2() -> f64 {
+    0.00017e6 / 1024.0
+}
+
 impl Default for PeripheryParams {
     fn default() -> Self {
         Self {
@@ -106,6 +133,9 @@ impl Default for PeripheryParams {
             opamp_gain: 1e4,
             opamp_gbw_hz: 30e6,
             opamp_power_uw: 100.0,
+            opamp_area_um2: default_opamp_area_um2(),
+            adc_area_8bit_um2: default_adc_area_8bit_um2(),
+            dac_area_1bit_um2: default_dac_area_1bit_um2(),
             digital_add_pj: 0.1,
             digital_flop_pj: 10.0,
             digital_gflops: 100.0,
@@ -124,6 +154,20 @@ impl PeripheryParams {
         Self {
             opamp_gain: 1e15,
             wire_resistance_ohm: 0.0,
+            ..Self::default()
+        }
+    }
+
+    /// The periphery of Zuo et al. 2025 as far as sources allow: the defaults (9-bit ADC and
+    /// 7-bit DAC after aihwkit, NeuroSim's SAR ADC, MNSIM's DAC, ISAAC's areas), with the
+    /// op-amps' gain-bandwidth product calibrated so that a typical 8x8 INV of the chip (min Re
+    /// lambda of D^-1 G about 0.36 for the diagonally dominant systems of the paper) settles
+    /// to 9 bits in the chip's about 120 ns (RRAM.md row "INV / MVM latency"): 25.5 MHz.
+    /// Use with [`crate::DeviceParams::zuo2025`] and 8x8 tiles (`BlockAmcConfig::tile_size`
+    /// 8, `HpInvConfig::mvm_rows_per_adc` 8).
+    pub fn zuo2025() -> Self {
+        Self {
+            opamp_gbw_hz: 10.0 * std::f64::consts::LN_2 / (std::f64::consts::TAU * 0.36 * 120e-9),
             ..Self::default()
         }
     }
@@ -202,6 +246,13 @@ impl PeripheryParams {
             1e9,
             "must be >= 0",
         )?;
+        for (name, v) in [
+            ("PeripheryParams::opamp_area_um2", self.opamp_area_um2),
+            ("PeripheryParams::adc_area_8bit_um2", self.adc_area_8bit_um2),
+            ("PeripheryParams::dac_area_1bit_um2", self.dac_area_1bit_um2),
+        ] {
+            check_range(name, v, 0.0, 1e12, "must lie in [0, 1e12] um^2")?;
+        }
         check_range(
             "PeripheryParams::digital_add_pj",
             self.digital_add_pj,

@@ -110,9 +110,9 @@ where
     let (mut driver_pj, mut verify_pj) = (0.0, 0.0);
     let mut sinks = Vec::with_capacity(done.len());
     for (sink, p) in done {
-        st.pulses_total += p.pulses_total;
+        st.pulses_total = st.pulses_total.saturating_add(p.pulses_total);
         st.pulses_max = st.pulses_max.max(p.pulses_max);
-        st.failed += p.failed;
+        st.failed = st.failed.saturating_add(p.failed);
         st.max_error_us = st.max_error_us.max(p.max_error_us);
         driver_pj += p.driver_pj;
         verify_pj += p.verify_array_pj;
@@ -237,8 +237,11 @@ impl Partial {
             *row = (*row).max(n[0].max(n[1]));
         }
         self.max_error_us = max_err[0].max(max_err[1]);
-        (self.failed, self.pulses_total, self.pulses_max) =
-            (self.failed + failed, self.pulses_total + total, most);
+        (self.failed, self.pulses_total, self.pulses_max) = (
+            self.failed.saturating_add(failed),
+            self.pulses_total.saturating_add(total),
+            most,
+        );
         (self.driver_pj, self.verify_array_pj) = (driver_pj, verify_pj);
     }
 }

@@ -7,9 +7,20 @@
 //! round(a q 2^(s (S-1))) / (q 2^(s (S-1))), the nearest point of a grid with
 //! s S + log2(q / 2^s) bits, so the representation error is at most 1 / (2 q 2^(s (S-1))).
 
-/// Largest digit magnitude of a cell with `bits` bits: 2^bits - 1.
+/// Largest digit magnitude of a cell with `bits` bits: 2^bits - 1 (as the nearest f64, so
+/// 2^63 - 1 and 2^64 - 1 round to 2^63 and 2^64; from 64 bits on, `u64::MAX` as f64).
+///
+/// ```
+/// use rram_sim::quantize::max_level;
+/// assert_eq!(max_level(3), 7.0);
+/// assert_eq!(max_level(63), 2f64.powi(63));
+/// assert_eq!(max_level(64), 2f64.powi(64));
+/// ```
 pub fn max_level(bits: u32) -> f64 {
-    ((1u64 << bits.min(62)) - 1) as f64
+    match 1u64.checked_shl(bits) {
+        Some(p) if bits < 64 => (p - 1) as f64,
+        _ => u64::MAX as f64,
+    }
 }
 
 /// The signed digits of `a` (normalised to [-1, 1]) in `slices` slices of `bits` bits.

@@ -14,6 +14,8 @@ pub struct OpCost {
     pub bytes: u64,
     /// Devices involved (two per differential pair).
     pub cells_used: u64,
+    /// Area of the hardware the operation used (the array and its periphery), µm².
+    pub area_um2: f64,
 }
 
 /// Result of [`Crossbar::write_matrix`](crate::Crossbar::write_matrix).
@@ -60,6 +62,9 @@ pub struct InvReport {
     pub cost: OpCost,
     /// Settling time of the loop, ns.
     pub settling_ns: f64,
-    /// Estimated smallest |eigenvalue| of the normalised loop matrix.
+    /// Smallest real part of the eigenvalues of the loop matrix D^-1 G + I/A (the same as
+    /// `dynamics.min_re_lambda`): sets the settling time.
     pub lambda_min: f64,
+    /// The loop's eigenvalue summary and settling time.
+    pub dynamics: crate::dynamics::LoopDynamics,
 }

@@ -161,6 +161,32 @@ fn inv_by_hand() {
 }
 
 #[test]
+fn inv_settling_of_the_2x2_loop_by_hand() {
+    // Differential conductances (uS): [[34.5, 3 dG], [-2 dG, 34.5]]. Each row node sees both
+    // devices of both its pairs: D0 = 35.5 + (0.5 + 3 dG + 0.5), D1 = (0.5 + 0.5 + 2 dG) + 35.5.
+    let d0 = 35.5 + 1.0 + 3.0 * DG;
+    let d1 = 1.0 + 2.0 * DG + 35.5;
+    let (a, b, c, d) = (34.5 / d0, 3.0 * DG / d0, -2.0 * DG / d1, 34.5 / d1);
+    // L = D^-1 G (ideal op-amps): trace^2 / 4 < det, so a complex pair with Re = trace / 2.
+    let (tr, det) = (a + d, a * d - b * c);
+    assert!(tr * tr / 4.0 < det);
+    let re = tr / 2.0;
+    assert!((re - 0.708_46).abs() < 1e-4, "{re}");
+    // 9-bit ADC: (9 + 1) ln 2 / (2 pi 30 MHz Re lambda).
+    let t = 10.0 * std::f64::consts::LN_2 / (std::f64::consts::TAU * 30e6 * re) * 1e9;
+    assert!((t - 51.9).abs() < 0.1, "{t}");
+    let mut x = programmed();
+    let out = x.solve(&DVector::from_vec(vec![1.0, 0.5])).unwrap();
+    assert!((out.lambda_min - re).abs() < 1e-9, "{}", out.lambda_min);
+    assert!((out.dynamics.min_re_lambda_im.abs() - (det - tr * tr / 4.0).sqrt()).abs() < 1e-9);
+    assert!(
+        (out.settling_ns - t).abs() < 1e-6,
+        "{} vs {t}",
+        out.settling_ns
+    );
+}
+
+#[test]
 fn periphery_formulas_by_hand() {
     let p = PeripheryParams::default();
     // SAR ADC, 9 bits: (0.538 x 9 + 4.38) uW x (9 + 1) ns = 0.09222 pJ; 10 ns.

@@ -6,9 +6,10 @@ use nalgebra::{DMatrix, DVector};
 use profiler_runtime::profile;
 use serde::{Deserialize, Serialize};
 
-use super::config::{check_system, HpInvConfig, SolveOutput};
+use super::config::{check_scale, check_system, HpInvConfig, SolveOutput};
 use super::hp_mvm::HpMvm;
-use super::refine::{divergence_error, spectral_radius, Refiner, RHO_LIMIT};
+use super::refine::{divergence_error, spectral_radius, InvHardware, Refiner, RHO_LIMIT};
+use crate::area::ArrayKind;
 use crate::crossbar::Crossbar;
 use crate::error::SimError;
 
@@ -69,7 +70,9 @@ pub fn adaptive_hp_inv(
         "must lie in [0, 1]",
     )?;
     check_system(g, b)?;
+    check_scale(g, b, base)?;
     let n = g.nrows();
+    crate::limits::check_fits("g", n, crate::limits::hp_inv_bytes(n))?;
     let device = base.device();
     let mut xbar =
         Crossbar::new(n, n, device.clone(), base.seed).with_periphery(base.periphery.clone());
@@ -111,7 +114,20 @@ pub fn adaptive_hp_inv(
     }
     let mut programming = w.cost.energy;
     programming.add_parallel(&st.hp.programming);
-    Ok(st.finish(base, programming, rho, 1, w.pulses_total, w.cells_failed))
+    let inv = InvHardware {
+        arrays: 1,
+        cells: w.cost.cells_used,
+        area: xbar.area(ArrayKind::Inv),
+    };
+    st.finish(
+        base,
+        "adaptive_hp_inv",
+        programming,
+        rho,
+        inv,
+        w.pulses_total,
+        w.cells_failed,
+    )
 }
 
 #[profile(kind = "algorithm_step", name = "adaptive_hp_inv.iteration", skip_all, fields(k = k), err)]

@@ -8,6 +8,9 @@ use crate::energy::EnergyLedger;
 use crate::error::{check_finite, check_range, SimError};
 use crate::periphery::PeripheryParams;
 
+/// The largest accepted [`HpInvConfig::max_iter`].
+pub const MAX_ITER_LIMIT: usize = 1000;
+
 /// Configuration of [`hp_inv`](crate::hp_inv) (and the refinement inside the other solvers).
 ///
 /// ```
@@ -26,11 +29,12 @@ pub struct HpInvConfig {
     pub slices: usize,
     /// Input precision of HP-MVM, bits. Default 32.
     pub input_bits: u32,
-    /// Bits per input slice of HP-MVM (DAC resolution there). Default 1 (bit-serial).
+    /// Bits per input slice of HP-MVM (DAC resolution there). Default 1 (bit-serial); at most
+    /// `input_bits`.
     pub input_slice_bits: u32,
     /// Rows summed per ADC conversion in the HP-MVM arrays. Default 8 (Zuo 2025's 8x8 arrays).
     pub mvm_rows_per_adc: usize,
-    /// Iteration limit. Default 30.
+    /// Iteration limit. Default 30; at most [`MAX_ITER_LIMIT`].
     pub max_iter: usize,
     /// Relative residual target: stop once ||b - G x|| / ||b|| <= tol as HP-MVM measures it,
     /// with a margin of three times HP-MVM's own error estimate, so the true residual meets it too.
@@ -89,6 +93,13 @@ impl HpInvConfig {
                 name: "input_slice_bits",
             });
         }
+        if self.input_slice_bits > self.input_bits {
+            return Err(SimError::InvalidParameter {
+                name: "input_slice_bits",
+                value: self.input_slice_bits.to_string(),
+                why: "must be at most input_bits (an input slice cannot hold more bits than the input has)",
+            });
+        }
         if self.input_bits > 52 {
             return Err(SimError::InvalidParameter {
                 name: "input_bits",
@@ -110,11 +121,18 @@ impl HpInvConfig {
                 why: "at least one row per conversion",
             });
         }
-        if self.max_iter == 0 {
+        if self.max_iter == 0 || self.max_iter > MAX_ITER_LIMIT {
             return Err(SimError::InvalidParameter {
                 name: "max_iter",
-                value: "0".into(),
-                why: "at least one iteration",
+                value: self.max_iter.to_string(),
+                why: "must lie in 1..=1000 (refinement gains at least a bit per iteration when it converges, so 1000 is far beyond any f64 target)",
+            });
+        }
+        if self.mvm_rows_per_adc > 1 << 20 {
+            return Err(SimError::InvalidParameter {
+                name: "mvm_rows_per_adc",
+                value: self.mvm_rows_per_adc.to_string(),
+                why: "must lie in 1..=1048576",
             });
         }
         check_range(
@@ -172,6 +190,15 @@ pub struct SolveInfo {
     pub adc_model: String,
     /// Arrays used (INV and MVM).
     pub arrays: usize,
+    /// Arrays of the low-precision inverse (one for HP-INV; the tiles for BlockAMC).
+    pub inv_arrays: usize,
+    /// Devices programmed for the low-precision inverse (two per differential pair): 2 n²
+    /// when nothing beyond G's own entries is programmed.
+    pub inv_cells: u64,
+    /// Silicon area of every array used and its periphery ([`crate::area`]).
+    pub area: crate::area::AreaBreakdown,
+    /// The unsourced parameters behind these figures ([`crate::assumptions`]).
+    pub assumptions: Vec<String>,
     /// Digital baseline: LU flops for the same system.
     pub digital_baseline_flops: f64,
     /// Digital baseline energy at `digital_flop_pj` per flop, pJ.
@@ -189,6 +216,61 @@ pub struct SolveOutput {
     pub info: SolveInfo,
     /// Total energy and latency: programming plus compute.
     pub energy: EnergyLedger,
+}
+
+/// Scale checks shared by the solvers: magnitudes the simulator cannot compute with in f64.
+/// `g` and `b` are finite and not all zero (checked first by [`check_system`]).
+pub(crate) fn check_scale(
+    g: &DMatrix<f64>,
+    b: &DVector<f64>,
+    cfg: &HpInvConfig,
+) -> Result<(), SimError> {
+    let gmax = crate::quantize::full_scale(g.as_slice());
+    let bmax = crate::quantize::full_scale(b.as_slice());
+    // Squares of entries appear in norms and products: keep them inside f64.
+    let big = 2f64.powi(500);
+    if bmax > big {
+        return Err(SimError::BadScale {
+            input: "b",
+            largest: bmax,
+            why: "entries above 2^500 overflow f64 when squared, so ||b|| and the residual ||b - G x|| / ||b|| that the refinement measures are infinite (this is not a matter of conditioning)".into(),
+        });
+    }
+    if gmax > big {
+        return Err(SimError::BadScale {
+            input: "g",
+            largest: gmax,
+            why: "entries above 2^500 overflow f64 in the products G x and in their squares".into(),
+        });
+    }
+    // The last HP-MVM slice resolves 2^-(bits slices) of the largest entry, and the DAC/ADC
+    // steps another 2^-64: all must stay normal f64 numbers.
+    let depth = f64::from(cfg.bits) * cfg.slices as f64 + 64.0;
+    if gmax * (-depth).exp2() < f64::MIN_POSITIVE {
+        return Err(SimError::BadScale {
+            input: "g",
+            largest: gmax,
+            why: format!("its bit slices resolve 2^-{depth:.0} of the largest entry, which underflows f64 (the scaled system underflows and its inverse overflows)"),
+        });
+    }
+    if bmax * 2f64.powi(-64) < f64::MIN_POSITIVE {
+        return Err(SimError::BadScale {
+            input: "b",
+            largest: bmax,
+            why: "its DAC steps underflow f64".into(),
+        });
+    }
+    if bmax / gmax > 2f64.powi(500) {
+        return Err(SimError::BadScale {
+            input: "b",
+            largest: bmax,
+            why: format!(
+                "the solution is about |b| / |G| >= {:e}, which overflows f64 in the products G x",
+                bmax / gmax
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Shape and value checks shared by the solvers.

@@ -3,9 +3,10 @@
 use nalgebra::{DMatrix, DVector};
 use profiler_runtime::profile;
 
-use super::config::{check_system, HpInvConfig, SolveOutput};
+use super::config::{check_scale, check_system, HpInvConfig, SolveOutput};
 use super::hp_mvm::HpMvm;
-use super::refine::{divergence_error, spectral_radius, Refiner, RHO_LIMIT};
+use super::refine::{divergence_error, spectral_radius, InvHardware, Refiner, RHO_LIMIT};
+use crate::area::ArrayKind;
 use crate::crossbar::Crossbar;
 use crate::error::SimError;
 
@@ -36,9 +37,23 @@ pub fn hp_inv(
     b: &DVector<f64>,
     cfg: &HpInvConfig,
 ) -> Result<SolveOutput, SimError> {
+    hp_inv_observed(g, b, cfg, &mut |_, _| {})
+}
+
+/// [`hp_inv`], calling `observer(k, x_k)` after each iteration k (1, 2, ...) with the
+/// iterate x_k: for studies of what each iteration buys (for example the bit error rate of a
+/// detector after k iterations, [`crate::mimo`]). The result is the same as [`hp_inv`]'s.
+pub fn hp_inv_observed(
+    g: &DMatrix<f64>,
+    b: &DVector<f64>,
+    cfg: &HpInvConfig,
+    observer: &mut dyn FnMut(usize, &DVector<f64>),
+) -> Result<SolveOutput, SimError> {
     cfg.validate()?;
     check_system(g, b)?;
+    check_scale(g, b, cfg)?;
     let n = g.nrows();
+    crate::limits::check_fits("g", n, crate::limits::hp_inv_bytes(n))?;
     let device = cfg.device();
     let mut xbar =
         Crossbar::new(n, n, device.clone(), cfg.seed).with_periphery(cfg.periphery.clone());
@@ -64,7 +79,7 @@ pub fn hp_inv(
     if rho >= RHO_LIMIT {
         return Err(divergence_error(g, "hp_inv", rho, cfg.bits));
     }
-    let mut st = Refiner::new(g, b, hp);
+    let mut st = Refiner::new(g, b, hp).observe(observer);
     for k in 1..=cfg.max_iter {
         hp_inv_iteration(k, &mut st, &mut xbar)?;
         if st.reached(cfg.tol) {
@@ -72,7 +87,20 @@ pub fn hp_inv(
         }
         st.check_divergence("hp_inv", cfg.bits, rho)?;
     }
-    Ok(st.finish(cfg, programming, rho, 1, w.pulses_total, w.cells_failed))
+    let inv = InvHardware {
+        arrays: 1,
+        cells: w.cost.cells_used,
+        area: xbar.area(ArrayKind::Inv),
+    };
+    st.finish(
+        cfg,
+        "hp_inv",
+        programming,
+        rho,
+        inv,
+        w.pulses_total,
+        w.cells_failed,
+    )
 }
 
 #[profile(kind = "algorithm_step", name = "hp_inv.iteration", skip_all, fields(k = k), err)]

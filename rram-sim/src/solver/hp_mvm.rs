@@ -109,6 +109,25 @@ impl HpMvm {
         self.colsum_us.len()
     }
 
+    /// Physical arrays: per slice, `rows_per_adc x rows_per_adc` tiles covering the matrix.
+    pub(crate) fn arrays(&self) -> usize {
+        let (r, c) = self.a_q.shape();
+        self.slices() * r.div_ceil(self.rows_per_adc) * c.div_ceil(self.rows_per_adc)
+    }
+
+    /// Area of the slice arrays and their periphery (TIA and ADC per output row of a tile at
+    /// HP-MVM's ADC resolution, a DAC of `input_slice_bits` per input line).
+    pub(crate) fn area(&self) -> crate::area::AreaBreakdown {
+        let p = PeripheryParams {
+            adc_bits: self.adc_bits(),
+            dac_bits: self.input_slice_bits,
+            ..self.periphery.clone()
+        };
+        let t = self.rows_per_adc;
+        crate::area::array_area(&self.device, &p, t, t, crate::area::ArrayKind::Mvm)
+            .times(self.arrays() as f64)
+    }
+
     /// Bits of A represented by the active slices: log2(q 2^(s (S-1))) + 1.
     pub(crate) fn weight_bits(&self) -> f64 {
         (max_level(self.bits)).log2() + f64::from(self.bits) * (self.slices() as f64 - 1.0) + 1.0
@@ -144,8 +163,8 @@ impl HpMvm {
         // to the solvers' ledgers.
         sd.ledger.emit_metrics();
         self.programming.add_parallel(&sd.ledger);
-        self.pulses += sd.pulses;
-        self.cells_failed += sd.failed;
+        self.pulses = self.pulses.saturating_add(sd.pulses);
+        self.cells_failed = self.cells_failed.saturating_add(sd.failed);
         self.bound_levels.push(sd.bound);
         self.colsum_us.push(sd.colsum);
         self.analog.push(None);

@@ -8,13 +8,16 @@
 
 mod adaptive;
 mod block_amc;
+mod block_tree;
 mod config;
 mod hp_inv;
 pub(crate) mod hp_mvm;
 mod hp_slice;
+mod one_shot;
 mod refine;
 
 pub use adaptive::{adaptive_hp_inv, AdaptiveConfig};
 pub use block_amc::{block_amc, BlockAmcConfig};
-pub use config::{HpInvConfig, SolveInfo, SolveOutput};
-pub use hp_inv::hp_inv;
+pub use config::{HpInvConfig, SolveInfo, SolveOutput, MAX_ITER_LIMIT};
+pub use hp_inv::{hp_inv, hp_inv_observed};
+pub use one_shot::{amc_once, block_amc_once, OneShot};

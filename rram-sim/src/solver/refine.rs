@@ -4,6 +4,7 @@ use nalgebra::{DMatrix, DVector};
 
 use super::config::{HpInvConfig, SolveInfo, SolveOutput};
 use super::hp_mvm::HpMvm;
+use crate::area::AreaBreakdown;
 use crate::crossbar::Crossbar;
 use crate::energy::{digital_lu_baseline, EnergyLedger};
 use crate::error::SimError;
@@ -71,6 +72,20 @@ pub(crate) fn spectral_radius<S: LowPrecisionInverse>(
     Ok((log_growth / 20.0).exp())
 }
 
+/// A callback given (iteration, x) after each iteration.
+pub(crate) type Observer<'a> = &'a mut dyn FnMut(usize, &DVector<f64>);
+
+/// The hardware of a low-precision inverse, for the report.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InvHardware {
+    /// Arrays programmed.
+    pub arrays: usize,
+    /// Devices programmed (two per differential pair).
+    pub cells: u64,
+    /// Area of the arrays and their periphery.
+    pub area: AreaBreakdown,
+}
+
 /// State of one refinement run.
 pub(crate) struct Refiner<'a> {
     pub g: &'a DMatrix<f64>,
@@ -87,6 +102,8 @@ pub(crate) struct Refiner<'a> {
     scratch: Vec<f64>,
     /// HP-MVM's error estimate for the last measurement, relative to ||b||.
     measure_error: f64,
+    /// Called with (iteration, x) after each iteration.
+    observer: Option<Observer<'a>>,
 }
 
 impl<'a> Refiner<'a> {
@@ -105,7 +122,14 @@ impl<'a> Refiner<'a> {
             compute: EnergyLedger::default(),
             scratch: vec![0.0; b.len()],
             measure_error: 0.0,
+            observer: None,
         }
+    }
+
+    /// Calls `observer` with (iteration, x) after each iteration.
+    pub(crate) fn observe(mut self, observer: Observer<'a>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// One iteration: delta = M^-1 r, x += delta, r = b - HP-MVM(x). Returns (true, measured)
@@ -115,6 +139,16 @@ impl<'a> Refiner<'a> {
         inner: &mut S,
     ) -> Result<(f64, f64), SimError> {
         let delta = inner.apply(&self.r_hw, &mut self.compute)?;
+        if delta.iter().any(|v| !v.is_finite()) {
+            return Err(SimError::NonFiniteResult {
+                solver: "the low-precision inverse",
+                what: "update",
+                why: format!(
+                    "iteration {} returned NaN or infinity from finite inputs (a NaN pivot or an overflow in the scaled analogue system); rescale g and b towards magnitude 1 by powers of two",
+                    self.residuals.len() + 1
+                ),
+            });
+        }
         self.x += &delta;
         let y = self.hp.mvm(&self.x, &mut self.compute)?;
         self.r_hw = self.b - y;
@@ -132,6 +166,19 @@ impl<'a> Refiner<'a> {
         self.measured.push(measured);
         self.measure_error = self.hp.error_estimate(&self.x) / self.bnorm;
         self.slices.push(self.hp.slices());
+        if let Some(f) = self.observer.as_mut() {
+            f(self.residuals.len(), &self.x);
+        }
+        if !(rel.is_finite() && measured.is_finite()) || self.x.iter().any(|v| !v.is_finite()) {
+            return Err(SimError::NonFiniteResult {
+                solver: "iterative refinement",
+                what: "residual",
+                why: format!(
+                    "after iteration {} the solution or its residual is NaN or infinite (true residual {rel:e}, measured {measured:e}) although g and b are finite: an overflow or underflow of the scaled system; rescale g and b towards magnitude 1 by powers of two",
+                    self.residuals.len()
+                ),
+            });
+        }
         Ok((rel, measured))
     }
 
@@ -163,7 +210,7 @@ impl<'a> Refiner<'a> {
             return Ok(());
         };
         let best = self.measured.iter().copied().fold(1.0f64, f64::min);
-        if !last.is_finite() || (self.measured.len() >= 2 && last > 4.0 * best) {
+        if self.measured.len() >= 2 && last > 4.0 * best {
             let observed = self.observed_contraction();
             return Err(SimError::Divergence {
                 solver,
@@ -182,16 +229,28 @@ impl<'a> Refiner<'a> {
     }
 
     /// The output, with `programming` charged before the iterations; reports `iterations`,
-    /// `final_residual` and `energy_to_solution_pj` to the current (solver) span.
+    /// `final_residual` and `energy_to_solution_pj` to the current (solver) span. Refuses a
+    /// non-finite result.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn finish(
         self,
         cfg: &HpInvConfig,
+        solver: &'static str,
         programming: EnergyLedger,
         rho: f64,
-        arrays: usize,
+        inv: InvHardware,
         pulses: u64,
         failed: u64,
-    ) -> SolveOutput {
+    ) -> Result<SolveOutput, SimError> {
+        if self.x.iter().any(|v| !v.is_finite()) {
+            return Err(SimError::NonFiniteResult {
+                solver,
+                what: "solution",
+                why: "x is NaN or infinite although g and b are finite; rescale g and b towards magnitude 1 by powers of two".into(),
+            });
+        }
+        let mut area = inv.area;
+        area.add(&self.hp.area());
         let final_residual = self.residuals.last().copied().unwrap_or(1.0);
         let (flops, e_flops) = digital_lu_baseline(&cfg.periphery, self.g.nrows());
         let mut energy = programming;
@@ -206,13 +265,17 @@ impl<'a> Refiner<'a> {
             spectral_radius: rho,
             programming,
             compute: self.compute,
-            write_pulses: pulses + self.hp.pulses,
-            cells_failed: failed + self.hp.cells_failed,
+            write_pulses: pulses.saturating_add(self.hp.pulses),
+            cells_failed: failed.saturating_add(self.hp.cells_failed),
             hp_mvm_exact: self.hp.exact,
             hp_mvm_expected_rounding_errors: self.hp.expected_rounding_errors,
             slices_per_iteration: self.slices,
             adc_model: cfg.periphery.adc_model.name().to_owned(),
-            arrays: arrays + self.hp.slices(),
+            arrays: inv.arrays + self.hp.arrays(),
+            inv_arrays: inv.arrays,
+            inv_cells: inv.cells,
+            area,
+            assumptions: crate::assumptions::assumptions(&cfg.device, &cfg.periphery),
             digital_baseline_flops: flops,
             digital_baseline_energy_pj: e_flops,
         };
@@ -226,9 +289,10 @@ impl<'a> Refiner<'a> {
         profiler_runtime::metrics!(
             iterations = out.iterations,
             final_residual = out.info.final_residual,
-            energy_to_solution_pj = out.energy.total_pj()
+            energy_to_solution_pj = out.energy.total_pj(),
+            area_um2 = out.info.area.total_um2()
         );
-        out
+        Ok(out)
     }
 }
 

@@ -102,6 +102,9 @@ pub enum Preset {
     Taox3bit,
     /// An ideal device: no programming error, noise or drift.
     Ideal,
+    /// The Zuo et al. 2025 chip as far as sources allow (rram_sim's `DeviceParams::zuo2025`
+    /// and `PeripheryParams::zuo2025`: 40-nm 1T1R, 3-bit, INV and MVM latencies of the chip).
+    Zuo2025,
 }
 
 /// Options of `demo`.

@@ -7,8 +7,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use nalgebra::{DMatrix, DVector};
 use rand::{Rng, SeedableRng};
 use rram_profiler::profiler_runtime::PerformanceProfiler;
+use rram_profiler::rram_sim::solver::{amc_once, block_amc_once, OneShot};
 use rram_profiler::rram_sim::{
-    block_amc, hp_inv, BlockAmcConfig, DeviceParams, EnergyLedger, HpInvConfig,
+    block_amc, hp_inv, BlockAmcConfig, DeviceParams, EnergyLedger, HpInvConfig, PeripheryParams,
 };
 
 use crate::cli::{DemoArgs, Preset};
@@ -76,6 +77,20 @@ pub struct Solved {
     pub bits_gained: Vec<f64>,
     /// Energy of the whole solve (programming and compute), by component.
     pub energy: EnergyLedger,
+    /// Area of every array and its periphery, mm².
+    pub area_mm2: f64,
+}
+
+/// One row of the BlockAMC paper's comparison: one solve without refinement on a single
+/// array and on two-stage BlockAMC (tiles n/4).
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    /// Problem size.
+    pub n: usize,
+    /// The single array's solve, or its error.
+    pub single: Result<OneShot, String>,
+    /// BlockAMC's solve, or its error.
+    pub block: Result<OneShot, String>,
 }
 
 /// Everything the demo measured.
@@ -87,6 +102,33 @@ pub struct DemoRun {
     pub outcomes: Vec<Outcome>,
     /// Wall time of the whole sweep.
     pub elapsed: Duration,
+    /// The BlockAMC-vs-single-array comparison.
+    pub comparison: Vec<Comparison>,
+    /// The unsourced parameters behind the figures.
+    pub assumptions: Vec<String>,
+}
+
+/// Sizes of the BlockAMC-vs-single-array comparison.
+pub const COMPARISON_SIZES: [usize; 3] = [16, 64, 256];
+
+/// The comparison at [`COMPARISON_SIZES`] on the demo's systems.
+pub fn compare(args: &DemoArgs) -> Vec<Comparison> {
+    let hp = config(args);
+    COMPARISON_SIZES
+        .iter()
+        .map(|&n| {
+            let (g, b) = test_system(n, args.seed ^ (n as u64).wrapping_mul(0x9E37_79B9));
+            let block = BlockAmcConfig {
+                tile_size: (n / 4).max(1),
+                hp: hp.clone(),
+            };
+            Comparison {
+                n,
+                single: amc_once(&g, &b, &hp).map_err(|e| e.to_string()),
+                block: block_amc_once(&g, &b, &block).map_err(|e| e.to_string()),
+            }
+        })
+        .collect()
 }
 
 /// A well-conditioned test system: `G = I + (0.5 / sqrt n) U` with `U` uniform in `[-1, 1]`
@@ -168,13 +210,15 @@ pub fn plan(args: &DemoArgs) -> Vec<Job> {
 }
 
 fn config(args: &DemoArgs) -> HpInvConfig {
-    let device = match args.preset {
-        Preset::Taox3bit => DeviceParams::taox_3bit(),
-        Preset::Ideal => DeviceParams::ideal(),
+    let (device, periphery) = match args.preset {
+        Preset::Taox3bit => (DeviceParams::taox_3bit(), PeripheryParams::default()),
+        Preset::Ideal => (DeviceParams::ideal(), PeripheryParams::default()),
+        Preset::Zuo2025 => (DeviceParams::zuo2025(), PeripheryParams::zuo2025()),
     };
     HpInvConfig {
         seed: args.seed,
         device,
+        periphery,
         temperature_k: args.temperature,
         ..HpInvConfig::default()
     }
@@ -203,6 +247,7 @@ fn run_job(job: Job, args: &DemoArgs) -> Outcome {
             converged: o.info.converged,
             bits_gained: o.info.bits_gained.clone(),
             energy: o.energy,
+            area_mm2: o.info.area.total_mm2(),
         })
         .map_err(|e| e.to_string());
     Outcome { job, wall, result }
@@ -239,13 +284,19 @@ pub fn run(args: DemoArgs, profiler: &PerformanceProfiler) -> Result<(), CliErro
         outcomes.push(run_job(job, &args));
         bar.inc(1);
     }
+    bar.set_message("BlockAMC vs one array");
+    let comparison = compare(&args);
     let elapsed = t0.elapsed();
     profiler.stop_profiling("demo")?;
     bar.finish_and_clear();
+    let hp = config(&args);
+    let assumptions = rram_profiler::rram_sim::assumptions::assumptions(&hp.device, &hp.periphery);
     let run = DemoRun {
         args,
         outcomes,
         elapsed,
+        comparison,
+        assumptions,
     };
     if !run.args.quiet {
         eprintln!("writing reports to {} ...", run.args.out.display());
