@@ -1,5 +1,5 @@
-//! Expansion tests on token strings (the compile-level tests are the trybuild ones in the root
-//! package's `tests/macro_ui.rs`).
+//! Expansion tests on token strings (the compile-level tests are the trybuild ones in
+//! `profiler-macros/tests/macro_ui.rs`).
 
 use proc_macro2::TokenStream;
 use quote::quote;

@@ -1,6 +1,6 @@
 //! Every function shape `#[profile]` accepts, compiled as part of the test suite (so that
 //! `cargo clippy --all-targets -- -D warnings` also lints the expansions) and run once.
-//! The same file is the trybuild pass case in `tests/macro_ui.rs`.
+//! The same file is the trybuild pass case in `macro_ui.rs` beside this one.
 
 #[path = "ui/pass/shapes.rs"]
 mod shapes;
