@@ -11,12 +11,21 @@ use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
 use syn::{Attribute, ImplItem, ItemImpl, Meta, Type};
 
-use crate::args;
+use crate::args::{self, SkipCheck};
 use crate::attr::ProfileArgs;
-use crate::expand::{default_name, gen_function, FnParts, SkipCheck};
+use crate::fn_parts::{default_name, FnParts};
 
-/// Expands a profiled `impl` block.
-pub(crate) fn expand_impl(args: &ProfileArgs, mut block: ItemImpl) -> syn::Result<TokenStream> {
+/// How one method is expanded (`lib.rs`'s dispatch between async-like and plain functions):
+/// the method, its options, its default span name, and how strictly to check `skip(..)`.
+pub(crate) type ExpandFn<'a> =
+    &'a dyn Fn(FnParts, &ProfileArgs, &str, SkipCheck) -> syn::Result<TokenStream>;
+
+/// Expands a profiled `impl` block, each method through `expand_fn`.
+pub(crate) fn expand_impl(
+    args: &ProfileArgs,
+    mut block: ItemImpl,
+    expand_fn: ExpandFn<'_>,
+) -> syn::Result<TokenStream> {
     if let Some((key, _)) = &args.name {
         return Err(syn::Error::new(
             key.span(),
@@ -45,7 +54,7 @@ pub(crate) fn expand_impl(args: &ProfileArgs, mut block: ItemImpl) -> syn::Resul
         };
         let name = default_name(&method.sig, Some(&self_name));
         let parts = FnParts::from(method.clone());
-        match gen_function(parts, method_args, &name, skip_check) {
+        match expand_fn(parts, method_args, &name, skip_check) {
             Ok(tokens) => *item = ImplItem::Verbatim(tokens),
             Err(e) => push_error(&mut errors, e),
         }

@@ -25,10 +25,12 @@
 //! | `ret` / `ret(Display)` | an event with target `profiler::ret` at the span's level and field `return = ?value` (`%value` with `Display`) | off |
 //!
 //! **Arguments recorded.** Only arguments bound by a plain name (not starting with `_`) whose
-//! type is written as a primitive number or `bool` (`u8`..`u64`, `usize`, `i8`..`i64`, `isize`,
-//! `f32`, `f64`, `bool`, or `&`/`&mut` of one) are recorded, as numeric fields (hence metrics).
-//! Other arguments are never touched, so no argument type needs `Debug`. A `fields(..)` entry
-//! with the same name as an argument replaces it.
+//! type is written as a primitive number or `bool` (`u8`..`u128`, `usize`, `i8`..`i128`,
+//! `isize`, `f32`, `f64`, `bool`, or `&`/`&mut` of one) are recorded, each as itself: `tracing`
+//! keeps integers as integers and bools as bools (so `fmt` prints `n=8`, `ok=false`), and the
+//! profiler turns every number and bool into a metric. Other arguments are never touched, so no
+//! argument type needs `Debug`. A `fields(..)` entry with the same name as an argument replaces
+//! it.
 //!
 //! **On an `impl` block** (inherent or trait impl) every method is profiled with the block's
 //! options and named `Type::method` (the last path segment of the self type). `name` on an
@@ -46,7 +48,7 @@
 //! span!(target: module_path!(), Level::INFO, "name",
 //!       profile.kind.<kind> = Empty,
 //!       profile.sync = Empty,            // only when the function is not `async`
-//!       <arg> = metric_value(<arg>),     // recorded arguments
+//!       <arg> = <arg>,                   // recorded arguments
 //!       <fields(..)>)
 //! ```
 //!
@@ -60,14 +62,20 @@ mod async_like;
 mod attr;
 mod expand;
 mod fields;
+mod fn_parts;
 mod impl_block;
+mod primitive;
+mod support;
+mod value;
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
 use syn::Item;
 
+use crate::args::SkipCheck;
 use crate::attr::ProfileArgs;
-use crate::expand::{default_name, gen_function, FnParts, SkipCheck};
+use crate::fn_parts::{default_name, FnParts};
+use crate::support::Support;
 
 /// Profiles a function, or every method of an `impl` block, as one span per call.
 ///
@@ -102,11 +110,6 @@ pub fn profile(
     expand(attr.into(), item.into()).into()
 }
 
-/// The path every expansion goes through.
-pub(crate) fn support_path() -> TokenStream {
-    quote!(::profiler_runtime::__macro_support)
-}
-
 /// The whole expansion; on error, the error followed by the item unchanged (so that one mistake
 /// in the attribute does not also make every use of the item fail).
 fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -124,19 +127,49 @@ fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     match syn::parse2::<Item>(item.clone()) {
         Ok(Item::Fn(f)) => {
             let name = default_name(&f.sig, None);
-            gen_function(FnParts::from(f), &args, &name, SkipCheck::Strict)
+            expand_fn(FnParts::from(f), &args, &name, SkipCheck::Strict)
         }
-        Ok(Item::Impl(block)) => impl_block::expand_impl(&args, block),
+        Ok(Item::Impl(block)) => impl_block::expand_impl(&args, block, &expand_fn),
         Ok(other) => Err(not_a_function(&other)),
         // The body may not parse (rustc will say why): expand around its raw tokens.
         Err(parse_error) => match syn::parse2::<FnParts>(item) {
             Ok(f) => {
                 let name = default_name(&f.sig, None);
-                gen_function(f, &args, &name, SkipCheck::Strict)
+                expand_fn(f, &args, &name, SkipCheck::Strict)
             }
             Err(_) => Err(parse_error),
         },
     }
+}
+
+/// Expands one function (free, or a method of a profiled `impl` block): the output of
+/// `#[async_trait]` has its returned future instrumented, anything else goes to
+/// [`expand::gen_function`]. `name` is the default span name.
+fn expand_fn(
+    f: FnParts,
+    args: &ProfileArgs,
+    name: &str,
+    skip_check: SkipCheck,
+) -> syn::Result<TokenStream> {
+    if let Some(c) = &f.sig.constness {
+        return Err(syn::Error::new(
+            c.span,
+            "`#[profile]` cannot be used on a `const fn`: a span cannot be created in a constant \
+             context",
+        ));
+    }
+    args::check_skips(&f.sig.inputs, &args.skips, skip_check)?;
+    let rt = Support::default();
+    let async_tail = f
+        .stmts
+        .as_deref()
+        .filter(|_| f.sig.asyncness.is_none())
+        .and_then(async_like::find);
+    if let Some(tail) = async_tail {
+        let body = async_like::instrument(&tail, &f.sig, args, name, &rt);
+        return Ok(f.with_body(body));
+    }
+    Ok(expand::gen_function(f, args, name, &rt))
 }
 
 /// The error for an item that is neither a function nor an `impl` block, pointing at its
