@@ -8,7 +8,8 @@ use crate::fields::Fields;
 use crate::value::{FormatMode, Kind, Level};
 
 /// The options `#[profile(..)]` accepts.
-const OPTIONS: &str = "`kind`, `name`, `fields(..)`, `skip(..)`, `skip_all`, `ret`, `err`, `level`";
+const OPTIONS: &str =
+    "`kind`, `name`, `fields(..)`, `skip(..)`, `skip_all`, `ret`, `err`, `level`, `crate`";
 
 /// Everything `#[profile(..)]` was given. Every option is optional.
 #[derive(Clone, Default)]
@@ -23,6 +24,8 @@ pub(crate) struct ProfileArgs {
     pub(crate) skip_all: bool,
     pub(crate) err: Option<FormatMode>,
     pub(crate) ret: Option<FormatMode>,
+    /// `crate = "path"`: the path of the runtime crate, instead of finding it.
+    pub(crate) krate: Option<syn::Path>,
 }
 
 impl ProfileArgs {
@@ -107,6 +110,13 @@ impl Parse for ProfileArgs {
                     }
                     args.ret = Some(FormatMode::parse_optional(input, FormatMode::Debug)?);
                 }
+                "crate" => {
+                    if args.krate.is_some() {
+                        return Err(duplicate());
+                    }
+                    input.parse::<Token![=]>()?;
+                    args.krate = Some(parse_crate_path(input)?);
+                }
                 _ => {
                     return Err(syn::Error::new(
                         key.span(),
@@ -130,6 +140,21 @@ pub(crate) fn parse_name(input: ParseStream<'_>) -> syn::Result<LitStr> {
         return Err(syn::Error::new(lit.span(), "a span name must not be empty"));
     }
     Ok(lit)
+}
+
+/// `crate = "path"`: a path in a string literal, as serde's `crate = ".."`.
+pub(crate) fn parse_crate_path(input: ParseStream<'_>) -> syn::Result<syn::Path> {
+    let lit: LitStr = input.parse()?;
+    lit.parse::<syn::Path>().map_err(|_| {
+        syn::Error::new(
+            lit.span(),
+            format!(
+                "`crate` takes the path of the runtime crate, such as \"::profiler_runtime\"; \
+                 \"{}\" is not a path",
+                lit.value()
+            ),
+        )
+    })
 }
 
 /// `skip(a, b)`: at least one name, none twice.

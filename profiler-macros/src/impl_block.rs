@@ -42,7 +42,14 @@ pub(crate) fn expand_impl(
             continue;
         }
         let own = match take_own_attribute(&mut method.attrs) {
-            Ok(own) => own,
+            // The block's `crate = ".."` holds for a method with options of its own too.
+            Ok(Some(mut own)) => {
+                if own.krate.is_none() {
+                    own.krate.clone_from(&args.krate);
+                }
+                Some(own)
+            }
+            Ok(None) => None,
             Err(e) => {
                 push_error(&mut errors, e);
                 continue;

@@ -1,8 +1,10 @@
 //! # profiler-macros
 //!
-//! The `#[profile]` attribute of rram-profiler. Use it through `profiler_runtime::profile`: the
-//! expansion refers to `::profiler_runtime::__macro_support`, so the using crate must depend on
-//! `profiler-runtime` (it never needs `tracing` itself).
+//! The `#[profile]` attribute of rram-profiler. Use it through `profiler_runtime::profile` (or
+//! `rram_profiler::profile`). The expansion reaches the runtime through the crate's own
+//! dependency, found in its `Cargo.toml`: `profiler-runtime`, else `rram-profiler` (renamed or
+//! not), else `#[profile(crate = "..")]` names the path; the using crate never needs `tracing`
+//! itself.
 //!
 //! `#[profile]` wraps a function in a `tracing` span that the runtime's `ProfilerLayer` turns into
 //! one `ProfileEvent` per call. It accepts every function shape `#[tracing::instrument]` does
@@ -23,6 +25,7 @@
 //! | `skip_all` | record no argument | off |
 //! | `err` / `err(Debug)` | on `Err(e)`, an event with target `profiler::error` at `ERROR` and field `error = %e` (`?e` with `Debug`) | off |
 //! | `ret` / `ret(Display)` | an event with target `profiler::ret` at the span's level and field `return = ?value` (`%value` with `Display`) | off |
+//! | `crate = ".."` | the path of the runtime crate, for a crate that reaches it under another name (`crate = "my_reexports::profiler_runtime"`) | found in `Cargo.toml`: `profiler-runtime`, else `rram-profiler` |
 //!
 //! **Arguments recorded.** Only arguments bound by a plain name (not starting with `_`) whose
 //! type is written as a primitive number or `bool` (`u8`..`u128`, `usize`, `i8`..`i128`,
@@ -159,7 +162,7 @@ fn expand_fn(
         ));
     }
     args::check_skips(&f.sig.inputs, &args.skips, skip_check)?;
-    let rt = Support::default();
+    let rt = Support::find(args.krate.as_ref())?;
     let async_tail = f
         .stmts
         .as_deref()
