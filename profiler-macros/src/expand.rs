@@ -4,7 +4,7 @@
 //! the output of `#[async_trait]`) is decided in `lib.rs`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned as _;
 use syn::visit_mut::VisitMut;
 use syn::{Ident, LitStr, ReturnType, Signature, Token, Type};
@@ -15,7 +15,7 @@ use crate::fields::Field;
 use crate::fn_parts::FnParts;
 use crate::primitive::{self, Primitive};
 use crate::support::Support;
-use crate::value::{FormatMode, Level};
+use crate::value::{FormatMode, Kind, Level};
 
 /// Expands a function that is not async-like: the span entered around a sync body, or an
 /// `async fn`'s body instrumented with it. `name` is the default span name.
@@ -51,7 +51,8 @@ pub(crate) fn local(what: &str) -> Ident {
 }
 
 /// `span!(target: module_path!(), LEVEL, "name", <kind marker>, [<sync marker>,]
-/// <recorded arguments>, <user fields>)`.
+/// <recorded arguments>, <user fields>)`. The sync marker promises the runtime that the span
+/// is created, entered once, exited and closed on one thread.
 pub(crate) fn gen_span(
     sig: &Signature,
     args: &ProfileArgs,
@@ -75,8 +76,11 @@ pub(crate) fn gen_span(
         None => LitStr::new(default_name, sig.ident.span()),
     };
     let level = gen_level(args.level(), rt);
-    let kind = Ident::new(args.kind().as_str(), Span::call_site());
-    let sync = (!is_async).then(|| quote!(profile.sync = #rt::tracing::field::Empty,));
+    let kind = gen_kind_marker(args.kind(), rt);
+    let sync = (!is_async).then(|| {
+        let marker = gen_marker(quote!(SYNC_FIELD), rt);
+        quote!(#marker,)
+    });
     let fields = args
         .fields
         .iter()
@@ -87,12 +91,24 @@ pub(crate) fn gen_span(
             target: ::core::module_path!(),
             #level,
             #name,
-            profile.kind.#kind = #rt::tracing::field::Empty,
+            #kind,
             #sync
             #(#recorded,)*
             #(#fields,)*
         )
     }
+}
+
+/// The empty marker field named by the runtime's constant `contract::<name>`:
+/// `{ rt::contract::SYNC_FIELD } = rt::tracing::field::Empty`. No field name is spelt here.
+pub(crate) fn gen_marker(name: TokenStream, rt: &Support) -> TokenStream {
+    quote!({ #rt::contract::#name } = #rt::tracing::field::Empty)
+}
+
+/// The kind's marker field, `{ rt::contract::KIND_<KIND> } = Empty`.
+pub(crate) fn gen_kind_marker(kind: Kind, rt: &Support) -> TokenStream {
+    let name = format!("KIND_{}", kind.as_str().to_ascii_uppercase());
+    gen_marker(Ident::new(&name, Span::call_site()).into_token_stream(), rt)
 }
 
 /// `tracing::Level::INFO`, ...
@@ -156,22 +172,33 @@ pub(crate) fn gen_wrapped(
     let (future_var, x, e) = (local("future"), local("value"), local("error"));
 
     let level = gen_level(args.level(), rt);
+    // The error goes to the profiler directly (no filter can drop it while the span lives);
+    // the log event keeps the function's own target, as `#[instrument(err)]`'s does.
     let err_event = args.err.map(|mode| {
-        let sigil = sigil(mode);
-        quote!(#rt::tracing::event!(
-            target: "profiler::error", #rt::tracing::Level::ERROR, error = #sigil #e
-        ))
-    });
-    let ret_event = args.ret.map(|mode| match numeric {
-        Some(p) => {
-            let value = if p.by_ref { quote!(&*#x) } else { quote!(&#x) };
-            quote!(#rt::tracing::event!(
-                target: "profiler::ret", #level, return = #rt::metric_value(#value)
-            ))
+        let (record, sigil) = match mode {
+            FormatMode::Display => (quote!(record_error), quote!(%)),
+            FormatMode::Debug => (quote!(record_error_debug), quote!(?)),
+        };
+        quote! {
+            #rt::#record(&#e);
+            #rt::tracing::event!(
+                target: ::core::module_path!(), #rt::tracing::Level::ERROR, error = #sigil #e
+            )
         }
-        None => {
-            let sigil = sigil(mode);
-            quote!(#rt::tracing::event!(target: "profiler::ret", #level, return = #sigil #x))
+    });
+    // A number goes to the profiler as the metric `return`, past any filter; the log event
+    // has the function's target and the span's level, as `#[instrument(ret)]`'s.
+    let ret_event = args.ret.map(|mode| {
+        let sigil = sigil(mode);
+        let metric = numeric.map(|p| {
+            let value = if p.by_ref { quote!(&*#x) } else { quote!(&#x) };
+            quote! {
+                #rt::add_metrics(&[(#rt::contract::RETURN, #rt::metric_value(#value))]);
+            }
+        });
+        quote! {
+            #metric
+            #rt::tracing::event!(target: ::core::module_path!(), #level, return = #sigil #x)
         }
     });
     let wraps = err_event.is_some() || ret_event.is_some();

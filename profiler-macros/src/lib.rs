@@ -23,8 +23,8 @@
 //! | `fields(..)` | extra fields in tracing's syntax: `n = g.nrows()`, `label = %s`, `dbg = ?x`, `a.b = 1`; numeric ones become metrics; `fields(x)` alone is an empty field | none |
 //! | `skip(a, b)` | do not record these arguments | none |
 //! | `skip_all` | record no argument | off |
-//! | `err` / `err(Debug)` | on `Err(e)`, an event with target `profiler::error` at `ERROR` and field `error = %e` (`?e` with `Debug`) | off |
-//! | `ret` / `ret(Display)` | an event with target `profiler::ret` at the span's level and field `return = ?value` (`%value` with `Display`) | off |
+//! | `err` / `err(Debug)` | on `Err(e)`: the error's `Display` (`Debug`) text becomes the profiled call's error, straight in the profiler (no filter can drop it); and an event with the function's own target at `ERROR`, field `error = %e` (`?e`), as `#[instrument(err)]` logs it | off |
+//! | `ret` / `ret(Display)` | a return value of a primitive number type (or the `Ok` value with `err`) becomes the metric `return`, straight in the profiler; and an event with the function's own target at the span's level, field `return = ?value` (`%value`), as `#[instrument(ret)]` logs it | off |
 //! | `crate = ".."` | the path of the runtime crate, for a crate that reaches it under another name (`crate = "my_reexports::profiler_runtime"`) | found in `Cargo.toml`: `profiler-runtime`, else `rram-profiler` |
 //!
 //! **Arguments recorded.** Only arguments bound by a plain name (not starting with `_`) whose
@@ -49,9 +49,9 @@
 //!
 //! ```text
 //! span!(target: module_path!(), Level::INFO, "name",
-//!       profile.kind.<kind> = Empty,
-//!       profile.sync = Empty,            // only when the function is not `async`
-//!       <arg> = <arg>,                   // recorded arguments
+//!       { contract::KIND_<KIND> } = Empty,   // the kind's marker field
+//!       { contract::SYNC_FIELD } = Empty,    // only when the function is not `async`
+//!       <arg> = <arg>,                       // recorded arguments
 //!       <fields(..)>)
 //! ```
 //!
@@ -111,6 +111,21 @@ pub fn profile(
     item: proc_macro::TokenStream,
 ) -> proc_macro::TokenStream {
     expand(attr.into(), item.into()).into()
+}
+
+/// The kind strings `#[profile(kind = "..")]` accepts, as an array expression
+/// (`["function_call", ..]`), for the test that holds them equal to the runtime's
+/// `EventKind::ALL` (`tests/kinds_contract.rs`). Not an API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn __kinds(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = TokenStream::from(input);
+    if let Some(first) = input.into_iter().next() {
+        let e = syn::Error::new_spanned(first, "`__kinds!()` takes no input");
+        return e.to_compile_error().into();
+    }
+    let kinds = value::KINDS;
+    quote!([#(#kinds),*]).into()
 }
 
 /// The whole expansion; on error, the error followed by the item unchanged (so that one mistake

@@ -6,6 +6,10 @@ use quote::quote;
 
 use crate::expand;
 
+/// The runtime's support module, as the expansion in this crate's tests finds it (through the
+/// dev-dependency on `profiler-runtime`).
+const RT: &str = "::profiler_runtime::__macro_support";
+
 /// The expansion as a string with all whitespace removed, for `contains` checks.
 fn expanded(attr: TokenStream, item: TokenStream) -> String {
     expand(attr, item).to_string().replace(' ', "")
@@ -28,8 +32,14 @@ fn sync_fn_has_kind_sync_and_numeric_args() {
             }
         ),
     );
-    assert!(out.contains("profile.kind.hardware_access=::profiler_runtime::__macro_support::tracing::field::Empty"), "{out}");
-    assert!(out.contains("profile.sync="), "{out}");
+    // Marker fields are named by the runtime's constants, never spelt here.
+    let kind = format!("{{{RT}::contract::KIND_HARDWARE_ACCESS}}={RT}::tracing::field::Empty");
+    assert!(out.contains(&kind), "{out}");
+    assert!(
+        out.contains(&format!("{{{RT}::contract::SYNC_FIELD}}=")),
+        "{out}"
+    );
+    assert!(!out.contains("profile."), "{out}");
     // Recorded as themselves, so other layers see an integer, a float, a bool.
     assert!(out.contains("n=n,"), "{out}");
     assert!(out.contains("r=r,"), "{out}");
@@ -49,7 +59,7 @@ fn default_kind_is_function_call() {
             fn f() {}
         ),
     );
-    assert!(out.contains("profile.kind.function_call="), "{out}");
+    assert!(out.contains("contract::KIND_FUNCTION_CALL}="), "{out}");
 }
 
 #[test]
@@ -62,7 +72,7 @@ fn async_fn_has_no_sync_field_and_is_instrumented() {
             }
         ),
     );
-    assert!(!out.contains("profile.sync"), "{out}");
+    assert!(!out.contains("SYNC_FIELD"), "{out}");
     assert!(out.contains("Instrument::instrument("), "{out}");
     assert!(out.contains("Level::DEBUG"), "{out}");
     assert!(out.contains("k=k,"), "{out}");
@@ -87,7 +97,7 @@ fn skip_and_skip_all_and_field_override() {
 }
 
 #[test]
-fn err_and_ret_events() {
+fn err_and_ret_go_to_the_profiler_and_log_with_the_functions_target() {
     let out = expanded(
         quote!(err(Debug), ret),
         quote!(
@@ -96,28 +106,62 @@ fn err_and_ret_events() {
             }
         ),
     );
-    assert!(out.contains("target:\"profiler::error\""), "{out}");
-    assert!(out.contains("Level::ERROR,error=?"), "{out}");
-    assert!(out.contains("target:\"profiler::ret\""), "{out}");
-    // The `Ok` value is a number: recorded as one (the metric `return`).
+    // The error is set on the span directly, then logged with the function's own target.
     assert!(
-        out.contains("return=::profiler_runtime::__macro_support::metric_value(&"),
+        out.contains(&format!("{RT}::record_error_debug(&__profile_error)")),
         "{out}"
     );
-    // Anything else is recorded in its `Debug` form, for other layers.
+    let log = "target:::core::module_path!(),::profiler_runtime::__macro_support::tracing::Level::ERROR,error=?__profile_error";
+    assert!(out.contains(log), "{out}");
+    assert!(!out.contains("profiler::"), "no reserved target: {out}");
+    // The `Ok` value is a number: the metric `return`, straight to the profiler; the log event
+    // has the function's target and the span's level.
+    let metric = format!(
+        "{RT}::add_metrics(&[({RT}::contract::RETURN,{RT}::metric_value(&__profile_value))])"
+    );
+    assert!(out.contains(&metric), "{out}");
+    let ret =
+        format!("target:::core::module_path!(),{RT}::tracing::Level::INFO,return=?__profile_value");
+    assert!(out.contains(&ret), "{out}");
+    // Anything else is only logged, in its `Debug` form.
     for ret_ty in [
         quote!(String),
         quote!(Result<u32, String>),
         quote!(Vec<u32>),
+        quote!(my::u32),
     ] {
         let out = expanded(quote!(ret), quote!(fn f() -> #ret_ty { make() }));
         assert!(out.contains("return=?"), "{out}");
-        assert!(!out.contains("metric_value(&"), "{out}");
+        assert!(!out.contains("add_metrics"), "{out}");
     }
-    for ret_ty in [quote!(f64), quote!(core::primitive::usize), quote!(bool)] {
+    for ret_ty in [
+        quote!(f64),
+        quote!(core::primitive::usize),
+        quote!(bool),
+        quote!(u128),
+        quote!(i128),
+    ] {
         let out = expanded(quote!(ret), quote!(fn f() -> #ret_ty { make() }));
-        assert!(out.contains("metric_value(&"), "{out}");
+        assert!(out.contains("metric_value(&__profile_value)"), "{out}");
     }
+    let out = expanded(
+        quote!(ret),
+        quote!(
+            fn f(x: &mut u8) -> &mut u8 {
+                x
+            }
+        ),
+    );
+    assert!(out.contains("metric_value(&*__profile_value)"), "{out}");
+    let out = expanded(
+        quote!(ret(Display)),
+        quote!(
+            fn f() -> i64 {
+                1
+            }
+        ),
+    );
+    assert!(out.contains("return=%__profile_value"), "{out}");
     let out = expanded(
         quote!(err),
         quote!(
@@ -126,7 +170,15 @@ fn err_and_ret_events() {
             }
         ),
     );
-    assert!(out.contains("error=%"), "{out}");
+    assert!(
+        out.contains(&format!("{RT}::record_error(&__profile_error)")),
+        "{out}"
+    );
+    assert!(out.contains("error=%__profile_error"), "{out}");
+    assert!(
+        !out.contains("add_metrics"),
+        "err alone reports no return: {out}"
+    );
 }
 
 #[test]
@@ -143,11 +195,15 @@ fn impl_block_names_methods_after_the_type() {
         ),
     );
     assert!(
-        out.contains("\"Crossbar::one\",profile.kind.computation"),
+        out.contains(&format!(
+            "\"Crossbar::one\",{{{RT}::contract::KIND_COMPUTATION}}"
+        )),
         "{out}"
     );
     assert!(
-        out.contains("\"Crossbar::two\",profile.kind.io_operation"),
+        out.contains(&format!(
+            "\"Crossbar::two\",{{{RT}::contract::KIND_IO_OPERATION}}"
+        )),
         "{out}"
     );
     assert!(!out.contains("#[profile"), "{out}");
@@ -230,7 +286,7 @@ fn async_trait_output_is_instrumented_as_async() {
             }
         ),
     );
-    assert!(!out.contains("profile.sync"), "{out}");
+    assert!(!out.contains("SYNC_FIELD"), "{out}");
     assert!(
         out.contains("::std::boxed::Box::pin(asyncmove{let__profile_span="),
         "{out}"
