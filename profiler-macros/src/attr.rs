@@ -1,15 +1,18 @@
-//! Parsing of the `#[profile(..)]` options. Nothing here generates code.
+//! Parsing of the `#[profile(..)]` options (and of the same options after the name in
+//! `profile_scope!`). Nothing here generates code.
 
 use syn::ext::IdentExt as _;
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitStr, Token};
 
 use crate::fields::Fields;
-use crate::value::{FormatMode, Kind, Level};
+use crate::value::{AllocMode, FormatMode, Kind, Level};
 
 /// The options `#[profile(..)]` accepts.
-const OPTIONS: &str =
-    "`kind`, `name`, `fields(..)`, `skip(..)`, `skip_all`, `ret`, `err`, `level`, `crate`";
+pub(crate) const FN_OPTIONS: &[&str] = &[
+    "kind", "name", "fields", "skip", "skip_all", "ret", "err", "level", "alloc", "crate",
+    "skip_fn",
+];
 
 /// Everything `#[profile(..)]` was given. Every option is optional.
 #[derive(Clone, Default)]
@@ -24,8 +27,12 @@ pub(crate) struct ProfileArgs {
     pub(crate) skip_all: bool,
     pub(crate) err: Option<FormatMode>,
     pub(crate) ret: Option<FormatMode>,
+    pub(crate) alloc: Option<AllocMode>,
     /// `crate = "path"`: the path of the runtime crate, instead of finding it.
     pub(crate) krate: Option<syn::Path>,
+    /// `skip_fn`: this method of a profiled `impl` block is left unprofiled (the key token, for
+    /// errors where it does not belong).
+    pub(crate) skip_fn: Option<Ident>,
 }
 
 impl ProfileArgs {
@@ -36,101 +43,130 @@ impl ProfileArgs {
     pub(crate) fn level(&self) -> Level {
         self.level.unwrap_or_default()
     }
-}
 
-impl Parse for ProfileArgs {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+    pub(crate) fn alloc(&self) -> AllocMode {
+        self.alloc.unwrap_or_default()
+    }
+
+    /// Parses `key = value, key(..), flag` options up to the end of `input`, accepting only
+    /// the keys in `allowed` (an error at any other lists them).
+    pub(crate) fn parse_options(input: ParseStream<'_>, allowed: &[&str]) -> syn::Result<Self> {
         let mut args = Self::default();
+        // Every key given, for `skip_fn`'s check that it comes alone.
+        let mut keys: Vec<Ident> = Vec::new();
         while !input.is_empty() {
             let key = input.call(Ident::parse_any)?;
             let key_str = key.to_string();
-            let duplicate = || {
-                syn::Error::new(
+            if !allowed.contains(&key_str.as_str()) {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!(
+                        "unknown option `{key_str}`; expected one of {}",
+                        list_options(allowed)
+                    ),
+                ));
+            }
+            if keys.contains(&key) {
+                return Err(syn::Error::new(
                     key.span(),
                     format!("duplicate option `{key_str}`: give each option at most once"),
-                )
-            };
-            let not_both =
-                || syn::Error::new(key.span(), "use either `skip(..)` or `skip_all`, not both");
-            match key_str.as_str() {
-                "kind" => {
-                    if args.kind.is_some() {
-                        return Err(duplicate());
-                    }
-                    input.parse::<Token![=]>()?;
-                    args.kind = Some(input.parse()?);
-                }
-                "name" => {
-                    if args.name.is_some() {
-                        return Err(duplicate());
-                    }
-                    input.parse::<Token![=]>()?;
-                    args.name = Some((key, parse_name(input)?));
-                }
-                "level" => {
-                    if args.level.is_some() {
-                        return Err(duplicate());
-                    }
-                    input.parse::<Token![=]>()?;
-                    args.level = Some(input.parse()?);
-                }
-                "fields" => {
-                    if args.fields.is_some() {
-                        return Err(duplicate());
-                    }
-                    args.fields = Some(input.parse()?);
-                }
-                "skip" => {
-                    if !args.skips.is_empty() {
-                        return Err(duplicate());
-                    }
-                    if args.skip_all {
-                        return Err(not_both());
-                    }
-                    args.skips = parse_skips(input, &key)?;
-                }
-                "skip_all" => {
-                    if args.skip_all {
-                        return Err(duplicate());
-                    }
-                    if !args.skips.is_empty() {
-                        return Err(not_both());
-                    }
-                    args.skip_all = true;
-                }
-                "err" => {
-                    if args.err.is_some() {
-                        return Err(duplicate());
-                    }
-                    args.err = Some(FormatMode::parse_optional(input, FormatMode::Display)?);
-                }
-                "ret" => {
-                    if args.ret.is_some() {
-                        return Err(duplicate());
-                    }
-                    args.ret = Some(FormatMode::parse_optional(input, FormatMode::Debug)?);
-                }
-                "crate" => {
-                    if args.krate.is_some() {
-                        return Err(duplicate());
-                    }
-                    input.parse::<Token![=]>()?;
-                    args.krate = Some(parse_crate_path(input)?);
-                }
-                _ => {
-                    return Err(syn::Error::new(
-                        key.span(),
-                        format!("unknown option `{key_str}`; expected one of {OPTIONS}"),
-                    ))
-                }
+                ));
             }
+            args.parse_option(input, &key, &key_str)?;
+            keys.push(key);
             if input.is_empty() {
                 break;
             }
             input.parse::<Token![,]>()?;
         }
+        if let Some(skip_fn) = &args.skip_fn {
+            if let Some(other) = keys.iter().find(|k| *k != skip_fn) {
+                return Err(syn::Error::new(
+                    other.span(),
+                    format!(
+                        "`skip_fn` leaves the method unprofiled, so it takes no other option \
+                         (`{other}` here)"
+                    ),
+                ));
+            }
+        }
         Ok(args)
     }
+
+    /// The value of one option (its key already read and checked).
+    fn parse_option(
+        &mut self,
+        input: ParseStream<'_>,
+        key: &Ident,
+        key_str: &str,
+    ) -> syn::Result<()> {
+        let not_both =
+            || syn::Error::new(key.span(), "use either `skip(..)` or `skip_all`, not both");
+        match key_str {
+            "kind" => {
+                input.parse::<Token![=]>()?;
+                self.kind = Some(input.parse()?);
+            }
+            "name" => {
+                input.parse::<Token![=]>()?;
+                self.name = Some((key.clone(), parse_name(input)?));
+            }
+            "level" => {
+                input.parse::<Token![=]>()?;
+                self.level = Some(input.parse()?);
+            }
+            "fields" => self.fields = Some(input.parse()?),
+            "skip" => {
+                if self.skip_all {
+                    return Err(not_both());
+                }
+                self.skips = parse_skips(input, key)?;
+            }
+            "skip_all" => {
+                if !self.skips.is_empty() {
+                    return Err(not_both());
+                }
+                self.skip_all = true;
+            }
+            "err" => self.err = Some(FormatMode::parse_optional(input, FormatMode::Display)?),
+            "ret" => self.ret = Some(FormatMode::parse_optional(input, FormatMode::Debug)?),
+            "alloc" => {
+                input.parse::<Token![=]>()?;
+                self.alloc = Some(input.parse()?);
+            }
+            "crate" => {
+                input.parse::<Token![=]>()?;
+                self.krate = Some(parse_crate_path(input)?);
+            }
+            "skip_fn" => self.skip_fn = Some(key.clone()),
+            // `allowed` only holds the keys above.
+            _ => {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!("unknown option `{key_str}`"),
+                ))
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Parse for ProfileArgs {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        Self::parse_options(input, FN_OPTIONS)
+    }
+}
+
+/// `` `kind`, `fields(..)`, .. `` for an error message.
+fn list_options(options: &[&str]) -> String {
+    options
+        .iter()
+        .map(|o| match *o {
+            "fields" | "skip" => format!("`{o}(..)`"),
+            _ => format!("`{o}`"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A span name: a non-empty string literal.
@@ -143,7 +179,7 @@ pub(crate) fn parse_name(input: ParseStream<'_>) -> syn::Result<LitStr> {
 }
 
 /// `crate = "path"`: a path in a string literal, as serde's `crate = ".."`.
-pub(crate) fn parse_crate_path(input: ParseStream<'_>) -> syn::Result<syn::Path> {
+fn parse_crate_path(input: ParseStream<'_>) -> syn::Result<syn::Path> {
     let lit: LitStr = input.parse()?;
     lit.parse::<syn::Path>().map_err(|_| {
         syn::Error::new(

@@ -14,8 +14,9 @@ use crate::attr::ProfileArgs;
 use crate::fields::Field;
 use crate::fn_parts::FnParts;
 use crate::primitive::{self, Primitive};
+use crate::scope::ScopeArgs;
 use crate::support::Support;
-use crate::value::{FormatMode, Kind, Level};
+use crate::value::{AllocMode, FormatMode, Kind, Level};
 
 /// Expands a function that is not async-like: the span entered around a sync body, or an
 /// `async fn`'s body instrumented with it. `name` is the default span name.
@@ -50,9 +51,8 @@ pub(crate) fn local(what: &str) -> Ident {
     Ident::new(&format!("__profile_{what}"), Span::mixed_site())
 }
 
-/// `span!(target: module_path!(), LEVEL, "name", <kind marker>, [<sync marker>,]
-/// <recorded arguments>, <user fields>)`. The sync marker promises the runtime that the span
-/// is created, entered once, exited and closed on one thread.
+/// The span of a profiled function: `span!(target: module_path!(), LEVEL, "name",
+/// <markers>, <recorded arguments>, <user fields>)` (see [`gen_span_macro`]).
 pub(crate) fn gen_span(
     sig: &Signature,
     args: &ProfileArgs,
@@ -61,7 +61,7 @@ pub(crate) fn gen_span(
     rt: &Support,
 ) -> TokenStream {
     let user_names: Vec<&Ident> = args.fields.iter().flat_map(|f| f.single_names()).collect();
-    let recorded = args::recordable(&sig.inputs)
+    let recorded: Vec<TokenStream> = args::recordable(&sig.inputs)
         .into_iter()
         .filter(|ident| {
             !args.skip_all
@@ -70,17 +70,43 @@ pub(crate) fn gen_span(
                 && !user_names.contains(&ident)
         })
         // Recorded as itself: `tracing` keeps an integer an integer and a bool a bool.
-        .map(|ident| quote!(#ident = #ident));
+        .map(|ident| quote!(#ident = #ident))
+        .collect();
     let name = match &args.name {
         Some((_, lit)) => lit.clone(),
         None => LitStr::new(default_name, sig.ident.span()),
     };
+    gen_span_macro(&name, args, !is_async, &recorded, rt)
+}
+
+/// `profile_scope!`: a sync span, entered until the end of the enclosing block by a guard
+/// that user code cannot name.
+pub(crate) fn gen_scope(scope: &ScopeArgs, rt: &Support) -> TokenStream {
+    let span = gen_span_macro(&scope.name, &scope.options, true, &[], rt);
+    let guard = local("scope");
+    quote! {
+        let #guard = #span.entered();
+    }
+}
+
+/// `span!(target: module_path!(), LEVEL, "name", <kind marker>, [<sync marker>,]
+/// [<process allocation marker>,] <recorded>, <user fields>)`. The sync marker promises the
+/// runtime that the span is created, entered once, exited and closed on one thread.
+fn gen_span_macro(
+    name: &LitStr,
+    args: &ProfileArgs,
+    sync: bool,
+    recorded: &[TokenStream],
+    rt: &Support,
+) -> TokenStream {
     let level = gen_level(args.level(), rt);
-    let kind = gen_kind_marker(args.kind(), rt);
-    let sync = (!is_async).then(|| {
-        let marker = gen_marker(quote!(SYNC_FIELD), rt);
-        quote!(#marker,)
-    });
+    let mut markers = vec![gen_kind_marker(args.kind(), rt)];
+    if sync {
+        markers.push(gen_marker(quote!(SYNC_FIELD), rt));
+    }
+    if args.alloc() == AllocMode::Process {
+        markers.push(gen_marker(quote!(PROCESS_ALLOC_FIELD), rt));
+    }
     let fields = args
         .fields
         .iter()
@@ -91,8 +117,7 @@ pub(crate) fn gen_span(
             target: ::core::module_path!(),
             #level,
             #name,
-            #kind,
-            #sync
+            #(#markers,)*
             #(#recorded,)*
             #(#fields,)*
         )

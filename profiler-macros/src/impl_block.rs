@@ -5,6 +5,7 @@
 //! - `skip(x)` skips `x` wherever a method has it; it is an error only if no method has it.
 //! - A method with its own `#[profile(..)]` uses its own options instead of the block's (still
 //!   named `Type::method` by default); it is expanded here and its attribute removed.
+//! - `#[profile(skip_fn)]` on a method leaves it unprofiled (the attribute is removed).
 //! - `const fn` methods are left unprofiled (a span cannot be created in a constant context).
 
 use proc_macro2::TokenStream;
@@ -38,10 +39,9 @@ pub(crate) fn expand_impl(
     let mut errors: Option<syn::Error> = None;
     for item in &mut block.items {
         let ImplItem::Fn(method) = item else { continue };
-        if method.sig.constness.is_some() {
-            continue;
-        }
         let own = match take_own_attribute(&mut method.attrs) {
+            // `#[profile(skip_fn)]`: the method stays as written, without the attribute.
+            Ok(Some(own)) if own.skip_fn.is_some() => continue,
             // The block's `crate = ".."` holds for a method with options of its own too.
             Ok(Some(mut own)) => {
                 if own.krate.is_none() {
@@ -55,6 +55,11 @@ pub(crate) fn expand_impl(
                 continue;
             }
         };
+        // A `const fn` cannot hold a span: left as it is, unless its own `#[profile]` asks
+        // (then expanding it gives the error).
+        if own.is_none() && method.sig.constness.is_some() {
+            continue;
+        }
         let (method_args, skip_check) = match &own {
             Some(own) => (own, SkipCheck::Strict),
             None => (args, SkipCheck::Lenient),

@@ -25,6 +25,8 @@
 //! | `skip_all` | record no argument | off |
 //! | `err` / `err(Debug)` | on `Err(e)`: the error's `Display` (`Debug`) text becomes the profiled call's error, straight in the profiler (no filter can drop it); and an event with the function's own target at `ERROR`, field `error = %e` (`?e`), as `#[instrument(err)]` logs it | off |
 //! | `ret` / `ret(Display)` | a return value of a primitive number type (or the `Ok` value with `err`) becomes the metric `return`, straight in the profiler; and an event with the function's own target at the span's level, field `return = ?value` (`%value`), as `#[instrument(ret)]` logs it | off |
+//! | `alloc = ".."` | `thread`: the span counts its own thread's allocations; `process`: every thread's while it is open (work on scoped threads, rayon, ...), at a small cost per allocation | `thread` |
+//! | `skip_fn` | on a method inside a profiled `impl` block: leave this method unprofiled (alone; an error anywhere else) | off |
 //! | `crate = ".."` | the path of the runtime crate, for a crate that reaches it under another name (`crate = "my_reexports::profiler_runtime"`) | found in `Cargo.toml`: `profiler-runtime`, else `rram-profiler` |
 //!
 //! **Arguments recorded.** Only arguments bound by a plain name (not starting with `_`) whose
@@ -68,6 +70,7 @@ mod fields;
 mod fn_parts;
 mod impl_block;
 mod primitive;
+mod scope;
 mod support;
 mod value;
 
@@ -78,6 +81,7 @@ use syn::Item;
 use crate::args::SkipCheck;
 use crate::attr::ProfileArgs;
 use crate::fn_parts::{default_name, FnParts};
+use crate::scope::ScopeArgs;
 use crate::support::Support;
 
 /// Profiles a function, or every method of an `impl` block, as one span per call.
@@ -113,6 +117,46 @@ pub fn profile(
     expand(attr.into(), item.into()).into()
 }
 
+/// Profiles the rest of the enclosing block as one span: `profile_scope!("name")` or
+/// `profile_scope!("name", kind = "computation")`.
+///
+/// A statement: it opens a span named `name` and enters it until the end of the block it is
+/// in, through a guard that the rest of the block cannot name. After the name it takes the
+/// options `kind` (default `function_call`), `level` (default `info`), `fields(..)`, `alloc`
+/// and `crate`, with the meanings they have in `#[profile(..)]`.
+///
+/// ```
+/// use profiler_macros::profile_scope;
+/// use profiler_runtime::profile;
+///
+/// #[profile]
+/// fn solve(n: usize) -> f64 {
+///     let x = {
+///         profile_scope!("solve.factorise", kind = "computation", fields(n = n));
+///         n as f64 * 2.0
+///     }; // the scope's span ends here, inside `solve`'s
+///     x + 1.0
+/// }
+///
+/// assert_eq!(solve(3), 7.0);
+/// ```
+///
+/// The span is entered on this thread for the rest of the block: do not hold it across an
+/// `.await` (the guard is not `Send`, so a future holding it is not `Send` either).
+#[proc_macro]
+pub fn profile_scope(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    expand_scope(input.into()).into()
+}
+
+/// `profile_scope!`'s expansion, or its error.
+fn expand_scope(input: TokenStream) -> TokenStream {
+    let expanded = syn::parse2::<ScopeArgs>(input).and_then(|scope| {
+        let rt = Support::find(scope.options.krate.as_ref())?;
+        Ok(expand::gen_scope(&scope, &rt))
+    });
+    expanded.unwrap_or_else(|e| e.to_compile_error())
+}
+
 /// The kind strings `#[profile(kind = "..")]` accepts, as an array expression
 /// (`["function_call", ..]`), for the test that holds them equal to the runtime's
 /// `EventKind::ALL` (`tests/kinds_contract.rs`). Not an API.
@@ -142,6 +186,14 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 fn try_expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let args: ProfileArgs = syn::parse2(attr)?;
+    if let Some(key) = &args.skip_fn {
+        return Err(syn::Error::new(
+            key.span(),
+            "`skip_fn` leaves one method of a profiled `impl` block unprofiled: it only goes on \
+             a method inside an `impl` block that has `#[profile]`; elsewhere, remove the \
+             attribute",
+        ));
+    }
     match syn::parse2::<Item>(item.clone()) {
         Ok(Item::Fn(f)) => {
             let name = default_name(&f.sig, None);

@@ -293,3 +293,139 @@ fn async_trait_output_is_instrumented_as_async() {
     );
     assert!(out.contains("Instrument::instrument("), "{out}");
 }
+
+#[test]
+fn alloc_process_adds_its_marker() {
+    let f = quote!(
+        fn f() {}
+    );
+    let out = expanded(quote!(alloc = "process"), f.clone());
+    let marker = format!("{{{RT}::contract::PROCESS_ALLOC_FIELD}}={RT}::tracing::field::Empty");
+    assert!(out.contains(&marker), "{out}");
+    assert!(out.contains("SYNC_FIELD"), "{out}");
+    for thread in [quote!(alloc = "thread"), quote!(alloc = thread), quote!()] {
+        let out = expanded(thread, f.clone());
+        assert!(!out.contains("PROCESS_ALLOC_FIELD"), "{out}");
+    }
+    let e = error_of(quote!(alloc = "global"), f);
+    assert!(
+        e.contains("unknown `alloc` mode \"global\"; expected one of \"thread\", \"process\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn skip_fn_leaves_a_method_as_written() {
+    let out = expanded(
+        quote!(kind = "computation"),
+        quote!(
+            impl S {
+                fn kept(&self) {}
+                #[profile(skip_fn)]
+                fn left(&self) -> u32 {
+                    1
+                }
+                #[profile(skip_fn)]
+                const fn konst() {}
+            }
+        ),
+    );
+    assert!(out.contains("\"S::kept\""), "{out}");
+    assert!(!out.contains("\"S::left\""), "{out}");
+    assert!(out.contains("fnleft(&self)->u32{1}"), "{out}");
+    assert!(out.contains("constfnkonst(){}"), "{out}");
+    assert!(!out.contains("skip_fn"), "the attribute is removed: {out}");
+
+    let f = quote!(
+        fn f() {}
+    );
+    let e = error_of(quote!(skip_fn), f.clone());
+    assert!(
+        e.contains("only goes on a method inside an `impl` block"),
+        "{e}"
+    );
+    let e = error_of(quote!(skip_fn), quote!(impl S { fn f() {} }));
+    assert!(
+        e.contains("only goes on a method inside an `impl` block"),
+        "{e}"
+    );
+    let e = error_of(quote!(skip_fn, kind = "computation"), f);
+    assert!(e.contains("takes no other option (`kind` here)"), "{e}");
+    let e = error_of(
+        quote!(),
+        quote!(impl S {
+            #[profile(ret, skip_fn)]
+            fn f() {}
+        }),
+    );
+    assert!(e.contains("takes no other option (`ret` here)"), "{e}");
+}
+
+#[test]
+fn crate_names_the_runtime() {
+    let f = quote!(
+        fn f() {}
+    );
+    let out = expanded(quote!(crate = "my::reexports::rt"), f.clone());
+    assert!(
+        out.contains("my::reexports::rt::__macro_support::tracing::span!("),
+        "{out}"
+    );
+    assert!(!out.contains("profiler_runtime"), "{out}");
+    // A method's own options keep the block's `crate`.
+    let out = expanded(
+        quote!(crate = "rt"),
+        quote!(impl S {
+            #[profile(ret)]
+            fn f() {}
+        }),
+    );
+    assert!(!out.contains("profiler_runtime"), "{out}");
+    let e = error_of(quote!(crate = "not a path"), f);
+    assert!(e.contains("\"not a path\" is not a path"), "{e}");
+}
+
+fn scope(input: TokenStream) -> String {
+    crate::expand_scope(input).to_string().replace(' ', "")
+}
+
+#[test]
+fn profile_scope_is_a_sync_span_entered_to_the_end_of_the_block() {
+    let out = scope(quote!(
+        "solve.factorise",
+        kind = "computation",
+        fields(n = 3)
+    ));
+    assert!(
+        out.starts_with(&format!("let__profile_scope={RT}::tracing::span!(")),
+        "{out}"
+    );
+    assert!(out.contains("\"solve.factorise\""), "{out}");
+    assert!(out.contains("contract::KIND_COMPUTATION}="), "{out}");
+    assert!(out.contains("contract::SYNC_FIELD}="), "{out}");
+    assert!(out.contains("n=3"), "{out}");
+    assert!(out.ends_with(").entered();"), "{out}");
+    let out = scope(quote!("x"));
+    assert!(out.contains("contract::KIND_FUNCTION_CALL}="), "{out}");
+    assert!(out.contains("Level::INFO"), "{out}");
+    let out = scope(quote!("x", level = debug, alloc = "process",));
+    assert!(out.contains("Level::DEBUG"), "{out}");
+    assert!(out.contains("PROCESS_ALLOC_FIELD"), "{out}");
+
+    for (input, message) in [
+        (quote!(), "needs the span's name"),
+        (quote!(""), "must not be empty"),
+        (quote!("x", kind = "bogus"), "unknown profile kind \"bogus\""),
+        (
+            quote!("x", skip_all),
+            "unknown option `skip_all`; expected one of `kind`, `level`, `fields(..)`, `alloc`, `crate`",
+        ),
+        (quote!("x", kind = "computation", kind = "io_operation"), "duplicate option `kind`"),
+    ] {
+        let out = scope(input);
+        assert!(out.starts_with("::core::compile_error!"), "{out}");
+        // The message is a string literal in `compile_error!`: its quotes are escaped.
+        let message_in_literal = message.replace(' ', "").replace('"', "\\\"");
+        assert!(out.contains(&message_in_literal), "{message}: {out}");
+    }
+}

@@ -157,3 +157,24 @@ impl FormatMode {
         Ok(mode)
     }
 }
+
+/// Whose allocations a span counts, `alloc = ".."`: its own thread's (the default) or every
+/// thread's while it is open.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(crate) enum AllocMode {
+    #[default]
+    Thread,
+    Process,
+}
+
+impl Parse for AllocMode {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        const CHOICES: [(&str, AllocMode); 2] = [
+            ("thread", AllocMode::Thread),
+            ("process", AllocMode::Process),
+        ];
+        input
+            .parse::<StrOrIdent>()?
+            .choose("`alloc` mode", &CHOICES, false)
+    }
+}
