@@ -47,7 +47,7 @@ pub(crate) fn gen_function(
 
 /// A local of the expansion, `__profile_<what>`, invisible to the user's code (mixed-site
 /// hygiene).
-pub(crate) fn local(what: &str) -> Ident {
+fn local(what: &str) -> Ident {
     Ident::new(&format!("__profile_{what}"), Span::mixed_site())
 }
 
@@ -126,18 +126,18 @@ fn gen_span_macro(
 
 /// The empty marker field named by the runtime's constant `contract::<name>`:
 /// `{ rt::contract::SYNC_FIELD } = rt::tracing::field::Empty`. No field name is spelt here.
-pub(crate) fn gen_marker(name: TokenStream, rt: &Support) -> TokenStream {
+fn gen_marker(name: TokenStream, rt: &Support) -> TokenStream {
     quote!({ #rt::contract::#name } = #rt::tracing::field::Empty)
 }
 
 /// The kind's marker field, `{ rt::contract::KIND_<KIND> } = Empty`.
-pub(crate) fn gen_kind_marker(kind: Kind, rt: &Support) -> TokenStream {
+fn gen_kind_marker(kind: Kind, rt: &Support) -> TokenStream {
     let name = format!("KIND_{}", kind.as_str().to_ascii_uppercase());
     gen_marker(Ident::new(&name, Span::call_site()).into_token_stream(), rt)
 }
 
 /// `tracing::Level::INFO`, ...
-pub(crate) fn gen_level(level: Level, rt: &Support) -> TokenStream {
+fn gen_level(level: Level, rt: &Support) -> TokenStream {
     let level = match level {
         Level::Trace => quote!(TRACE),
         Level::Debug => quote!(DEBUG),
@@ -149,7 +149,7 @@ pub(crate) fn gen_level(level: Level, rt: &Support) -> TokenStream {
 }
 
 /// One `fields(..)` entry in `span!`'s syntax.
-pub(crate) fn gen_field(field: &Field, rt: &Support) -> TokenStream {
+fn gen_field(field: &Field, rt: &Support) -> TokenStream {
     let name = &field.name;
     let sigil = field.sigil.map(sigil);
     match (&field.value, sigil) {
@@ -171,7 +171,7 @@ fn sigil(mode: FormatMode) -> TokenStream {
 
 /// Whether the value `ret` reports is a primitive number or `bool` by its spelling
 /// ([`crate::primitive`]): the return type, or with `err` the `T` of a `Result<T, _>`.
-pub(crate) fn numeric_return(output: &ReturnType, err: bool) -> Option<Primitive> {
+fn numeric_return(output: &ReturnType, err: bool) -> Option<Primitive> {
     let ReturnType::Type(_, ty) = output else {
         return None;
     };

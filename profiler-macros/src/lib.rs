@@ -1,66 +1,47 @@
 //! # profiler-macros
 //!
-//! The `#[profile]` attribute of rram-profiler. Use it through `profiler_runtime::profile` (or
-//! `rram_profiler::profile`). The expansion reaches the runtime through the crate's own
-//! dependency, found in its `Cargo.toml`: `profiler-runtime`, else `rram-profiler` (renamed or
-//! not), else `#[profile(crate = "..")]` names the path; the using crate never needs `tracing`
-//! itself.
+//! The instrumentation macros of rram-profiler: the [`macro@profile`] attribute, which makes each
+//! call of a function (or of every method of an `impl` block) one profiled span, and
+//! [`profile_scope!`], which does the same for the rest of a block. Use them through the runtime,
+//! `profiler_runtime::profile` (or `rram_profiler::profile`); the profiler's layer in
+//! `profiler-runtime` turns each span into one `ProfileEvent` with its timing, allocations,
+//! metrics and error.
 //!
-//! `#[profile]` wraps a function in a `tracing` span that the runtime's `ProfilerLayer` turns into
-//! one `ProfileEvent` per call. It accepts every function shape `#[tracing::instrument]` does
-//! (methods with any receiver, generics, `impl Trait`, `async fn`, `unsafe fn`, pattern
-//! arguments, ...), and `impl` blocks.
+//! `#[profile]` accepts every function shape `#[tracing::instrument]` does (methods with any
+//! receiver, generics, `impl Trait`, `async fn`, `unsafe fn`, `extern fn`, pattern arguments,
+//! the output of `#[async_trait]`), and `impl` blocks.
 //!
-//! ## Options
-//!
-//! All options are optional; each may be given at most once.
-//!
-//! | option | meaning | default |
-//! |---|---|---|
-//! | `kind = ".."` | `function_call`, `memory_usage`, `computation`, `io_operation`, `hardware_access` or `algorithm_step` | `function_call` |
-//! | `name = ".."` | the span's (the operation's) name | the function's name; `Type::method` in a profiled `impl` |
-//! | `level = ".."` | `trace`, `debug`, `info`, `warn` or `error` (string or identifier) | `info` |
-//! | `fields(..)` | extra fields in tracing's syntax: `n = g.nrows()`, `label = %s`, `dbg = ?x`, `a.b = 1`; numeric ones become metrics; `fields(x)` alone is an empty field | none |
-//! | `skip(a, b)` | do not record these arguments | none |
-//! | `skip_all` | record no argument | off |
-//! | `err` / `err(Debug)` | on `Err(e)`: the error's `Display` (`Debug`) text becomes the profiled call's error, straight in the profiler (no filter can drop it); and an event with the function's own target at `ERROR`, field `error = %e` (`?e`), as `#[instrument(err)]` logs it | off |
-//! | `ret` / `ret(Display)` | a return value of a primitive number type (or the `Ok` value with `err`) becomes the metric `return`, straight in the profiler; and an event with the function's own target at the span's level, field `return = ?value` (`%value`), as `#[instrument(ret)]` logs it | off |
-//! | `alloc = ".."` | `thread`: the span counts its own thread's allocations; `process`: every thread's while it is open (work on scoped threads, rayon, ...), at a small cost per allocation | `thread` |
-//! | `skip_fn` | on a method inside a profiled `impl` block: leave this method unprofiled (alone; an error anywhere else) | off |
-//! | `crate = ".."` | the path of the runtime crate, for a crate that reaches it under another name (`crate = "my_reexports::profiler_runtime"`) | found in `Cargo.toml`: `profiler-runtime`, else `rram-profiler` |
-//!
-//! **Arguments recorded.** Only arguments bound by a plain name (not starting with `_`) whose
-//! type is written as a primitive number or `bool` (`u8`..`u128`, `usize`, `i8`..`i128`,
-//! `isize`, `f32`, `f64`, `bool`, or `&`/`&mut` of one) are recorded, each as itself: `tracing`
-//! keeps integers as integers and bools as bools (so `fmt` prints `n=8`, `ok=false`), and the
-//! profiler turns every number and bool into a metric. Other arguments are never touched, so no
-//! argument type needs `Debug`. A `fields(..)` entry with the same name as an argument replaces
-//! it.
-//!
-//! **On an `impl` block** (inherent or trait impl) every method is profiled with the block's
-//! options and named `Type::method` (the last path segment of the self type). `name` on an
-//! `impl` block is an error. `skip(x)` skips `x` in the methods that have it (it is an error only
-//! if none has). A method with its own `#[profile(..)]` uses only its own options (its default
-//! name is still `Type::method`). `const fn` methods are left as they are.
-//!
-//! **Errors.** Unknown options or kinds or levels, duplicate options, skipping an argument the
-//! function does not have, `const fn`, and items other than functions and `impl` blocks are
-//! compile errors pointing at the offending token.
+#![doc = include_str!("options.md")]
 //!
 //! ## What the expansion emits
 //!
+//! Every path below goes through `<runtime>::__macro_support` (left out here), where `<runtime>`
+//! is the path found as above. No field name is spelt in the expansion: the marker fields are
+//! named by the runtime's `contract` constants (tracing's `{ CONST } = value` syntax).
+//!
 //! ```text
-//! span!(target: module_path!(), Level::INFO, "name",
-//!       { contract::KIND_<KIND> } = Empty,   // the kind's marker field
-//!       { contract::SYNC_FIELD } = Empty,    // only when the function is not `async`
-//!       <arg> = <arg>,                       // recorded arguments
-//!       <fields(..)>)
+//! tracing::span!(target: module_path!(), <level>, "<name>",
+//!     { contract::KIND_<KIND> } = Empty,           // the kind's marker field
+//!     { contract::SYNC_FIELD } = Empty,            // unless the function is `async`
+//!     { contract::PROCESS_ALLOC_FIELD } = Empty,   // with `alloc = "process"`
+//!     <arg> = <arg>,                               // each recorded argument, as itself
+//!     <fields(..)>)
+//!
+//! // with `err`, on `Err(e)`, while the span is still entered:
+//! record_error(&e);                                // `record_error_debug(&e)` with `err(Debug)`
+//! tracing::event!(target: module_path!(), Level::ERROR, error = %e);      // `?e`
+//!
+//! // with `ret`, on the returned value `v` (the `Ok` value with `err`):
+//! add_metrics(&[(contract::RETURN, metric_value(&v))]);   // only for a primitive number or bool
+//! tracing::event!(target: module_path!(), <level>, return = ?v);           // `%v`
 //! ```
 //!
 //! A sync function enters the span for its whole body (the original statements follow the
 //! guard, so `return` and `?` are unchanged; with `err`/`ret` the body runs in a closure, as in
 //! `#[tracing::instrument]`). An `async fn` creates the span when first polled and runs its body
-//! as `Instrument::instrument(async move { .. }, span).await`.
+//! as `Instrument::instrument(async move { .. }, span).await`; the sync marker is left out, since
+//! its span may be entered many times and on several threads. `profile_scope!` is the same sync
+//! span, followed by `let <guard> = span.entered();`.
 
 mod args;
 mod async_like;
@@ -86,6 +67,9 @@ use crate::support::Support;
 
 /// Profiles a function, or every method of an `impl` block, as one span per call.
 ///
+/// The span is entered for the call (for an `async fn`, for every poll of its future); inside,
+/// `metrics!(..)` adds numbers to it and nested profiled calls become its children.
+///
 /// ```
 /// use profiler_runtime::profile;
 ///
@@ -108,7 +92,7 @@ use crate::support::Support;
 /// assert_eq!(Crossbar.mvm(&[1.0, 2.0]) + Crossbar.rows() as f64, 11.0);
 /// ```
 ///
-/// See the [crate documentation](crate) for every option.
+#[doc = include_str!("options.md")]
 #[proc_macro_attribute]
 pub fn profile(
     attr: proc_macro::TokenStream,
