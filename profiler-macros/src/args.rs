@@ -1,30 +1,26 @@
-//! Which function arguments exist (for `skip(..)`) and which are recorded as span fields.
+//! A function's arguments: which names they bind (for checking `skip(..)`) and which are
+//! recorded as span fields.
 //!
-//! Only arguments whose type is *syntactically* a primitive number or `bool` (or a reference to
-//! one), bound by a plain identifier pattern not starting with `_`, are recorded: as
-//! `name = metric_value(name)`. Everything else is left alone, so no argument type ever needs
-//! `Debug` or any other trait.
+//! Only arguments bound by a plain identifier not starting with `_`, whose type is spelt as a
+//! primitive number or `bool` or a reference to one ([`crate::primitive`]), are recorded, each
+//! as itself (`n = n`): `tracing` records it as the integer, float or bool it is. Everything
+//! else is left alone, so no argument type ever needs `Debug` or any other trait.
 
-use proc_macro2::TokenStream;
-use quote::quote;
 use syn::punctuated::Punctuated;
-use syn::{FnArg, Ident, Pat, Token, Type};
+use syn::{FnArg, Ident, Pat, Token};
 
-use crate::support_path;
+use crate::primitive;
 
-/// The primitive types whose arguments are recorded.
-const PRIMITIVES: &[&str] = &[
-    "u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64", "isize", "f32", "f64", "bool",
-];
-
-/// One argument that will be recorded as a span field.
-pub(crate) struct Recorded {
-    pub(crate) ident: Ident,
-    /// The argument is `&T` / `&mut T` and must be dereferenced.
-    pub(crate) by_ref: bool,
+/// How strictly to check `skip(..)` names against a function's arguments.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SkipCheck {
+    /// Every skipped name must be an argument (the attribute is on this function).
+    Strict,
+    /// Names absent here are ignored (the attribute is on the enclosing `impl` block).
+    Lenient,
 }
 
-/// Every name a function's arguments bind (`self` included), for checking `skip(..)`.
+/// Every name a function's arguments bind (`self` included).
 pub(crate) fn bound_names(inputs: &Punctuated<FnArg, Token![,]>) -> Vec<Ident> {
     let mut names = Vec::new();
     for input in inputs {
@@ -55,8 +51,27 @@ fn pat_names(pat: &Pat, out: &mut Vec<Ident>) {
     }
 }
 
-/// The arguments that can be recorded, before `skip`/`skip_all` are applied.
-pub(crate) fn recordable(inputs: &Punctuated<FnArg, Token![,]>) -> Vec<Recorded> {
+/// With [`SkipCheck::Strict`], an error at the first skipped name that no argument binds.
+pub(crate) fn check_skips(
+    inputs: &Punctuated<FnArg, Token![,]>,
+    skips: &[Ident],
+    check: SkipCheck,
+) -> syn::Result<()> {
+    if check == SkipCheck::Lenient {
+        return Ok(());
+    }
+    let bound = bound_names(inputs);
+    match skips.iter().find(|s| !bound.contains(s)) {
+        Some(skip) => Err(syn::Error::new(
+            skip.span(),
+            format!("cannot skip `{skip}`: this function has no argument named `{skip}`"),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The arguments that can be recorded, before `skip`/`skip_all`/`fields` are applied.
+pub(crate) fn recordable(inputs: &Punctuated<FnArg, Token![,]>) -> Vec<Ident> {
     inputs
         .iter()
         .filter_map(|input| {
@@ -67,59 +82,8 @@ pub(crate) fn recordable(inputs: &Punctuated<FnArg, Token![,]>) -> Vec<Recorded>
             if p.by_ref.is_some() || p.subpat.is_some() || p.ident.to_string().starts_with('_') {
                 return None;
             }
-            let by_ref = primitive_kind(&t.ty)?;
-            Some(Recorded {
-                ident: p.ident.clone(),
-                by_ref,
-            })
+            primitive::classify(&t.ty)?;
+            Some(p.ident.clone())
         })
         .collect()
-}
-
-/// `Some(false)` for a primitive, `Some(true)` for `&`/`&mut` of one, `None` otherwise.
-fn primitive_kind(ty: &Type) -> Option<bool> {
-    match ty {
-        Type::Path(p) if is_primitive_path(p) => Some(false),
-        Type::Reference(r) => match primitive_kind(&r.elem) {
-            Some(false) => Some(true),
-            _ => None,
-        },
-        Type::Paren(p) => primitive_kind(&p.elem),
-        Type::Group(g) => primitive_kind(&g.elem),
-        _ => None,
-    }
-}
-
-/// `u32`, or `std::primitive::u32` / `core::primitive::u32`.
-fn is_primitive_path(p: &syn::TypePath) -> bool {
-    if p.qself.is_some() {
-        return false;
-    }
-    let segs: Vec<_> = p.path.segments.iter().collect();
-    if segs.iter().any(|s| !s.arguments.is_empty()) {
-        return false;
-    }
-    let prefix_ok = match segs.len() {
-        1 => p.path.leading_colon.is_none(),
-        3 => (segs[0].ident == "std" || segs[0].ident == "core") && segs[1].ident == "primitive",
-        _ => false,
-    };
-    prefix_ok
-        && segs
-            .last()
-            .is_some_and(|s| PRIMITIVES.iter().any(|t| s.ident == t))
-}
-
-impl Recorded {
-    /// `name = ::profiler_runtime::__macro_support::metric_value(name)`.
-    pub(crate) fn field(&self) -> TokenStream {
-        let rt = support_path();
-        let ident = &self.ident;
-        let value = if self.by_ref {
-            quote!(*#ident)
-        } else {
-            quote!(#ident)
-        };
-        quote!(#ident = #rt::metric_value(#value))
-    }
 }

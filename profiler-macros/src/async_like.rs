@@ -8,7 +8,8 @@ use quote::{quote, ToTokens};
 use syn::{Expr, ExprAsync, Signature, Stmt};
 
 use crate::attr::ProfileArgs;
-use crate::expand::{gen_span, gen_wrapped, SkipCheck};
+use crate::expand::{gen_span, gen_wrapped};
+use crate::support::Support;
 
 /// A body ending in an async block: the statements before it, the block, and whether it is
 /// inside `Box::pin(..)`.
@@ -52,11 +53,13 @@ pub(crate) fn instrument(
     sig: &Signature,
     args: &ProfileArgs,
     name: &str,
-    skip_check: SkipCheck,
-) -> syn::Result<TokenStream> {
-    let span = gen_span(sig, args, name, skip_check, true)?;
+    rt: &Support,
+) -> TokenStream {
+    let span = gen_span(sig, args, name, true, rt);
     let block = tail.block.block.to_token_stream();
-    let inner = gen_wrapped(args, span, block, true, false);
+    // The block's output type is not spelt anywhere: `ret` logs it in its `Debug`/`Display`
+    // form only.
+    let inner = gen_wrapped(args, span, block, true, None, rt);
     let attrs = &tail.block.attrs;
     let future = quote!(#(#attrs)* async move { #inner });
     let last = if tail.pinned {
@@ -65,5 +68,5 @@ pub(crate) fn instrument(
         future
     };
     let init = tail.init;
-    Ok(quote!(#(#init)* #last))
+    quote!(#(#init)* #last)
 }

@@ -1,298 +1,229 @@
-//! Expansion of one profiled function: the span, then the body entered (sync) or instrumented
-//! (async), with the optional `err` / `ret` events. Modelled on tracing-attributes' `expand.rs`.
+//! Code generation for one profiled function: the span, then the body entered (sync) or
+//! instrumented (async), with the optional `err` / `ret` handling. Modelled on
+//! tracing-attributes' `expand.rs`. Which of these a function gets (an `async fn`, a sync one, or
+//! the output of `#[async_trait]`) is decided in `lib.rs`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
-use syn::ext::IdentExt as _;
-use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned as _;
 use syn::visit_mut::VisitMut;
-use syn::{Attribute, ImplItemFn, ItemFn, LitStr, ReturnType, Signature, Token, Type, Visibility};
+use syn::{Ident, LitStr, ReturnType, Signature, Token, Type};
 
 use crate::args;
-use crate::async_like;
-use crate::attr::{FormatMode, ProfileArgs};
-use crate::support_path;
+use crate::attr::ProfileArgs;
+use crate::fields::Field;
+use crate::fn_parts::FnParts;
+use crate::primitive::{self, Primitive};
+use crate::scope::ScopeArgs;
+use crate::support::Support;
+use crate::value::{AllocMode, FormatMode, Kind, Level};
 
-/// A function split into what the expansion needs; its body is kept as raw tokens so a body
-/// that does not parse still reaches rustc (which then reports the real error).
-pub(crate) struct FnParts {
-    pub(crate) outer_attrs: Vec<Attribute>,
-    pub(crate) inner_attrs: Vec<Attribute>,
-    pub(crate) vis: Visibility,
-    pub(crate) defaultness: Option<Token![default]>,
-    pub(crate) sig: Signature,
-    pub(crate) body: TokenStream,
-    /// The body's statements, when it parsed (to recognise async-trait's output).
-    pub(crate) stmts: Option<Vec<syn::Stmt>>,
-}
-
-impl FnParts {
-    fn from_parts(
-        attrs: Vec<Attribute>,
-        vis: Visibility,
-        defaultness: Option<Token![default]>,
-        sig: Signature,
-        block: syn::Block,
-    ) -> Self {
-        let (outer_attrs, inner_attrs) = attrs
-            .into_iter()
-            .partition(|a| matches!(a.style, syn::AttrStyle::Outer));
-        let mut body = TokenStream::new();
-        for stmt in &block.stmts {
-            stmt.to_tokens(&mut body);
-        }
-        Self {
-            outer_attrs,
-            inner_attrs,
-            vis,
-            defaultness,
-            sig,
-            body,
-            stmts: Some(block.stmts),
-        }
-    }
-}
-
-impl From<ItemFn> for FnParts {
-    fn from(f: ItemFn) -> Self {
-        Self::from_parts(f.attrs, f.vis, None, f.sig, *f.block)
-    }
-}
-
-impl From<ImplItemFn> for FnParts {
-    fn from(f: ImplItemFn) -> Self {
-        Self::from_parts(f.attrs, f.vis, f.defaultness, f.sig, f.block)
-    }
-}
-
-/// Parses a function whose body is not parsed (the fallback when the body has syntax errors).
-impl Parse for FnParts {
-    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
-        let outer_attrs = input.call(Attribute::parse_outer)?;
-        let vis = input.parse()?;
-        let sig = input.parse()?;
-        let content;
-        syn::braced!(content in input);
-        let inner_attrs = content.call(Attribute::parse_inner)?;
-        let body = content.parse()?;
-        Ok(Self {
-            outer_attrs,
-            inner_attrs,
-            vis,
-            defaultness: None,
-            sig,
-            body,
-            stmts: None,
-        })
-    }
-}
-
-/// How strictly to check `skip(..)` names against this function's arguments.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SkipCheck {
-    /// Every skipped name must be an argument (the attribute is on this function).
-    Strict,
-    /// Names absent here are ignored (the attribute is on the enclosing `impl` block).
-    Lenient,
-}
-
-/// The default span name: the function's name, or `Type::method` inside a profiled `impl`.
-pub(crate) fn default_name(sig: &Signature, self_type: Option<&str>) -> String {
-    let ident = sig.ident.unraw();
-    match self_type {
-        Some(ty) => format!("{ty}::{ident}"),
-        None => ident.to_string(),
-    }
-}
-
-/// Expands one function. `name` is the default span name (overridden by `name = ..`).
+/// Expands a function that is not async-like: the span entered around a sync body, or an
+/// `async fn`'s body instrumented with it. `name` is the default span name.
 pub(crate) fn gen_function(
     f: FnParts,
     args: &ProfileArgs,
     name: &str,
-    skip_check: SkipCheck,
-) -> syn::Result<TokenStream> {
-    if let Some(c) = &f.sig.constness {
-        return Err(syn::Error::new(
-            c.span,
-            "`#[profile]` cannot be used on a `const fn`: a span cannot be created in a constant \
-             context",
-        ));
-    }
+    rt: &Support,
+) -> TokenStream {
     let is_async = f.sig.asyncness.is_some();
-    let async_tail = f
-        .stmts
-        .as_deref()
-        .filter(|_| !is_async)
-        .and_then(async_like::find);
-    let body = match async_tail {
-        Some(tail) => async_like::instrument(&tail, &f.sig, args, name, skip_check)?,
-        None => {
-            let span = gen_span(&f.sig, args, name, skip_check, is_async)?;
-            if is_async || args.err.is_some() || args.ret.is_some() {
-                let numeric = numeric_return(&f.sig.output, args.err.is_some());
-                let block = with_fake_return(&f.sig.output, &f.sig.ident, f.body);
-                gen_wrapped(args, span, block, is_async, numeric)
-            } else {
-                // A plain sync body is spliced in unchanged after the guard.
-                let (span_var, guard_var) = (local("span"), local("guard"));
-                let body = f.body;
-                quote! {
-                    let #span_var = #span;
-                    let #guard_var = #span_var.enter();
-                    #body
-                }
-            }
-        }
-    };
-    let FnParts {
-        outer_attrs,
-        inner_attrs,
-        vis,
-        defaultness,
-        sig,
-        ..
-    } = f;
-    Ok(quote! {
-        #(#outer_attrs)*
-        #vis #defaultness #sig {
-            #(#inner_attrs)*
+    let span = gen_span(&f.sig, args, name, is_async, rt);
+    let body = if is_async || args.err.is_some() || args.ret.is_some() {
+        let numeric = numeric_return(&f.sig.output, args.err.is_some());
+        let block = with_fake_return(&f.sig.output, &f.sig.ident, f.body.clone());
+        gen_wrapped(args, span, block, is_async, numeric, rt)
+    } else {
+        // A plain sync body is spliced in unchanged after the guard.
+        let (span_var, guard_var) = (local("span"), local("guard"));
+        let body = &f.body;
+        quote! {
+            let #span_var = #span;
+            let #guard_var = #span_var.enter();
             #body
         }
-    })
+    };
+    f.with_body(body)
 }
 
 /// A local of the expansion, `__profile_<what>`, invisible to the user's code (mixed-site
 /// hygiene).
-fn local(what: &str) -> syn::Ident {
-    syn::Ident::new(&format!("__profile_{what}"), Span::mixed_site())
+fn local(what: &str) -> Ident {
+    Ident::new(&format!("__profile_{what}"), Span::mixed_site())
 }
 
-/// `span!(target: module_path!(), LEVEL, "name", profile.kind.K = Empty, [profile.sync = Empty,]
-/// <recorded arguments>, <user fields>)`.
+/// The span of a profiled function: `span!(target: module_path!(), LEVEL, "name",
+/// <markers>, <recorded arguments>, <user fields>)` (see [`gen_span_macro`]).
 pub(crate) fn gen_span(
     sig: &Signature,
     args: &ProfileArgs,
     default_name: &str,
-    skip_check: SkipCheck,
     is_async: bool,
-) -> syn::Result<TokenStream> {
-    if skip_check == SkipCheck::Strict {
-        let bound = args::bound_names(&sig.inputs);
-        for skip in &args.skips {
-            if !bound.contains(skip) {
-                return Err(syn::Error::new(
-                    skip.span(),
-                    format!("cannot skip `{skip}`: this function has no argument named `{skip}`"),
-                ));
-            }
-        }
-    }
-    let rt = support_path();
-    let user_names: Vec<_> = args
-        .fields
-        .iter()
-        .flat_map(|f| f.0.iter())
-        .filter_map(|f| f.name.single_ident())
-        .collect();
-    let recorded = args::recordable(&sig.inputs)
+    rt: &Support,
+) -> TokenStream {
+    let user_names: Vec<&Ident> = args.fields.iter().flat_map(|f| f.single_names()).collect();
+    let recorded: Vec<TokenStream> = args::recordable(&sig.inputs)
         .into_iter()
-        .filter(|r| {
+        .filter(|ident| {
             !args.skip_all
-                && !args.skips.contains(&r.ident)
+                && !args.skips.contains(ident)
                 // A field of the same name takes the argument's place, as in `#[instrument]`.
-                && !user_names.iter().any(|n| **n == r.ident)
+                && !user_names.contains(&ident)
         })
-        .map(|r| r.field());
+        // Recorded as itself: `tracing` keeps an integer an integer and a bool a bool.
+        .map(|ident| quote!(#ident = #ident))
+        .collect();
     let name = match &args.name {
         Some((_, lit)) => lit.clone(),
         None => LitStr::new(default_name, sig.ident.span()),
     };
-    let level = args.level();
-    let kind = args.kind();
-    let sync = (!is_async).then(|| quote!(profile.sync = #rt::tracing::field::Empty,));
-    let fields = &args.fields;
-    Ok(quote! {
+    gen_span_macro(&name, args, !is_async, &recorded, rt)
+}
+
+/// `profile_scope!`: a sync span, entered until the end of the enclosing block by a guard
+/// that user code cannot name.
+pub(crate) fn gen_scope(scope: &ScopeArgs, rt: &Support) -> TokenStream {
+    let span = gen_span_macro(&scope.name, &scope.options, true, &[], rt);
+    let guard = local("scope");
+    quote! {
+        let #guard = #span.entered();
+    }
+}
+
+/// `span!(target: module_path!(), LEVEL, "name", <kind marker>, [<sync marker>,]
+/// [<process allocation marker>,] <recorded>, <user fields>)`. The sync marker promises the
+/// runtime that the span is created, entered once, exited and closed on one thread.
+fn gen_span_macro(
+    name: &LitStr,
+    args: &ProfileArgs,
+    sync: bool,
+    recorded: &[TokenStream],
+    rt: &Support,
+) -> TokenStream {
+    let level = gen_level(args.level(), rt);
+    let mut markers = vec![gen_kind_marker(args.kind(), rt)];
+    if sync {
+        markers.push(gen_marker(quote!(SYNC_FIELD), rt));
+    }
+    if args.alloc() == AllocMode::Process {
+        markers.push(gen_marker(quote!(PROCESS_ALLOC_FIELD), rt));
+    }
+    let fields = args
+        .fields
+        .iter()
+        .flat_map(|f| f.0.iter())
+        .map(|f| gen_field(f, rt));
+    quote! {
         #rt::tracing::span!(
             target: ::core::module_path!(),
             #level,
             #name,
-            profile.kind.#kind = #rt::tracing::field::Empty,
-            #sync
+            #(#markers,)*
             #(#recorded,)*
-            #fields
+            #(#fields,)*
         )
-    })
+    }
 }
 
-/// Whether the value `ret` records is a primitive number or `bool` by its spelling: the return
-/// type, or with `err` the `T` of a `Result<T, _>`. Such a value is recorded as a number (the
-/// profiler keeps it as the metric `return`) instead of in its `Debug`/`Display` form.
-pub(crate) fn numeric_return(output: &ReturnType, err: bool) -> bool {
-    const NUMERIC: &[&str] = &[
-        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
-        "f32", "f64", "bool",
-    ];
-    fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
-        match ty {
-            Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
-            Type::Paren(p) => last_segment(&p.elem),
-            Type::Group(g) => last_segment(&g.elem),
-            _ => None,
-        }
+/// The empty marker field named by the runtime's constant `contract::<name>`:
+/// `{ rt::contract::SYNC_FIELD } = rt::tracing::field::Empty`. No field name is spelt here.
+fn gen_marker(name: TokenStream, rt: &Support) -> TokenStream {
+    quote!({ #rt::contract::#name } = #rt::tracing::field::Empty)
+}
+
+/// The kind's marker field, `{ rt::contract::KIND_<KIND> } = Empty`.
+fn gen_kind_marker(kind: Kind, rt: &Support) -> TokenStream {
+    let name = format!("KIND_{}", kind.as_str().to_ascii_uppercase());
+    gen_marker(Ident::new(&name, Span::call_site()).into_token_stream(), rt)
+}
+
+/// `tracing::Level::INFO`, ...
+fn gen_level(level: Level, rt: &Support) -> TokenStream {
+    let level = match level {
+        Level::Trace => quote!(TRACE),
+        Level::Debug => quote!(DEBUG),
+        Level::Info => quote!(INFO),
+        Level::Warn => quote!(WARN),
+        Level::Error => quote!(ERROR),
+    };
+    quote!(#rt::tracing::Level::#level)
+}
+
+/// One `fields(..)` entry in `span!`'s syntax.
+fn gen_field(field: &Field, rt: &Support) -> TokenStream {
+    let name = &field.name;
+    let sigil = field.sigil.map(sigil);
+    match (&field.value, sigil) {
+        (Some(value), sigil) => quote!(#name = #sigil #value),
+        // `fields(n)`: an empty field, to be recorded later (as `#[instrument]` does).
+        (None, None) => quote!(#name = #rt::tracing::field::Empty),
+        // `fields(%x)` / `fields(?x)`: tracing's shorthand for the local `x`.
+        (None, Some(sigil)) => quote!(#sigil #name),
     }
-    fn is_numeric(ty: &Type) -> bool {
-        last_segment(ty)
-            .is_some_and(|s| s.arguments.is_none() && NUMERIC.iter().any(|n| s.ident == n))
+}
+
+/// The sigil tracing's field syntax uses for a format mode.
+fn sigil(mode: FormatMode) -> TokenStream {
+    match mode {
+        FormatMode::Display => quote!(%),
+        FormatMode::Debug => quote!(?),
     }
+}
+
+/// Whether the value `ret` reports is a primitive number or `bool` by its spelling
+/// ([`crate::primitive`]): the return type, or with `err` the `T` of a `Result<T, _>`.
+fn numeric_return(output: &ReturnType, err: bool) -> Option<Primitive> {
     let ReturnType::Type(_, ty) = output else {
-        return false;
+        return None;
     };
-    if !err {
-        return is_numeric(ty);
-    }
-    let Some(seg) = last_segment(ty).filter(|s| s.ident == "Result") else {
-        return false;
-    };
-    match &seg.arguments {
-        syn::PathArguments::AngleBracketed(a) => match a.args.first() {
-            Some(syn::GenericArgument::Type(t)) => is_numeric(t),
-            _ => false,
-        },
-        _ => false,
+    if err {
+        primitive::classify(primitive::result_ok_type(ty)?)
+    } else {
+        primitive::classify(ty)
     }
 }
 
 /// The body (without its braces) that runs `block` in a closure (sync) or an async block
-/// (async) inside the span, emitting the `err` / `ret` events on its result. With `numeric`
-/// (see [`numeric_return`]) `ret` records the value as a number.
+/// (async) inside the span, handling `err` / `ret` on its result. With `numeric` (see
+/// [`numeric_return`]) `ret` records the value as a number.
 pub(crate) fn gen_wrapped(
     args: &ProfileArgs,
     span: TokenStream,
     block: TokenStream,
     is_async: bool,
-    numeric: bool,
+    numeric: Option<Primitive>,
+    rt: &Support,
 ) -> TokenStream {
-    let rt = support_path();
     let (span_var, guard_var, result_var) = (local("span"), local("guard"), local("result"));
     let (future_var, x, e) = (local("future"), local("value"), local("error"));
 
-    let level = args.level();
+    let level = gen_level(args.level(), rt);
+    // The error goes to the profiler directly (no filter can drop it while the span lives);
+    // the log event keeps the function's own target, as `#[instrument(err)]`'s does.
     let err_event = args.err.map(|mode| {
-        let sigil = mode.sigil();
-        quote!(#rt::tracing::event!(
-            target: "profiler::error", #rt::tracing::Level::ERROR, error = #sigil #e
-        ))
+        let (record, sigil) = match mode {
+            FormatMode::Display => (quote!(record_error), quote!(%)),
+            FormatMode::Debug => (quote!(record_error_debug), quote!(?)),
+        };
+        quote! {
+            #rt::#record(&#e);
+            #rt::tracing::event!(
+                target: ::core::module_path!(), #rt::tracing::Level::ERROR, error = #sigil #e
+            )
+        }
     });
-    let ret_event = args.ret.map(|mode: FormatMode| {
-        if numeric {
-            quote!(#rt::tracing::event!(
-                target: "profiler::ret", #level, return = #rt::metric_value(&#x)
-            ))
-        } else {
-            let sigil = mode.sigil();
-            quote!(#rt::tracing::event!(target: "profiler::ret", #level, return = #sigil #x))
+    // A number goes to the profiler as the metric `return`, past any filter; the log event
+    // has the function's target and the span's level, as `#[instrument(ret)]`'s.
+    let ret_event = args.ret.map(|mode| {
+        let sigil = sigil(mode);
+        let metric = numeric.map(|p| {
+            let value = if p.by_ref { quote!(&*#x) } else { quote!(&#x) };
+            quote! {
+                #rt::add_metrics(&[(#rt::contract::RETURN, #rt::metric_value(#value))]);
+            }
+        });
+        quote! {
+            #metric
+            #rt::tracing::event!(target: ::core::module_path!(), #level, return = #sigil #x)
         }
     });
     let wraps = err_event.is_some() || ret_event.is_some();
@@ -356,7 +287,7 @@ pub(crate) fn gen_wrapped(
 /// `{ if false { let v: Ret = loop {}; return v; } { body } }`, the unreachable `return` pinning
 /// the block's type to the declared return type (with `impl Trait` erased to `_`). Omitted for
 /// `-> !`, which cannot be written as a `let` type on stable.
-fn with_fake_return(output: &ReturnType, ident: &syn::Ident, body: TokenStream) -> TokenStream {
+fn with_fake_return(output: &ReturnType, ident: &Ident, body: TokenStream) -> TokenStream {
     let (ty, span) = match output {
         ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => {
             return quote!({ #body });
@@ -364,7 +295,7 @@ fn with_fake_return(output: &ReturnType, ident: &syn::Ident, body: TokenStream) 
         ReturnType::Type(_, ty) => (erase_impl_trait(ty), ty.span()),
         ReturnType::Default => (syn::parse_quote!(()), ident.span()),
     };
-    let fake = syn::Ident::new("__profile_fake_return", Span::mixed_site());
+    let fake = local("fake_return");
     let edge = quote_spanned! {span=>
         #[allow(
             unknown_lints,

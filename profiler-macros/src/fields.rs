@@ -1,4 +1,6 @@
-//! `fields(..)`: extra span fields in tracing's own syntax, passed through to `span!`.
+//! `fields(..)`: extra span fields in tracing's own syntax (`n = g.nrows()`, `label = %s`,
+//! `dbg = ?x`, `a.b = 1`, `{ CONST } = v`, `empty`). Parsing only; the expansion writes them
+//! out (`expand::gen_field`).
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
@@ -7,10 +9,9 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, Token};
 
-use crate::attr::FormatMode;
-use crate::support_path;
+use crate::value::FormatMode;
 
-/// `fields(..)`: tracing's field syntax, passed through to `span!`.
+/// `fields(..)`: the entries, in the order written.
 #[derive(Clone)]
 pub(crate) struct Fields(pub(crate) Punctuated<Field, Token![,]>);
 
@@ -23,9 +24,11 @@ impl Parse for Fields {
     }
 }
 
-impl ToTokens for Fields {
-    fn to_tokens(&self, tokens: &mut TokenStream) {
-        self.0.to_tokens(tokens);
+impl Fields {
+    /// The names given as a single identifier (`n`, not `a.b` nor `{ C }`): these replace the
+    /// function arguments of the same name.
+    pub(crate) fn single_names(&self) -> impl Iterator<Item = &Ident> {
+        self.0.iter().filter_map(|f| f.name.single_ident())
     }
 }
 
@@ -54,6 +57,7 @@ impl FieldName {
     }
 }
 
+/// The key as the user wrote it (`a.b`, `{ C }`).
 impl ToTokens for FieldName {
     fn to_tokens(&self, tokens: &mut TokenStream) {
         match self {
@@ -84,6 +88,8 @@ impl Parse for Field {
             FieldName::Expr(content.parse()?)
         } else {
             let dotted = Punctuated::parse_separated_nonempty_with(input, Ident::parse_any)?;
+            // The profiler's own marker fields are `profile.<..>`; a user field there could
+            // change a span's kind or its bookkeeping.
             if let Some(first) = dotted.first() {
                 if first == "profile" && dotted.len() > 1 {
                     return Err(syn::Error::new(
@@ -104,22 +110,5 @@ impl Parse for Field {
             None
         };
         Ok(Self { name, value, sigil })
-    }
-}
-
-impl ToTokens for Field {
-    fn to_tokens(&self, tokens: &mut TokenStream) {
-        let name = &self.name;
-        let sigil = self.sigil.map(FormatMode::sigil);
-        match (&self.value, sigil) {
-            (Some(value), sigil) => tokens.extend(quote!(#name = #sigil #value)),
-            // `fields(n)`: an empty field, to be recorded later (as `#[instrument]` does).
-            (None, None) => {
-                let rt = support_path();
-                tokens.extend(quote!(#name = #rt::tracing::field::Empty));
-            }
-            // `fields(%x)` / `fields(?x)`: tracing's shorthand for the local `x`.
-            (None, Some(sigil)) => tokens.extend(quote!(#sigil #name)),
-        }
     }
 }

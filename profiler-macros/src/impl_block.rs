@@ -5,18 +5,28 @@
 //! - `skip(x)` skips `x` wherever a method has it; it is an error only if no method has it.
 //! - A method with its own `#[profile(..)]` uses its own options instead of the block's (still
 //!   named `Type::method` by default); it is expanded here and its attribute removed.
+//! - `#[profile(skip_fn)]` on a method leaves it unprofiled (the attribute is removed).
 //! - `const fn` methods are left unprofiled (a span cannot be created in a constant context).
 
 use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
 use syn::{Attribute, ImplItem, ItemImpl, Meta, Type};
 
-use crate::args;
+use crate::args::{self, SkipCheck};
 use crate::attr::ProfileArgs;
-use crate::expand::{default_name, gen_function, FnParts, SkipCheck};
+use crate::fn_parts::{default_name, FnParts};
 
-/// Expands a profiled `impl` block.
-pub(crate) fn expand_impl(args: &ProfileArgs, mut block: ItemImpl) -> syn::Result<TokenStream> {
+/// How one method is expanded (`lib.rs`'s dispatch between async-like and plain functions):
+/// the method, its options, its default span name, and how strictly to check `skip(..)`.
+pub(crate) type ExpandFn<'a> =
+    &'a dyn Fn(FnParts, &ProfileArgs, &str, SkipCheck) -> syn::Result<TokenStream>;
+
+/// Expands a profiled `impl` block, each method through `expand_fn`.
+pub(crate) fn expand_impl(
+    args: &ProfileArgs,
+    mut block: ItemImpl,
+    expand_fn: ExpandFn<'_>,
+) -> syn::Result<TokenStream> {
     if let Some((key, _)) = &args.name {
         return Err(syn::Error::new(
             key.span(),
@@ -29,23 +39,34 @@ pub(crate) fn expand_impl(args: &ProfileArgs, mut block: ItemImpl) -> syn::Resul
     let mut errors: Option<syn::Error> = None;
     for item in &mut block.items {
         let ImplItem::Fn(method) = item else { continue };
-        if method.sig.constness.is_some() {
-            continue;
-        }
         let own = match take_own_attribute(&mut method.attrs) {
-            Ok(own) => own,
+            // `#[profile(skip_fn)]`: the method stays as written, without the attribute.
+            Ok(Some(own)) if own.skip_fn.is_some() => continue,
+            // The block's `crate = ".."` holds for a method with options of its own too.
+            Ok(Some(mut own)) => {
+                if own.krate.is_none() {
+                    own.krate.clone_from(&args.krate);
+                }
+                Some(own)
+            }
+            Ok(None) => None,
             Err(e) => {
                 push_error(&mut errors, e);
                 continue;
             }
         };
+        // A `const fn` cannot hold a span: left as it is, unless its own `#[profile]` asks
+        // (then expanding it gives the error).
+        if own.is_none() && method.sig.constness.is_some() {
+            continue;
+        }
         let (method_args, skip_check) = match &own {
             Some(own) => (own, SkipCheck::Strict),
             None => (args, SkipCheck::Lenient),
         };
         let name = default_name(&method.sig, Some(&self_name));
         let parts = FnParts::from(method.clone());
-        match gen_function(parts, method_args, &name, skip_check) {
+        match expand_fn(parts, method_args, &name, skip_check) {
             Ok(tokens) => *item = ImplItem::Verbatim(tokens),
             Err(e) => push_error(&mut errors, e),
         }

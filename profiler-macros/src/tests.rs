@@ -1,10 +1,14 @@
-//! Expansion tests on token strings (the compile-level tests are the trybuild ones in the root
-//! package's `tests/macro_ui.rs`).
+//! Expansion tests on token strings (the compile-level tests are the trybuild ones in
+//! `profiler-macros/tests/macro_ui.rs`).
 
 use proc_macro2::TokenStream;
 use quote::quote;
 
 use crate::expand;
+
+/// The runtime's support module, as the expansion in this crate's tests finds it (through the
+/// dev-dependency on `profiler-runtime`).
+const RT: &str = "::profiler_runtime::__macro_support";
 
 /// The expansion as a string with all whitespace removed, for `contains` checks.
 fn expanded(attr: TokenStream, item: TokenStream) -> String {
@@ -28,18 +32,20 @@ fn sync_fn_has_kind_sync_and_numeric_args() {
             }
         ),
     );
-    assert!(out.contains("profile.kind.hardware_access=::profiler_runtime::__macro_support::tracing::field::Empty"), "{out}");
-    assert!(out.contains("profile.sync="), "{out}");
+    // Marker fields are named by the runtime's constants, never spelt here.
+    let kind = format!("{{{RT}::contract::KIND_HARDWARE_ACCESS}}={RT}::tracing::field::Empty");
+    assert!(out.contains(&kind), "{out}");
     assert!(
-        out.contains("n=::profiler_runtime::__macro_support::metric_value(n)"),
+        out.contains(&format!("{{{RT}::contract::SYNC_FIELD}}=")),
         "{out}"
     );
-    assert!(
-        out.contains("r=::profiler_runtime::__macro_support::metric_value(*r)"),
-        "{out}"
-    );
-    assert!(!out.contains("metric_value(s)"), "{out}");
-    assert!(!out.contains("a=::"), "{out}");
+    assert!(!out.contains("profile."), "{out}");
+    // Recorded as themselves, so other layers see an integer, a float, a bool.
+    assert!(out.contains("n=n,"), "{out}");
+    assert!(out.contains("r=r,"), "{out}");
+    assert!(!out.contains("s=s"), "{out}");
+    assert!(!out.contains("metric_value"), "{out}");
+    assert!(!out.contains("a=a"), "{out}");
     assert!(out.contains("\"f\""), "{out}");
     assert!(out.contains("Level::INFO"), "{out}");
     assert!(!out.contains("||"), "no closure without err/ret: {out}");
@@ -53,7 +59,7 @@ fn default_kind_is_function_call() {
             fn f() {}
         ),
     );
-    assert!(out.contains("profile.kind.function_call="), "{out}");
+    assert!(out.contains("contract::KIND_FUNCTION_CALL}="), "{out}");
 }
 
 #[test]
@@ -66,13 +72,10 @@ fn async_fn_has_no_sync_field_and_is_instrumented() {
             }
         ),
     );
-    assert!(!out.contains("profile.sync"), "{out}");
+    assert!(!out.contains("SYNC_FIELD"), "{out}");
     assert!(out.contains("Instrument::instrument("), "{out}");
     assert!(out.contains("Level::DEBUG"), "{out}");
-    assert!(
-        out.contains("k=::profiler_runtime::__macro_support::metric_value(k)"),
-        "{out}"
-    );
+    assert!(out.contains("k=k,"), "{out}");
 }
 
 #[test]
@@ -81,17 +84,20 @@ fn skip_and_skip_all_and_field_override() {
         fn f(a: u32, b: u32, c: u32) {}
     );
     let out = expanded(quote!(skip(a), fields(b = 2 * b, m.n = %c)), item.clone());
-    assert!(!out.contains("a=::"), "{out}");
+    assert!(!out.contains("a=a"), "{out}");
     assert!(out.contains("b=2*b"), "{out}");
-    assert!(!out.contains("b=::"), "{out}");
-    assert!(out.contains("c=::"), "{out}");
+    assert!(!out.contains("b=b"), "{out}");
+    assert!(out.contains("c=c"), "{out}");
     assert!(out.contains("m.n=%c"), "{out}");
     let out = expanded(quote!(skip_all), item);
-    assert!(!out.contains("metric_value"), "{out}");
+    assert!(
+        !out.contains("a=a") && !out.contains("b=b") && !out.contains("c=c"),
+        "{out}"
+    );
 }
 
 #[test]
-fn err_and_ret_events() {
+fn err_and_ret_go_to_the_profiler_and_log_with_the_functions_target() {
     let out = expanded(
         quote!(err(Debug), ret),
         quote!(
@@ -100,28 +106,62 @@ fn err_and_ret_events() {
             }
         ),
     );
-    assert!(out.contains("target:\"profiler::error\""), "{out}");
-    assert!(out.contains("Level::ERROR,error=?"), "{out}");
-    assert!(out.contains("target:\"profiler::ret\""), "{out}");
-    // The `Ok` value is a number: recorded as one (the metric `return`).
+    // The error is set on the span directly, then logged with the function's own target.
     assert!(
-        out.contains("return=::profiler_runtime::__macro_support::metric_value(&"),
+        out.contains(&format!("{RT}::record_error_debug(&__profile_error)")),
         "{out}"
     );
-    // Anything else is recorded in its `Debug` form, for other layers.
+    let log = "target:::core::module_path!(),::profiler_runtime::__macro_support::tracing::Level::ERROR,error=?__profile_error";
+    assert!(out.contains(log), "{out}");
+    assert!(!out.contains("profiler::"), "no reserved target: {out}");
+    // The `Ok` value is a number: the metric `return`, straight to the profiler; the log event
+    // has the function's target and the span's level.
+    let metric = format!(
+        "{RT}::add_metrics(&[({RT}::contract::RETURN,{RT}::metric_value(&__profile_value))])"
+    );
+    assert!(out.contains(&metric), "{out}");
+    let ret =
+        format!("target:::core::module_path!(),{RT}::tracing::Level::INFO,return=?__profile_value");
+    assert!(out.contains(&ret), "{out}");
+    // Anything else is only logged, in its `Debug` form.
     for ret_ty in [
         quote!(String),
         quote!(Result<u32, String>),
         quote!(Vec<u32>),
+        quote!(my::u32),
     ] {
         let out = expanded(quote!(ret), quote!(fn f() -> #ret_ty { make() }));
         assert!(out.contains("return=?"), "{out}");
-        assert!(!out.contains("metric_value(&"), "{out}");
+        assert!(!out.contains("add_metrics"), "{out}");
     }
-    for ret_ty in [quote!(f64), quote!(core::primitive::usize), quote!(bool)] {
+    for ret_ty in [
+        quote!(f64),
+        quote!(core::primitive::usize),
+        quote!(bool),
+        quote!(u128),
+        quote!(i128),
+    ] {
         let out = expanded(quote!(ret), quote!(fn f() -> #ret_ty { make() }));
-        assert!(out.contains("metric_value(&"), "{out}");
+        assert!(out.contains("metric_value(&__profile_value)"), "{out}");
     }
+    let out = expanded(
+        quote!(ret),
+        quote!(
+            fn f(x: &mut u8) -> &mut u8 {
+                x
+            }
+        ),
+    );
+    assert!(out.contains("metric_value(&*__profile_value)"), "{out}");
+    let out = expanded(
+        quote!(ret(Display)),
+        quote!(
+            fn f() -> i64 {
+                1
+            }
+        ),
+    );
+    assert!(out.contains("return=%__profile_value"), "{out}");
     let out = expanded(
         quote!(err),
         quote!(
@@ -130,7 +170,15 @@ fn err_and_ret_events() {
             }
         ),
     );
-    assert!(out.contains("error=%"), "{out}");
+    assert!(
+        out.contains(&format!("{RT}::record_error(&__profile_error)")),
+        "{out}"
+    );
+    assert!(out.contains("error=%__profile_error"), "{out}");
+    assert!(
+        !out.contains("add_metrics"),
+        "err alone reports no return: {out}"
+    );
 }
 
 #[test]
@@ -147,11 +195,15 @@ fn impl_block_names_methods_after_the_type() {
         ),
     );
     assert!(
-        out.contains("\"Crossbar::one\",profile.kind.computation"),
+        out.contains(&format!(
+            "\"Crossbar::one\",{{{RT}::contract::KIND_COMPUTATION}}"
+        )),
         "{out}"
     );
     assert!(
-        out.contains("\"Crossbar::two\",profile.kind.io_operation"),
+        out.contains(&format!(
+            "\"Crossbar::two\",{{{RT}::contract::KIND_IO_OPERATION}}"
+        )),
         "{out}"
     );
     assert!(!out.contains("#[profile"), "{out}");
@@ -234,10 +286,146 @@ fn async_trait_output_is_instrumented_as_async() {
             }
         ),
     );
-    assert!(!out.contains("profile.sync"), "{out}");
+    assert!(!out.contains("SYNC_FIELD"), "{out}");
     assert!(
         out.contains("::std::boxed::Box::pin(asyncmove{let__profile_span="),
         "{out}"
     );
     assert!(out.contains("Instrument::instrument("), "{out}");
+}
+
+#[test]
+fn alloc_process_adds_its_marker() {
+    let f = quote!(
+        fn f() {}
+    );
+    let out = expanded(quote!(alloc = "process"), f.clone());
+    let marker = format!("{{{RT}::contract::PROCESS_ALLOC_FIELD}}={RT}::tracing::field::Empty");
+    assert!(out.contains(&marker), "{out}");
+    assert!(out.contains("SYNC_FIELD"), "{out}");
+    for thread in [quote!(alloc = "thread"), quote!(alloc = thread), quote!()] {
+        let out = expanded(thread, f.clone());
+        assert!(!out.contains("PROCESS_ALLOC_FIELD"), "{out}");
+    }
+    let e = error_of(quote!(alloc = "global"), f);
+    assert!(
+        e.contains("unknown `alloc` mode \"global\"; expected one of \"thread\", \"process\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn skip_fn_leaves_a_method_as_written() {
+    let out = expanded(
+        quote!(kind = "computation"),
+        quote!(
+            impl S {
+                fn kept(&self) {}
+                #[profile(skip_fn)]
+                fn left(&self) -> u32 {
+                    1
+                }
+                #[profile(skip_fn)]
+                const fn konst() {}
+            }
+        ),
+    );
+    assert!(out.contains("\"S::kept\""), "{out}");
+    assert!(!out.contains("\"S::left\""), "{out}");
+    assert!(out.contains("fnleft(&self)->u32{1}"), "{out}");
+    assert!(out.contains("constfnkonst(){}"), "{out}");
+    assert!(!out.contains("skip_fn"), "the attribute is removed: {out}");
+
+    let f = quote!(
+        fn f() {}
+    );
+    let e = error_of(quote!(skip_fn), f.clone());
+    assert!(
+        e.contains("only goes on a method inside an `impl` block"),
+        "{e}"
+    );
+    let e = error_of(quote!(skip_fn), quote!(impl S { fn f() {} }));
+    assert!(
+        e.contains("only goes on a method inside an `impl` block"),
+        "{e}"
+    );
+    let e = error_of(quote!(skip_fn, kind = "computation"), f);
+    assert!(e.contains("takes no other option (`kind` here)"), "{e}");
+    let e = error_of(
+        quote!(),
+        quote!(impl S {
+            #[profile(ret, skip_fn)]
+            fn f() {}
+        }),
+    );
+    assert!(e.contains("takes no other option (`ret` here)"), "{e}");
+}
+
+#[test]
+fn crate_names_the_runtime() {
+    let f = quote!(
+        fn f() {}
+    );
+    let out = expanded(quote!(crate = "my::reexports::rt"), f.clone());
+    assert!(
+        out.contains("my::reexports::rt::__macro_support::tracing::span!("),
+        "{out}"
+    );
+    assert!(!out.contains("profiler_runtime"), "{out}");
+    // A method's own options keep the block's `crate`.
+    let out = expanded(
+        quote!(crate = "rt"),
+        quote!(impl S {
+            #[profile(ret)]
+            fn f() {}
+        }),
+    );
+    assert!(!out.contains("profiler_runtime"), "{out}");
+    let e = error_of(quote!(crate = "not a path"), f);
+    assert!(e.contains("\"not a path\" is not a path"), "{e}");
+}
+
+fn scope(input: TokenStream) -> String {
+    crate::expand_scope(input).to_string().replace(' ', "")
+}
+
+#[test]
+fn profile_scope_is_a_sync_span_entered_to_the_end_of_the_block() {
+    let out = scope(quote!(
+        "solve.factorise",
+        kind = "computation",
+        fields(n = 3)
+    ));
+    assert!(
+        out.starts_with(&format!("let__profile_scope={RT}::tracing::span!(")),
+        "{out}"
+    );
+    assert!(out.contains("\"solve.factorise\""), "{out}");
+    assert!(out.contains("contract::KIND_COMPUTATION}="), "{out}");
+    assert!(out.contains("contract::SYNC_FIELD}="), "{out}");
+    assert!(out.contains("n=3"), "{out}");
+    assert!(out.ends_with(").entered();"), "{out}");
+    let out = scope(quote!("x"));
+    assert!(out.contains("contract::KIND_FUNCTION_CALL}="), "{out}");
+    assert!(out.contains("Level::INFO"), "{out}");
+    let out = scope(quote!("x", level = debug, alloc = "process",));
+    assert!(out.contains("Level::DEBUG"), "{out}");
+    assert!(out.contains("PROCESS_ALLOC_FIELD"), "{out}");
+
+    for (input, message) in [
+        (quote!(), "needs the span's name"),
+        (quote!(""), "must not be empty"),
+        (quote!("x", kind = "bogus"), "unknown profile kind \"bogus\""),
+        (
+            quote!("x", skip_all),
+            "unknown option `skip_all`; expected one of `kind`, `level`, `fields(..)`, `alloc`, `crate`",
+        ),
+        (quote!("x", kind = "computation", kind = "io_operation"), "duplicate option `kind`"),
+    ] {
+        let out = scope(input);
+        assert!(out.starts_with("::core::compile_error!"), "{out}");
+        // The message is a string literal in `compile_error!`: its quotes are escaped.
+        let message_in_literal = message.replace(' ', "").replace('"', "\\\"");
+        assert!(out.contains(&message_in_literal), "{message}: {out}");
+    }
 }

@@ -2,7 +2,7 @@
 //! `#![deny(warnings)]`) and the misuses it must reject with a pointed error.
 //!
 //! The `.stderr` files are pinned; after an intended change to a message, regenerate them with
-//! `TRYBUILD=overwrite cargo test --test macro_ui` and review the diff.
+//! `TRYBUILD=overwrite cargo test -p profiler-macros --test macro_ui` and review the diff.
 
 #[test]
 fn profile_attribute_ui() {

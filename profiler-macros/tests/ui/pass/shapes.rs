@@ -1,5 +1,5 @@
 //! Every function shape `#[profile]` must accept, compiled under `#![deny(warnings)]`.
-//! Also compiled (and run) as a module of `tests/shapes_compile.rs`, so clippy sees it too.
+//! Also compiled (and run) as a module of `profiler-macros/tests/shapes_compile.rs`, so clippy sees it too.
 #![deny(warnings)]
 
 use std::fmt::{Debug, Display};

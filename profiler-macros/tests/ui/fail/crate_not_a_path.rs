@@ -1,0 +1,8 @@
+use profiler_runtime::profile;
+
+#[profile(crate = "profiler runtime")]
+fn program() {}
+
+fn main() {
+    program();
+}

@@ -1,0 +1,8 @@
+use profiler_runtime::profile;
+
+#[profile(skip_fn)]
+fn program() {}
+
+fn main() {
+    program();
+}
