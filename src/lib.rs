@@ -9,6 +9,6 @@ pub use profiler_runtime;
 pub use rram_sim;
 
 pub use profiler_runtime::{
-    metrics, profile, CountingAllocator, EventKind, PerformanceProfiler, Profile, ProfileError,
-    ProfileEvent,
+    metrics, profile, profile_scope, CountingAllocator, EventKind, PerformanceProfiler, Profile,
+    ProfileError, ProfileEvent,
 };

@@ -50,6 +50,7 @@ mod expand;
 mod fields;
 mod fn_parts;
 mod impl_block;
+mod manifest;
 mod primitive;
 mod scope;
 mod support;

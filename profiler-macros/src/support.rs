@@ -5,7 +5,7 @@
 //! 1. `#[profile(crate = "path")]`: the path reaches the runtime crate (like serde's
 //!    `crate = ".."`), for a crate that re-exports it under another name.
 //! 2. `profiler-runtime` in the using crate's `Cargo.toml` (renamed or not, as a dependency or
-//!    a dev-dependency, found with `proc-macro-crate`): `::<its name>`.
+//!    a dev-dependency, found by [`crate::manifest`]): `::<its name>`.
 //! 3. `rram-profiler` (renamed or not), which re-exports the runtime as `profiler_runtime`:
 //!    `::<its name>::profiler_runtime`.
 //!
@@ -17,8 +17,8 @@
 //! its doctests, examples and binaries are separate crates that link it, and reach it by its
 //! name.
 
+use crate::manifest::{crate_name, FoundCrate, NotFound};
 use proc_macro2::{Span, TokenStream};
-use proc_macro_crate::{crate_name, FoundCrate};
 use quote::{quote, ToTokens};
 use syn::Ident;
 
@@ -92,8 +92,8 @@ enum Lookup {
 fn lookup(package: &str) -> Lookup {
     match crate_name(package) {
         Ok(found) => Lookup::Found(found),
-        Err(proc_macro_crate::Error::CrateNotFound { .. }) => Lookup::Absent,
-        Err(_) => Lookup::Unknown,
+        Err(NotFound::Absent) => Lookup::Absent,
+        Err(NotFound::NoManifest) => Lookup::Unknown,
     }
 }
 

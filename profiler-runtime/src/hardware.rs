@@ -421,7 +421,8 @@ impl<D: RramDevice> HardwarePerformanceProfiler<D> {
         let out = match out {
             Ok(out) => out,
             Err(e) => {
-                tracing::event!(target: "profiler::error", tracing::Level::ERROR, error = %e);
+                crate::record::metrics::record_error(&e);
+                tracing::event!(tracing::Level::ERROR, error = %e);
                 self.summary.failed_operations += 1;
                 self.summary
                     .operations

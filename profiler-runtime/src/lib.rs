@@ -41,6 +41,9 @@
 //! `record_event`, `profile_function` and the counting allocator.
 #![warn(missing_docs)]
 
+// Lets `#[profile]` inside this crate's own examples of itself name it as users do.
+extern crate self as profiler_runtime;
+
 pub mod contract;
 pub mod error;
 mod macro_support;
@@ -74,7 +77,7 @@ pub use profiler::{
     AlgorithmResults, FunctionMetrics, MemorySource, PerformanceProfiler, ProfilerBuilder,
     DEFAULT_MONITOR_INTERVAL, DEFAULT_RAW_CAPACITY,
 };
-pub use profiler_macros::profile;
+pub use profiler_macros::{profile, profile_scope};
 pub use record::alloc::CountingAllocator;
 pub use record::layer::ProfilerLayer;
 

@@ -7,31 +7,27 @@
 //! on `tracing` directly) whose **static metadata** tells the layer what it needs, so nothing is
 //! parsed per call:
 //!
-//! - the kind, as an empty field named `profile.kind.<kind>` (e.g. `profile.kind.hardware_access`);
-//! - `profile.sync`, an empty field present when the function is not `async`: a promise that the
-//!   span is created, entered once, exited and closed on one thread, which lets the layer keep its
+//! - the kind, as an empty marker field named by [`contract`] (`contract::KIND_COMPUTATION`, ...,
+//!   written `{ contract::KIND_COMPUTATION } = Empty`, so no name is spelt in the macro);
+//! - [`contract::SYNC_FIELD`], present when the function is not `async`: a promise that the span
+//!   is created, entered once, exited and closed on one thread, which lets the layer keep its
 //!   per-span state in a thread-local stack instead of the registry's extensions;
-//! - numeric fields (function arguments of primitive numeric type and `fields(..)` entries) become
-//!   the event's metrics.
+//! - [`contract::PROCESS_ALLOC_FIELD`] with `alloc = "process"`;
+//! - numeric and bool fields (function arguments of primitive type and `fields(..)` entries),
+//!   recorded as their own types for other layers, become the event's metrics.
 //!
 //! Inside the span, `metrics!` hands its values straight to the layer ([`add_metrics`], past any
 //! filter), which sums them into the span; an event with target [`METRICS_TARGET`] does the
-//! same for its numeric fields (for hand-written events). `err` emits an event with target
-//! [`ERROR_TARGET`] and an `error` field (the event's error text); `ret` one with target
-//! [`RETURN_TARGET`] and a `return` field, a number where the return type is a primitive number
-//! or `bool` (the event's metric `return`), else the value's `Debug`/`Display` form (for other
-//! layers; the profiler ignores it).
+//! same for its numeric fields (for hand-written events). `err` calls [`record_error`] (or
+//! [`record_error_debug`]) while the span is entered, and `ret` adds a numeric return value as
+//! the metric [`contract::RETURN`] through [`add_metrics`]: both past any filter. Their log
+//! events keep the function's own target, for other layers.
 
 pub use tracing;
 
 pub use crate::contract;
 pub use crate::contract::{KIND_FIELD_PREFIX, METRICS_TARGET, SYNC_FIELD};
 pub use crate::record::metrics::{add_metrics, metrics_enabled, record_error, record_error_debug};
-/// Target of the event `#[profile(err)]` emits on an `Err` return.
-pub const ERROR_TARGET: &str = "profiler::error";
-/// Target of the event `#[profile(ret)]` emits with the return value.
-pub const RETURN_TARGET: &str = "profiler::ret";
-
 /// Converts a metric value of any primitive numeric type to `f64`.
 pub trait MetricValue {
     /// The value as `f64`.

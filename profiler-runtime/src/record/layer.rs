@@ -23,7 +23,7 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use crate::macro_support::{ERROR_TARGET, METRICS_TARGET, RETURN_TARGET};
+use crate::contract::METRICS_TARGET;
 use crate::record::alloc::OwnAllocations;
 use crate::record::collector::Collector;
 use crate::record::frame::Frame;
@@ -192,15 +192,13 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let target = event.metadata().target();
-        let what = match target {
-            METRICS_TARGET => Reserved::Metrics,
-            RETURN_TARGET => Reserved::Return,
-            ERROR_TARGET => Reserved::Error,
-            _ => return,
-        };
+        // Only hand-written events with the metrics target carry numbers for the profiler
+        // (`metrics!` and `#[profile(err, ret)]` call it directly, past any filter).
+        if event.metadata().target() != METRICS_TARGET {
+            return;
+        }
         let c = &self.collector;
-        // Guarded: an error's text comes from its `Display`/`Debug`, which is user code.
+        // Guarded: a field's value may be user code (`Value` impls).
         with_slot(c, |slot| {
             let _own = OwnAllocations::begin();
             let span = match event.parent() {
@@ -208,30 +206,16 @@ where
                 None if event.is_contextual() => slot.current_span(),
                 None => SpanKey::NONE,
             };
-            let found = with_frame(slot, &ctx, span, |f| match what {
-                Reserved::Metrics | Reserved::Return => {
-                    event.record(&mut MetricVisitor { frame: f });
-                }
-                Reserved::Error => event.record(&mut ErrorVisitor { frame: f }),
+            let found = with_frame(slot, &ctx, span, |f| {
+                event.record(&mut MetricVisitor { frame: f });
             });
-            if found.is_none() && what == Reserved::Metrics {
+            if found.is_none() {
                 slot.close_standalone_metrics(c, |frame| {
                     event.record(&mut MetricVisitor { frame })
                 });
             }
         });
     }
-}
-
-/// The events of the `#[profile]` expansion the layer reads (by target).
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Reserved {
-    /// Numeric fields are metrics (`metrics!` by hand).
-    Metrics,
-    /// `ret`: a numeric `return` field is the metric `return`.
-    Return,
-    /// `err`: the `error` field is the event's error text.
-    Error,
 }
 
 /// Opens the frame of a span that may move between threads, in the span's extensions (cold:
@@ -351,27 +335,4 @@ impl Visit for MetricVisitor<'_> {
         self.record_f64(field, if value { 1.0 } else { 0.0 });
     }
     fn record_debug(&mut self, _field: &Field, _value: &dyn fmt::Debug) {}
-}
-
-/// Takes the `error` field's text.
-struct ErrorVisitor<'a> {
-    frame: &'a mut Frame,
-}
-
-impl Visit for ErrorVisitor<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "error" {
-            self.frame.error = Some(value.into());
-        }
-    }
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        if field.name() == "error" {
-            self.frame.error = Some(value.to_string().into());
-        }
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if field.name() == "error" {
-            self.frame.error = Some(format!("{value:?}").into());
-        }
-    }
 }

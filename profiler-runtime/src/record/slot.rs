@@ -8,7 +8,7 @@ use std::sync::{Arc, Weak};
 
 use tracing::Metadata;
 
-use crate::macro_support::{KIND_FIELD_PREFIX, SYNC_FIELD};
+use crate::contract::{KIND_FIELD_PREFIX, PROCESS_ALLOC_FIELD, SYNC_FIELD};
 use crate::model::event::EventKind;
 use crate::model::hash::IntMap;
 use crate::record::collector::{Collector, Shard};
@@ -106,6 +106,8 @@ impl ThreadSlot {
                 markers += 1;
             } else if name == SYNC_FIELD {
                 sync = true;
+                markers += 1;
+            } else if name == PROCESS_ALLOC_FIELD {
                 markers += 1;
             }
         }
