@@ -1,5 +1,5 @@
-//! Everything the profiler writes: versioned JSON profiles ([`persist`]), traces and folded
-//! stacks ([`export`]), flame graphs and charts ([`plot`]).
+//! Everything the profiler writes: versioned JSON profiles (`persist`), traces and folded
+//! stacks (`export`), flame graphs and charts (`plot`).
 
 #[cfg(feature = "export")]
 pub mod export;
