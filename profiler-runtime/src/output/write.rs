@@ -171,6 +171,33 @@ impl SafeWriter {
         &self.target
     }
 
+    /// What the names of this target's temporary files start with (in the target's
+    /// directory): to find leftovers of a crash by hand.
+    pub fn temp_prefix(&self) -> String {
+        let name = self.target.file_name().unwrap_or_default();
+        format!("{TEMP_PREFIX}{:016x}-", name_hash(name))
+    }
+
+    /// Checks, without writing, what [`write`](Self::write) checks first: the target is
+    /// absent or a regular file that is no input, and its directory exists.
+    pub fn check(&self) -> Result<(), ProfileError> {
+        let target = self.resolve()?;
+        self.check_target(&target)?;
+        let dir = parent_dir(&target);
+        match fs::metadata(&dir) {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(m) => Err(refused(
+                &self.target,
+                format!("its directory `{}` is {}", dir.display(), kind_of(&m)),
+            )),
+            Err(e) => Err(ProfileError::Io {
+                action: "finding the directory of",
+                path: self.target.clone(),
+                source: e,
+            }),
+        }
+    }
+
     /// Writes the target with `body`, which writes the whole content into the sink (buffered).
     /// An error from `body`, or from writing, syncing or renaming, leaves the target as it
     /// was and no temporary file behind.
@@ -178,25 +205,9 @@ impl SafeWriter {
     where
         F: FnOnce(Sink<'_>) -> Result<(), ProfileError>,
     {
+        self.check()?;
         let target = self.resolve()?;
         let dir = parent_dir(&target);
-        self.check_target(&target)?;
-        match fs::metadata(&dir) {
-            Ok(m) if m.is_dir() => {}
-            Ok(m) => {
-                return Err(refused(
-                    &self.target,
-                    format!("its directory `{}` is {}", dir.display(), kind_of(&m)),
-                ))
-            }
-            Err(e) => {
-                return Err(ProfileError::Io {
-                    action: "finding the directory of",
-                    path: self.target.clone(),
-                    source: e,
-                })
-            }
-        }
         let key = name_hash(target.file_name().unwrap_or_default());
         remove_stale_temps(&dir, key);
         let (tmp, file) = self.create_temp(&dir, &target, key)?;
