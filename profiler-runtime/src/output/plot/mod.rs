@@ -180,13 +180,25 @@ pub fn render_with_report(
     plot: PlotType,
     path: impl AsRef<Path>,
 ) -> Result<(), ProfileError> {
-    let path = path.as_ref();
+    render_to(report, profile, plot, &SafeWriter::new(path))
+}
+
+/// Draws `plot` (PNG or SVG by the extension of the writer's target) and writes it through
+/// `writer` (which may refuse, for example, to write over an input).
+pub fn render_to(
+    report: &PerformanceReport,
+    profile: &Profile,
+    plot: PlotType,
+    writer: &SafeWriter,
+) -> Result<(), ProfileError> {
+    let path = writer.target();
     let format = ImageFormat::of(path)?;
+    writer.check()?;
     let bytes = draw(report, profile, plot, format).map_err(|reason| ProfileError::Render {
         what: format!("the {plot} chart to `{}`", path.display()),
         reason,
     })?;
-    SafeWriter::new(path).write_bytes(&bytes)
+    writer.write_bytes(&bytes)
 }
 
 /// Draws `plot` in memory and encodes it (the file is written whole, or not at all).
