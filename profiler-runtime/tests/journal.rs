@@ -31,8 +31,11 @@ fn journaled(dir: &Path, capacity: usize) -> (PerformanceProfiler, PathBuf) {
     (p, path)
 }
 
+/// Total events, (operation, count, total ns), (event id, parent, wall ns).
+type Essentials = (u64, Vec<(String, u64, u64)>, Vec<(u64, Option<u64>, u64)>);
+
 /// Everything a snapshot says that a journal carries, for comparison.
-fn essentials(p: &Profile) -> (u64, Vec<(String, u64, u64)>, Vec<(u64, Option<u64>, u64)>) {
+fn essentials(p: &Profile) -> Essentials {
     let mut ops: Vec<(String, u64, u64)> = p
         .operations
         .iter()

@@ -81,7 +81,9 @@ fn address_space_limit() -> Option<u64> {
     };
     // SAFETY: `getrlimit` writes the struct we pass and nothing else.
     let ok = unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut r) } == 0;
-    (ok && r.rlim_cur != libc::RLIM_INFINITY).then(|| r.rlim_cur as u64)
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
+    let cur = r.rlim_cur as u64;
+    (ok && r.rlim_cur != libc::RLIM_INFINITY).then_some(cur)
 }
 
 #[cfg(not(unix))]

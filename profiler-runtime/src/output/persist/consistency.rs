@@ -316,7 +316,8 @@ pub(super) fn check_operation_sums(
     ops: &[OperationStats],
     path: &Path,
 ) -> Result<(), ProfileError> {
-    let fields: [(&str, fn(&OperationStats) -> u64); 10] = [
+    type Field = (&'static str, fn(&OperationStats) -> u64);
+    let fields: [Field; 10] = [
         ("count", |o| o.count),
         ("total_ns", |o| o.total_ns),
         ("busy_ns", |o| o.busy_ns),
