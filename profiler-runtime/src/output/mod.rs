@@ -1,6 +1,6 @@
 //! Everything the profiler writes: versioned JSON profiles ([`persist`]), traces and folded
 //! stacks ([`export`]), flame graphs and charts ([`plot`]), the crash-safe journal
-//! ([`journal`]); every file goes through the one safe writer ([`write`]).
+//! ([`journal`]); every file goes through the one safe writer ([`write`](mod@write)).
 
 #[cfg(feature = "export")]
 pub mod export;

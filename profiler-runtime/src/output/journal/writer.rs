@@ -172,6 +172,17 @@ struct Writer {
 
 impl Writer {
     fn run(&mut self, shared: &Shared, interval: Duration) {
+        /// Marks the journal closed however the thread ends (a panic included), so nobody
+        /// waits for it forever.
+        struct Closed<'a>(&'a Shared);
+        impl Drop for Closed<'_> {
+            fn drop(&mut self) {
+                let mut st = lock(&self.0.state);
+                st.closed = true;
+                self.0.cv.notify_all();
+            }
+        }
+        let _closed = Closed(shared);
         let start = StartRecord {
             started_at_unix_ns: self.collector.clock.epoch_unix_ns(),
             raw_capacity: self.raw_capacity,
@@ -294,6 +305,18 @@ impl Writer {
             sessions: sessions_changed.then(|| sessions.clone()),
             operations: cut.changed,
         };
+        let nothing_new = count == 0
+            && meta.new_ops.is_empty()
+            && meta.new_keys.is_empty()
+            && meta.threads.is_empty()
+            && meta.samples.is_empty()
+            && meta.sessions.is_none()
+            && meta.operations.is_empty();
+        if nothing_new {
+            // An idle profiler writes nothing.
+            self.seq -= 1;
+            return;
+        }
         let Ok(json) = serde_json::to_vec(&meta) else {
             return;
         };
