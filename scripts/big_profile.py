@@ -5,7 +5,7 @@
 
 Events come in nested triples (a solve, an iteration inside it, a crossbar MVM inside that)
 with a few metrics and allocation figures each, like the demo's; the operations' aggregates
-match the events. About 105 bytes per event: 5,000,000 events make a ~500 MiB file.
+match the events. About 127 bytes per event: 4,100,000 events make a ~500 MiB file.
 """
 import json
 import sys

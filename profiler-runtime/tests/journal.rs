@@ -179,3 +179,18 @@ fn a_damaged_record_is_detected_by_its_checksum() {
     std::fs::write(&path, b"{\"format_version\":1}").unwrap();
     assert!(matches!(recover(&path), Err(ProfileError::BadFile { .. })));
 }
+
+#[test]
+fn a_flush_is_bounded_by_the_raw_capacity_plus_the_aggregates() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, path) = journaled(dir.path(), 1000);
+    p.in_scope(|| outer(50_000));
+    p.flush_journal();
+    let r = recover(&path).unwrap();
+    assert_eq!(r.profile.total_events(), 50_001);
+    assert_eq!(r.profile.events.len(), 1000);
+    // 50,001 events would take megabytes; the flush holds at most the raw buffer's capacity
+    // (plus one staging chunk of 512) of them, and two operations' aggregates.
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size < 150_000, "{size} bytes for one flush");
+}
