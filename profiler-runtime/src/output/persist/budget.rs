@@ -34,12 +34,12 @@ pub(crate) fn ensure(need: u64, path: &Path, what: &str) -> Result<(), ProfileEr
         return Err(ProfileError::OutOfMemory {
             path: path.to_owned(),
             reason: format!(
-                "{what} needs about {} MiB but only {} MiB are available (address-space limit \
-                 and free memory, less {} MiB kept in reserve); raise `ulimit -v`, free memory, \
-                 or read less of the file (`report` and `diff` keep no events)",
-                need >> 20,
+                "{what} needs about {} MiB (with {} MiB kept in reserve) but only {} MiB are \
+                 available (address-space limit and free memory); raise `ulimit -v`, free \
+                 memory, or read less of the file (`report` and `diff` keep no events)",
+                need.saturating_add(RESERVE_BYTES) >> 20,
+                RESERVE_BYTES >> 20,
                 avail >> 20,
-                RESERVE_BYTES >> 20
             ),
         });
     }

@@ -394,7 +394,7 @@ impl<'de> Visitor<'de> for RowsSeed<'_> {
                     // Grow by half, checked: a failed allocation is an error, not an abort.
                     let more = (out.len() / 2).max(1024);
                     let bytes = (more * std::mem::size_of::<ProfileEvent>()) as u64;
-                    budget::ensure(bytes, &path, "the events").map_err(fail)?;
+                    budget::ensure(bytes, &path, "growing the events").map_err(fail)?;
                     out.try_reserve_exact(more)
                         .map_err(|_| fail(oom(&path, tally.seen())))?;
                 }
