@@ -50,9 +50,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // The same profile as a Chrome/Perfetto trace (open it at https://ui.perfetto.dev).
+    // Through the safe writer: a temporary file renamed into place, never over a device.
     let trace = dir.join("trace.json");
-    let file = std::fs::File::create(&trace)?;
-    loaded.to_chrome_trace(std::io::BufWriter::new(file))?;
+    rram_profiler::profiler_runtime::output::write::SafeWriter::new(&trace)
+        .write(|w| Ok(loaded.to_chrome_trace(w)?))?;
     println!("wrote {}", trace.display());
 
     // A bad file is an error value naming the file and what is wrong, never a panic.

@@ -218,6 +218,7 @@ fn errors_are_one_line_and_non_zero() {
     let truncated = dir.path().join("truncated.json");
     let full = std::fs::read_to_string(profile_json()).unwrap();
     std::fs::write(&truncated, &full[..full.len() / 2]).unwrap();
+    let trace = dir.path().join("trace.json");
     assert_one_line_error(
         &run(&[
             "export",
@@ -225,10 +226,11 @@ fn errors_are_one_line_and_non_zero() {
             "--format",
             "chrome",
             "-o",
-            "/dev/null",
+            trace.to_str().unwrap(),
         ]),
         "truncated.json",
     );
+    assert!(!trace.exists());
 
     let p = profile_json();
     let p = p.to_str().unwrap();
@@ -243,6 +245,15 @@ fn errors_are_one_line_and_non_zero() {
     );
     assert_one_line_error(&run(&["export", p, "--format", "xml", "-o", "x"]), "xml");
     assert_one_line_error(&run(&["diff", p, p, "--threshold", "ten"]), "ten");
+    assert_one_line_error(
+        &run(&["diff", p, p, "--threshold", "-1"]),
+        "threshold must be non-negative",
+    );
+    // A missing argument is named, with what it expects.
+    let o = run(&["plot", p, "-o", out.to_str().unwrap()]);
+    assert_one_line_error(&o, "--type <T>");
+    assert_one_line_error(&run(&["export", p, "-o", "x.json"]), "--format <FORMAT>");
+    assert_one_line_error(&run(&["recover", "j.journal"]), "--output <OUT>");
     assert_one_line_error(
         &run(&[
             "demo",
@@ -284,4 +295,290 @@ fn help_and_version_succeed() {
         assert!(h.contains(sub), "{h}");
     }
     assert!(run(&["--version"]).status.success());
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+#[test]
+fn outputs_never_replace_devices_fifos_directories_or_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile_json();
+    let p = p.to_str().unwrap();
+    let fifo = dir.path().join("pipe.json");
+    assert!(bin_status("mkfifo", &[fifo.to_str().unwrap()]));
+    let adir = dir.path().join("adir");
+    std::fs::create_dir(&adir).unwrap();
+    let mut targets = vec![(fifo.clone(), "FIFO"), (adir.clone(), "directory")];
+    let node = dir.path().join("null");
+    if is_root() && bin_status("mknod", &[node.to_str().unwrap(), "c", "1", "3"]) {
+        targets.push((node.clone(), "character device"));
+    } else {
+        println!("SKIPPED the device-node case: mknod needs root");
+    }
+    for (target, kind) in &targets {
+        let t = target.to_str().unwrap();
+        for args in [
+            vec!["export", p, "--format", "chrome", "-o", t],
+            vec!["export", p, "--format", "flamegraph", "-o", t],
+            vec!["recover", p, "-o", t],
+        ] {
+            assert_one_line_error(&run(&args), t);
+            let e = stderr(&run(&args));
+            assert!(e.contains(kind), "{e}");
+        }
+    }
+    assert!(adir.is_dir());
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(
+        names.len(),
+        targets.len(),
+        "nothing left beside the targets: {names:?}"
+    );
+
+    // The input itself, by the same path or through standard input.
+    let same = dir.path().join("same.json");
+    std::fs::copy(profile_json(), &same).unwrap();
+    let before = std::fs::read(&same).unwrap();
+    let s = same.to_str().unwrap();
+    let o = run(&["export", s, "--format", "chrome", "-o", s]);
+    assert_one_line_error(&o, "same file as the input");
+    let o = bin()
+        .args(["export", "-", "--format", "folded", "-o", s])
+        .stdin(std::fs::File::open(&same).unwrap())
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, "same file as the input");
+    let o = run(&["plot", s, "--type", "scaling", "-o", s]);
+    assert_one_line_error(&o, "extension");
+    assert_eq!(std::fs::read(&same).unwrap(), before);
+}
+
+fn bin_status(cmd: &str, args: &[&str]) -> bool {
+    std::process::Command::new(cmd)
+        .args(args)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn reading_refuses_what_is_not_a_regular_file_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("p.json");
+    assert!(bin_status("mkfifo", &[fifo.to_str().unwrap()]));
+    // No writer ever opens the FIFO: the command must not block.
+    for f in [
+        fifo.to_str().unwrap(),
+        "/dev/zero",
+        dir.path().to_str().unwrap(),
+    ] {
+        assert_one_line_error(&run(&["report", f]), "not a regular file");
+        assert_one_line_error(&run(&["diff", f, f]), "not a regular file");
+    }
+    // Standard input works.
+    let o = bin()
+        .args(["report", "-"])
+        .stdin(std::fs::File::open(profile_json()).unwrap())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("hp_inv"));
+}
+
+#[test]
+fn concurrent_exports_to_one_target_each_leave_valid_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("t.json");
+    let p = profile_json();
+    for _round in 0..3 {
+        let children: Vec<_> = (0..8)
+            .map(|_| {
+                bin()
+                    .args(["export", p.to_str().unwrap(), "--format", "chrome", "-o"])
+                    .arg(&target)
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let o = c.wait_with_output().unwrap();
+            assert!(o.status.success(), "{}", stderr(&o));
+            let text = std::fs::read_to_string(&target).unwrap();
+            serde_json::from_str::<serde_json::Value>(&text).expect("a whole trace");
+        }
+    }
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+}
+
+#[test]
+fn the_demo_lists_what_it_could_not_write_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(out.join("scaling.png")).unwrap();
+    let o = run(&[
+        "demo",
+        "--sizes",
+        "8,16",
+        "--block-sizes",
+        "16",
+        "--tiles",
+        "8",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stdout(&o).contains("not written"), "{}", stdout(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("1 of 13 outputs were not written (scaling.png)"),
+        "{e}"
+    );
+    assert!(out.join("scaling.png").is_dir());
+    assert!(out.join("profile.json").is_file());
+    // The journal is gone once profile.json holds the run.
+    assert!(!out.join("profile.journal").exists());
+    // A journal left by a crashed run is never overwritten: the demo refuses to start.
+    std::fs::write(out.join("profile.journal"), "a crashed run").unwrap();
+    let o = run(&[
+        "demo",
+        "--sizes",
+        "8",
+        "--block-sizes",
+        "16",
+        "--tiles",
+        "8",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&o, "profile.journal");
+    assert!(stderr(&o).contains("recover"));
+    assert_eq!(
+        std::fs::read_to_string(out.join("profile.journal")).unwrap(),
+        "a crashed run"
+    );
+}
+
+#[test]
+fn plot_on_a_full_disk_keeps_the_old_chart() {
+    if !is_root() {
+        println!("SKIPPED: mounting a small tmpfs needs root");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    std::fs::create_dir(&small).unwrap();
+    if !bin_status(
+        "mount",
+        &[
+            "-t",
+            "tmpfs",
+            "-o",
+            "size=128k",
+            "tmpfs",
+            small.to_str().unwrap(),
+        ],
+    ) {
+        println!("SKIPPED: cannot mount a tmpfs here");
+        return;
+    }
+    let chart = small.join("c.svg");
+    std::fs::write(&chart, "the old chart").unwrap();
+    let filler = small.join("filler");
+    let _ = std::fs::write(&filler, vec![0u8; 1 << 20]);
+    let p = profile_json();
+    let o = run(&[
+        "plot",
+        p.to_str().unwrap(),
+        "--type",
+        "execution_time",
+        "-o",
+        chart.to_str().unwrap(),
+    ]);
+    let kept = std::fs::read_to_string(&chart).unwrap_or_default();
+    let names: Vec<String> = std::fs::read_dir(&small)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    bin_status("umount", &[small.to_str().unwrap()]);
+    assert_one_line_error(&o, "c.svg");
+    assert_eq!(kept, "the old chart");
+    names
+        .iter()
+        .for_each(|n| assert!(n == "c.svg" || n == "filler", "left behind: {n}"));
+}
+
+#[test]
+fn lenient_repairs_what_strict_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(profile_json()).unwrap()).unwrap();
+    let rows = v["events"]["rows"].as_array_mut().unwrap();
+    let first_id = rows[0][0].clone();
+    // A later event takes the first one's id (one that is not its child).
+    let k = (1..rows.len()).find(|&k| rows[k][1] != first_id).unwrap();
+    rows[k][0] = first_id;
+    let bad = dir.path().join("dup.json");
+    std::fs::write(&bad, serde_json::to_string(&v).unwrap()).unwrap();
+    let b = bad.to_str().unwrap();
+    assert_one_line_error(&run(&["report", b]), "inconsistent");
+    assert_one_line_error(&run(&["analyze", b]), &format!("event #{k} has id"));
+    for args in [
+        vec!["report", "--lenient", b],
+        vec!["analyze", "--lenient", b],
+        vec!["diff", "--lenient", b, b],
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("repaired 1: 1 with a duplicate id"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn recover_rebuilds_a_profile_from_a_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("run.journal");
+    let profiler = PerformanceProfiler::builder()
+        .without_monitor()
+        .journal(&journal)
+        .build()
+        .unwrap();
+    profiler.in_scope(|| {
+        for _ in 0..3 {
+            step(1);
+        }
+    });
+    profiler.flush_journal();
+    // The process is still "running" (no closing record), as after a crash.
+    let out = dir.path().join("recovered.json");
+    let o = run(&[
+        "recover",
+        journal.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cut short"), "{}", stderr(&o));
+    let o = run(&["report", out.to_str().unwrap()]);
+    assert!(
+        o.status.success() && stdout(&o).contains("step"),
+        "{}",
+        stderr(&o)
+    );
+    assert_one_line_error(
+        &run(&["recover", out.to_str().unwrap(), "-o", "x.json"]),
+        "not a journal",
+    );
+    drop(profiler);
 }

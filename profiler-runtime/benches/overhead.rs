@@ -10,8 +10,9 @@
 //!   `baseline_noop_layer_metrics`, that function under the floor's subscriber (its own floor);
 //! - `interleaved`: the floor, the clock-only layer and the profiler in alternating rounds of 1M
 //!   calls (15 rounds), printing each one's median ns and its median per-round ratio to the
-//!   floor: drift of a noisy machine hits all three alike, unlike rows measured one after
-//!   another;
+//!   floor: drift of a noisy machine hits all of them alike, unlike rows measured one after
+//!   another; with them, the profiler with a crash-safe journal (default 1 s interval), and its
+//!   median per-round ratio to the profiler without one;
 //! - `threads_8x1M`: 8 threads x 1M calls, then the aggregates must count every call exactly;
 //! - `bounded_50M`: 50M calls into a raw buffer of 1M events; prints the peak RSS.
 //!
@@ -134,7 +135,14 @@ fn interleaved(_c: &mut Criterion) {
         .without_monitor()
         .build()
         .expect("valid config");
-    let mut rows: [Vec<f64>; 3] = Default::default();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let journaled = PerformanceProfiler::builder()
+        .raw_capacity(1 << 16)
+        .without_monitor()
+        .journal(dir.path().join("bench.journal"))
+        .build()
+        .expect("valid config");
+    let mut rows: [Vec<f64>; 4] = Default::default();
     for _ in 0..ROUNDS {
         rows[0].push(ns_per_call(tracing_subscriber::registry().with(Noop), N));
         rows[1].push(ns_per_call(
@@ -142,8 +150,14 @@ fn interleaved(_c: &mut Criterion) {
             N,
         ));
         rows[2].push(ns_per_call(profiler.subscriber(), N));
+        rows[3].push(ns_per_call(journaled.subscriber(), N));
     }
-    let names = ["baseline_noop_layer", "clock_only_layer", "profiler_layer"];
+    let names = [
+        "baseline_noop_layer",
+        "clock_only_layer",
+        "profiler_layer",
+        "profiler_layer_journal",
+    ];
     for (name, row) in names.iter().zip(&rows) {
         let ratios = row.iter().zip(&rows[0]).map(|(t, f)| t / f).collect();
         println!(
@@ -152,6 +166,12 @@ fn interleaved(_c: &mut Criterion) {
             median(ratios)
         );
     }
+    let ratios = rows[3].iter().zip(&rows[2]).map(|(j, p)| j / p).collect();
+    println!(
+        "interleaved/journal_cost: median ratio of the journaled profiler to the profiler without a journal {:.3} ({} journal bytes)",
+        median(ratios),
+        std::fs::metadata(dir.path().join("bench.journal")).map_or(0, |m| m.len())
+    );
 }
 
 fn threads(c: &mut Criterion) {

@@ -29,6 +29,24 @@ pub enum ProfileError {
         #[source]
         source: std::io::Error,
     },
+    /// A path the safe writer (or a reader) will not touch: not a regular file, the same file
+    /// as an input, or not a file that can be read or written safely. Nothing was changed.
+    #[error("refusing `{path}`: {reason}")]
+    Refused {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Not enough memory (address space or available RAM) for what a file needs; checked
+    /// before allocating.
+    #[error("`{path}`: {reason}")]
+    OutOfMemory {
+        /// The file.
+        path: PathBuf,
+        /// How much was needed and how much is available.
+        reason: String,
+    },
     /// A profile file that cannot be read as a profile.
     #[error("`{path}` is not a valid profile: {reason}")]
     BadFile {

@@ -7,6 +7,7 @@
 
 pub mod energy;
 pub mod event;
+pub mod float;
 pub mod hash;
 pub(crate) mod merge;
 pub mod profile;

@@ -10,5 +10,6 @@ pub struct MonitorSample {
     /// Resident set size, bytes.
     pub rss_bytes: u64,
     /// CPU use since the previous sample, percent of one core (200% = two cores busy).
+    #[serde(with = "crate::model::float::f32_any")]
     pub cpu_percent: f32,
 }

@@ -126,12 +126,15 @@ impl<'de> Deserialize<'de> for DurationHistogram {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MetricAggregate {
     /// Sum over events.
+    #[serde(with = "crate::model::float::f64_any")]
     pub sum: f64,
     /// Number of events that reported it.
     pub count: u64,
     /// Smallest value reported by one event.
+    #[serde(with = "crate::model::float::f64_any")]
     pub min: f64,
     /// Largest value reported by one event.
+    #[serde(with = "crate::model::float::f64_any")]
     pub max: f64,
 }
 

@@ -30,6 +30,8 @@ pub const DEFAULT_MONITOR_INTERVAL: Duration = Duration::from_millis(100);
 pub struct ProfilerBuilder {
     raw_capacity: usize,
     monitor_interval: Option<Duration>,
+    journal: Option<std::path::PathBuf>,
+    journal_interval: Duration,
 }
 
 impl Default for ProfilerBuilder {
@@ -37,6 +39,8 @@ impl Default for ProfilerBuilder {
         ProfilerBuilder {
             raw_capacity: DEFAULT_RAW_CAPACITY,
             monitor_interval: Some(DEFAULT_MONITOR_INTERVAL),
+            journal: None,
+            journal_interval: Duration::from_secs(1),
         }
     }
 }
@@ -62,7 +66,23 @@ impl ProfilerBuilder {
         self
     }
 
-    /// Builds the profiler and starts its monitor.
+    /// Journals everything recorded to `path` as the program runs (see
+    /// [`output::journal`](crate::output::journal)), so a crash loses at most one
+    /// [`journal_interval`](Self::journal_interval); [`Profile::recover`](crate::Profile::recover)
+    /// reads it back. `path` must not exist. Needs the `persist` feature (without it, `build`
+    /// refuses).
+    pub fn journal(mut self, path: impl AsRef<std::path::Path>) -> Self {
+        self.journal = Some(path.as_ref().to_owned());
+        self
+    }
+
+    /// How often the journal flushes (default 1 s; at least 1 ms).
+    pub fn journal_interval(mut self, every: Duration) -> Self {
+        self.journal_interval = every;
+        self
+    }
+
+    /// Builds the profiler and starts its monitor (and its journal).
     pub fn build(self) -> Result<PerformanceProfiler, ProfileError> {
         if let Some(i) = self.monitor_interval {
             if i < Duration::from_millis(1) {
@@ -71,7 +91,35 @@ impl ProfilerBuilder {
                 )));
             }
         }
+        if self.journal_interval < Duration::from_millis(1) {
+            return Err(ProfileError::InvalidConfig(format!(
+                "journal_interval must be at least 1 ms, got {:?}",
+                self.journal_interval
+            )));
+        }
         let collector = Collector::new(self.raw_capacity);
+        let sessions = Arc::new(Mutex::new(SessionBook::default()));
+        #[cfg(feature = "persist")]
+        let journal = match &self.journal {
+            Some(path) => {
+                let book = sessions.clone();
+                Some(crate::output::journal::JournalHandle::start(
+                    path,
+                    self.journal_interval,
+                    collector.clone(),
+                    Box::new(move || crate::record::collector::lock(&book).records()),
+                    self.raw_capacity,
+                )?)
+            }
+            None => None,
+        };
+        #[cfg(not(feature = "persist"))]
+        if let Some(path) = &self.journal {
+            return Err(ProfileError::InvalidConfig(format!(
+                "journal `{}` needs the `persist` feature of profiler-runtime",
+                path.display()
+            )));
+        }
         #[cfg(feature = "monitor")]
         let monitor = match self.monitor_interval {
             Some(i) => Some(Monitor::start(collector.clone(), i)?),
@@ -79,9 +127,11 @@ impl ProfilerBuilder {
         };
         Ok(PerformanceProfiler {
             inner: Arc::new(Inner {
+                #[cfg(feature = "persist")]
+                journal,
                 collector,
                 raw_capacity: self.raw_capacity,
-                sessions: Mutex::new(SessionBook::default()),
+                sessions,
                 system: OnceLock::new(),
                 loaded: Mutex::new(None),
                 #[cfg(feature = "monitor")]

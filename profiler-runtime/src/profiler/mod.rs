@@ -39,10 +39,27 @@ struct SessionBook {
     finished: Vec<SessionRecord>,
 }
 
+impl SessionBook {
+    /// Every session, finished then running.
+    fn records(&self) -> Vec<SessionRecord> {
+        let mut s = self.finished.clone();
+        s.extend(self.active.iter().map(|a| SessionRecord {
+            name: a.name.clone(),
+            start_ns: a.start_ns,
+            end_ns: None,
+            events_count: None,
+        }));
+        s
+    }
+}
+
 struct Inner {
+    // Dropped first: a journal's last flush reads everything else.
+    #[cfg(feature = "persist")]
+    journal: Option<crate::output::journal::JournalHandle>,
     collector: Arc<Collector>,
     raw_capacity: usize,
-    sessions: Mutex<SessionBook>,
+    sessions: Arc<Mutex<SessionBook>>,
     system: OnceLock<SystemInfo>,
     loaded: Mutex<Option<Profile>>,
     // Dropped last-but-not-least: stops and joins the monitor thread.
@@ -134,17 +151,7 @@ impl PerformanceProfiler {
         let _own = crate::record::alloc::OwnAllocations::begin();
         let c = &self.inner.collector;
         let snap = c.snapshot();
-        let sessions = {
-            let book = lock(&self.inner.sessions);
-            let mut s = book.finished.clone();
-            s.extend(book.active.iter().map(|a| SessionRecord {
-                name: a.name.clone(),
-                start_ns: a.start_ns,
-                end_ns: None,
-                events_count: None,
-            }));
-            s
-        };
+        let sessions = lock(&self.inner.sessions).records();
         let live = Profile {
             format_version: FORMAT_VERSION,
             started_at_unix_ns: c.clock.epoch_unix_ns(),
@@ -170,6 +177,12 @@ impl PerformanceProfiler {
     pub fn get_performance_report(&self) -> crate::report::PerformanceReport {
         let _own = crate::record::alloc::OwnAllocations::begin();
         crate::report::PerformanceReport::from_profile(&self.snapshot())
+    }
+
+    /// The running journal, if any.
+    #[cfg(feature = "persist")]
+    pub(crate) fn journal_handle(&self) -> Option<&crate::output::journal::JournalHandle> {
+        self.inner.journal.as_ref()
     }
 
     #[cfg_attr(not(feature = "persist"), allow(dead_code))]

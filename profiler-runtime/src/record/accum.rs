@@ -93,6 +93,11 @@ impl OpAccum {
         self.panics += u64::from(ev.flags & RawEvent::PANICKED != 0);
     }
 
+    /// Events recorded.
+    pub(crate) fn count(&self) -> u64 {
+        self.count
+    }
+
     fn add_metric(&mut self, key: &str, v: f64) {
         match self.metrics.iter_mut().find(|(k, _)| k == key) {
             Some((_, m)) => m.add(v),

@@ -19,8 +19,21 @@ use crate::record::stage::STAGE;
 /// Recycled event buffers kept at most.
 const SPARE: usize = 64;
 
+/// Where a chunk came from: the profiler's thread id and how many events that thread had
+/// flushed before it (so a reader that saw some of its events while they were staged can
+/// skip them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ChunkOrigin {
+    pub thread: u64,
+    pub first: u64,
+}
+
 pub(crate) struct Ring {
     chunks: VecDeque<Arc<Chunk>>,
+    /// The origin of each chunk of `chunks`.
+    origins: VecDeque<ChunkOrigin>,
+    /// Chunks ever pushed: the back of `chunks` is number `pushed - 1`.
+    pushed: u64,
     len: usize,
     capacity: usize,
     dropped: u64,
@@ -35,6 +48,8 @@ impl Ring {
     pub(crate) fn new(capacity: usize) -> Self {
         Ring {
             chunks: VecDeque::new(),
+            origins: VecDeque::new(),
+            pushed: 0,
             len: 0,
             capacity,
             dropped: 0,
@@ -50,13 +65,15 @@ impl Ring {
     }
 
     /// Takes a chunk (not yet folded), dropping the oldest ones beyond the capacity.
-    pub(crate) fn push_chunk(&mut self, chunk: Chunk) {
+    pub(crate) fn push_chunk(&mut self, chunk: Chunk, origin: ChunkOrigin) {
         if chunk.len() == 0 {
             self.recycle_buffers(chunk);
             return;
         }
         self.len += chunk.len();
         self.chunks.push_back(Arc::new(chunk));
+        self.origins.push_back(origin);
+        self.pushed += 1;
         self.unfolded += 1;
         while self
             .chunks
@@ -66,6 +83,7 @@ impl Ring {
             let Some(front) = self.chunks.pop_front() else {
                 break;
             };
+            self.origins.pop_front();
             self.len -= front.len();
             self.dropped += front.len() as u64;
             if self.unfolded > self.chunks.len() {
@@ -96,6 +114,17 @@ impl Ring {
         out.extend(self.chunks.range(from..).cloned());
         self.unfolded = 0;
         out
+    }
+
+    /// Shares of the chunks not yet folded (they stay to fold), for a reader that holds the
+    /// aggregates' lock.
+    pub(crate) fn unfolded_shares(&self) -> Vec<Arc<Chunk>> {
+        let from = self.chunks.len() - self.unfolded;
+        self.pending
+            .iter()
+            .chain(self.chunks.range(from..))
+            .cloned()
+            .collect()
     }
 
     /// The chunks not yet folded, for a reader that holds the aggregates' lock.
@@ -137,6 +166,23 @@ impl Ring {
             .unwrap_or_else(|| Vec::with_capacity(STAGE))
     }
 
+    /// The chunks pushed since chunk number `seq` (those still here), with their origins, and
+    /// the number to ask from next time: the journal's view of what is new.
+    pub(crate) fn since(
+        &self,
+        seq: u64,
+    ) -> (impl Iterator<Item = (&Arc<Chunk>, ChunkOrigin)>, u64) {
+        let front = self.pushed - self.chunks.len() as u64;
+        let skip = usize::try_from(seq.saturating_sub(front)).unwrap_or(usize::MAX);
+        (
+            self.chunks
+                .iter()
+                .zip(self.origins.iter().copied())
+                .skip(skip),
+            self.pushed,
+        )
+    }
+
     /// The kept events (the newest `capacity`), and the count dropped.
     pub(crate) fn kept(&self) -> (impl Iterator<Item = EventRef<'_>>, u64) {
         let excess = self.len.saturating_sub(self.capacity);
@@ -163,7 +209,7 @@ mod tests {
     fn evicted_unfolded_chunks_stay_until_folded() {
         let mut r = Ring::new(4);
         for k in 0..4 {
-            r.push_chunk(chunk(k * 2, 2));
+            r.push_chunk(chunk(k * 2, 2), ChunkOrigin::default());
         }
         // Holds the newest 4 events; the two evicted chunks were never folded.
         let (kept, dropped) = r.kept();
@@ -187,8 +233,8 @@ mod tests {
         assert_eq!(r.unfolded().count(), 0);
         r.recycle_all(taken);
         // Folded chunks are simply dropped (and recycled) when evicted.
-        r.push_chunk(chunk(8, 2));
-        r.push_chunk(chunk(10, 2));
+        r.push_chunk(chunk(8, 2), ChunkOrigin::default());
+        r.push_chunk(chunk(10, 2), ChunkOrigin::default());
         assert_eq!(r.pending_len(), 0);
         assert_eq!(r.unfolded_len(), 2);
         let (kept, dropped) = r.kept();
@@ -197,5 +243,23 @@ mod tests {
             [8, 9, 10, 11]
         );
         assert_eq!(dropped, 8);
+    }
+
+    #[test]
+    fn since_lists_each_chunk_still_kept_once() {
+        let mut r = Ring::new(4);
+        let origin = |first| ChunkOrigin { thread: 1, first };
+        r.push_chunk(chunk(0, 2), origin(0));
+        let (new, next) = r.since(0);
+        assert_eq!(new.map(|(_, o)| o.first).collect::<Vec<_>>(), [0]);
+        assert_eq!(next, 1);
+        for k in 1..4 {
+            r.push_chunk(chunk(k * 2, 2), origin(k * 2));
+        }
+        // Chunk 1 was evicted unseen; chunks 2 and 3 are new since 1.
+        let (new, next) = r.since(1);
+        assert_eq!(new.map(|(_, o)| o.first).collect::<Vec<_>>(), [4, 6]);
+        assert_eq!(next, 4);
+        assert_eq!(r.since(4).0.count(), 0);
     }
 }

@@ -1,5 +1,19 @@
 //! Comparing two profiles operation by operation: time, memory and energy per call, with
 //! regressions marked against a threshold (for CI gates such as `rram-prof diff`).
+//!
+//! A relative threshold cannot judge a figure that was 0: any growth from 0 is infinitely many
+//! percent. So a figure that goes from 0 to above an absolute floor is a regression whatever
+//! the threshold (a *new cost*), and one that stays at or below the floor is not:
+//!
+//! | figure | floor | why |
+//! |---|---|---|
+//! | median time per call | [`NEW_TIME_FLOOR_NS`] = 1 µs | ten times the profiler's own cost per call (about 100 ns) and the timer's jitter, so a zero-length event that picks up noise is not flagged, while real work (0 -> 100 ms) is |
+//! | bytes allocated per call | [`NEW_MEMORY_FLOOR_BYTES`] = 1 KiB | allocation counts are exact, but a few small incidental allocations (a formatted string, a `Vec` push) come and go with inputs; 1 KiB per call is a buffer, not noise |
+//! | energy per call | [`NEW_ENERGY_FLOOR_PJ`] = 1 pJ | energy is modelled, hence deterministic: anything above rounding (about the energy of one device read) is a real new cost |
+//!
+//! An operation that did not report energy at all in the old profile counts as 0 pJ there
+//! (energy is additive: nothing reported, nothing spent); one without allocation data (no
+//! counting allocator) is not compared.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,6 +25,14 @@ use crate::model::event::EventKind;
 use crate::model::profile::Profile;
 use crate::model::stats::OperationStats;
 use crate::model::units::{fmt_bytes, fmt_ns, fmt_pj};
+
+/// A median time per call that appears from 0 above this, ns, is a regression (see the
+/// [module docs](self)).
+pub const NEW_TIME_FLOOR_NS: f64 = 1_000.0;
+/// Bytes allocated per call that appear from 0 above this are a regression.
+pub const NEW_MEMORY_FLOOR_BYTES: f64 = 1024.0;
+/// Energy per call, pJ, that appears from 0 above this is a regression.
+pub const NEW_ENERGY_FLOOR_PJ: f64 = 1.0;
 
 /// Per-call figures of one operation in one profile.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -58,8 +80,12 @@ pub struct OperationDiff {
     pub memory_change_pct: Option<f64>,
     /// Change of energy per call, percent.
     pub energy_change_pct: Option<f64>,
-    /// Whether any change passes the threshold in the bad direction.
+    /// Whether any change passes the threshold in the bad direction, or a cost appeared
+    /// from 0 (see [`new_costs`](Self::new_costs)).
     pub regression: bool,
+    /// The figures that went from 0 to above their floor: `"time"`, `"memory"`, `"energy"`.
+    #[serde(default)]
+    pub new_costs: Vec<String>,
 }
 
 /// The comparison of two profiles.
@@ -121,10 +147,34 @@ impl ProfileDiff {
                     o.and_then(|f| f.energy_pj_per_call),
                     n.and_then(|f| f.energy_pj_per_call),
                 );
-                let regression = [time, mem, energy]
-                    .iter()
-                    .flatten()
-                    .any(|c| *c > threshold_pct);
+                let mut new_costs = Vec::new();
+                if let (Some(o), Some(n)) = (o, n) {
+                    let appeared = |was: Option<f64>, now: Option<f64>, floor: f64| {
+                        was == Some(0.0) && now.is_some_and(|v| v > floor)
+                    };
+                    if appeared(Some(o.p50_ns), Some(n.p50_ns), NEW_TIME_FLOOR_NS) {
+                        new_costs.push("time".to_owned());
+                    }
+                    if appeared(
+                        o.alloc_bytes_per_call,
+                        n.alloc_bytes_per_call,
+                        NEW_MEMORY_FLOOR_BYTES,
+                    ) {
+                        new_costs.push("memory".to_owned());
+                    }
+                    if appeared(
+                        Some(o.energy_pj_per_call.unwrap_or(0.0)),
+                        n.energy_pj_per_call,
+                        NEW_ENERGY_FLOOR_PJ,
+                    ) {
+                        new_costs.push("energy".to_owned());
+                    }
+                }
+                let regression = !new_costs.is_empty()
+                    || [time, mem, energy]
+                        .iter()
+                        .flatten()
+                        .any(|c| *c > threshold_pct);
                 OperationDiff {
                     name: k.0.clone(),
                     kind: k.1,
@@ -134,6 +184,7 @@ impl ProfileDiff {
                     memory_change_pct: mem,
                     energy_change_pct: energy,
                     regression,
+                    new_costs,
                 }
             })
             .collect();
@@ -155,7 +206,10 @@ impl ProfileDiff {
     }
 }
 
-fn change(c: Option<f64>) -> String {
+fn change(d: &OperationDiff, what: &str, c: Option<f64>) -> String {
+    if d.new_costs.iter().any(|n| n == what) {
+        return "new".to_owned();
+    }
     c.map_or_else(|| "-".to_owned(), |c| format!("{c:+.1}%"))
 }
 
@@ -164,10 +218,14 @@ impl fmt::Display for ProfileDiff {
         let n = self.regressions().count();
         writeln!(
             f,
-            "{} operation(s) compared, {} regression(s) over {:.1}%",
+            "{} operation(s) compared, {} regression(s) over {:.1}% or new costs (from 0 to above \
+             {} per call, {} per call or a {} median)",
             self.operations.len(),
             n,
-            self.threshold_pct
+            self.threshold_pct,
+            fmt_pj(NEW_ENERGY_FLOOR_PJ),
+            fmt_bytes(NEW_MEMORY_FLOOR_BYTES),
+            fmt_ns(NEW_TIME_FLOOR_NS),
         )?;
         writeln!(
             f,
@@ -201,17 +259,83 @@ impl fmt::Display for ProfileDiff {
                 d.name,
                 p50(d.old),
                 p50(d.new),
-                change(d.time_change_pct),
+                change(d, "time", d.time_change_pct),
                 d.new
                     .and_then(|x| x.alloc_bytes_per_call)
                     .map_or_else(|| "-".to_owned(), fmt_bytes),
-                change(d.memory_change_pct),
+                change(d, "memory", d.memory_change_pct),
                 d.new
                     .and_then(|x| x.energy_pj_per_call)
                     .map_or_else(|| "-".to_owned(), fmt_pj),
-                change(d.energy_change_pct),
+                change(d, "energy", d.energy_change_pct),
             )?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(p50_ns: u64, alloc: Option<u64>, energy_pj: Option<f64>) -> Profile {
+        let mut o = OperationStats::new("op".into(), EventKind::Computation);
+        for _ in 0..10 {
+            o.count += 1;
+            o.total_ns += p50_ns;
+            o.histogram.record(p50_ns);
+        }
+        o.min_ns = p50_ns;
+        o.max_ns = p50_ns;
+        if let Some(b) = alloc {
+            o.alloc.allocated_bytes = b * 10;
+            o.alloc_count = 10;
+        }
+        if let Some(e) = energy_pj {
+            let mut m = crate::model::stats::MetricAggregate::of(e);
+            m.sum = e * 10.0;
+            m.count = 10;
+            o.metrics.insert("energy_pj".into(), m);
+        }
+        let mut p = Profile::empty();
+        p.operations.push(o);
+        p
+    }
+
+    fn regressed(old: &Profile, new: &Profile) -> Vec<String> {
+        let d = ProfileDiff::compare(old, new, 10.0).unwrap();
+        d.operations[0].new_costs.clone()
+    }
+
+    #[test]
+    fn costs_that_appear_from_zero_are_regressions() {
+        let base = profile(0, Some(0), Some(0.0));
+        // 0 -> 100 ms median, 0 -> 10 MiB per call, 0 -> 100 uJ per call.
+        assert_eq!(
+            regressed(&base, &profile(100_000_000, Some(0), Some(0.0))),
+            ["time"]
+        );
+        assert_eq!(
+            regressed(&base, &profile(0, Some(10 << 20), Some(0.0))),
+            ["memory"]
+        );
+        assert_eq!(
+            regressed(&base, &profile(0, Some(0), Some(1e8))),
+            ["energy"]
+        );
+        // Energy never reported before counts as none spent.
+        assert_eq!(
+            regressed(&profile(0, None, None), &profile(0, None, Some(1e8))),
+            ["energy"]
+        );
+        // At or below the floors: noise, not a regression.
+        let small = profile(900, Some(512), Some(0.5));
+        let d = ProfileDiff::compare(&base, &small, 10.0).unwrap();
+        assert!(d.regressions().next().is_none(), "{d}");
+        // No allocation data before: not compared.
+        assert!(regressed(&profile(5, None, None), &profile(5, Some(1 << 20), None)).is_empty());
+        let d =
+            ProfileDiff::compare(&base, &profile(100_000_000, Some(0), Some(0.0)), 10.0).unwrap();
+        assert!(d.to_string().contains("new"), "{d}");
     }
 }

@@ -23,23 +23,27 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print the performance report of a saved profile.
     Report {
-        /// A profile saved by `demo` or `Profile::save` (JSON).
+        /// A profile saved by `demo` or `Profile::save` (JSON), or `-` for standard input.
         file: PathBuf,
         /// Print Markdown instead of text.
         #[arg(long)]
         markdown: bool,
+        #[command(flatten)]
+        read: ReadArgs,
     },
     /// Print the bottleneck analysis of a saved profile (ranked findings with advice).
     Analyze {
-        /// A saved profile.
+        /// A saved profile, or `-` for standard input.
         file: PathBuf,
         /// Output format.
         #[arg(long, value_enum, default_value_t = AnalyzeFormat::Text)]
         format: AnalyzeFormat,
+        #[command(flatten)]
+        read: ReadArgs,
     },
     /// Draw a chart of a saved profile (PNG or SVG by the output's extension).
     Plot {
-        /// A saved profile.
+        /// A saved profile, or `-` for standard input.
         file: PathBuf,
         /// Chart: execution_time, memory_usage, event_counts, energy_breakdown, scaling,
         /// convergence.
@@ -48,10 +52,12 @@ pub enum Command {
         /// Output image (`.png` or `.svg`).
         #[arg(short, long, value_name = "OUT")]
         output: PathBuf,
+        #[command(flatten)]
+        read: ReadArgs,
     },
     /// Export a saved profile for other tools.
     Export {
-        /// A saved profile.
+        /// A saved profile, or `-` for standard input.
         file: PathBuf,
         /// `chrome` (Chrome/Perfetto trace JSON), `folded` (folded stacks), `flamegraph` (SVG).
         #[arg(long, value_enum)]
@@ -59,18 +65,47 @@ pub enum Command {
         /// Output file.
         #[arg(short, long, value_name = "OUT")]
         output: PathBuf,
+        #[command(flatten)]
+        read: ReadArgs,
     },
     /// Compare two saved profiles per operation; exits with status 1 when a regression passes
     /// the threshold (for CI).
     Diff {
-        /// The baseline profile.
+        /// The baseline profile (`-` for standard input).
         old: PathBuf,
-        /// The profile to check.
+        /// The profile to check (`-` for standard input).
         new: PathBuf,
         /// Regression threshold in percent of time, memory or energy per call (`10` or `10%`).
-        #[arg(long, default_value = "10%", value_parser = parse_percent)]
+        /// A cost that appears (from 0 to above a floor: 1 us median, 1 KiB or 1 pJ per call)
+        /// is a regression whatever the threshold.
+        #[arg(
+            long,
+            default_value = "10%",
+            value_parser = parse_percent,
+            allow_negative_numbers = true
+        )]
         threshold: f64,
+        #[command(flatten)]
+        read: ReadArgs,
     },
+    /// Rebuild a profile from the journal of a run that crashed (or was killed), and save it.
+    Recover {
+        /// The journal (`ProfilerBuilder::journal`; the demo's is `profile-out/profile.journal`).
+        journal: PathBuf,
+        /// Where to save the recovered profile (JSON).
+        #[arg(short, long, value_name = "OUT")]
+        output: PathBuf,
+    },
+}
+
+/// Options of every command that reads a profile.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ReadArgs {
+    /// Repair inconsistent events (end before start, self time above busy time, duplicate
+    /// ids, parents that point nowhere or form cycles) instead of refusing the file, and say
+    /// how many were repaired.
+    #[arg(long)]
+    pub lenient: bool,
 }
 
 /// How `analyze` prints.
@@ -152,9 +187,12 @@ fn parse_percent(s: &str) -> Result<f64, String> {
     let t = s.trim().trim_end_matches('%').trim();
     let v: f64 = t
         .parse()
-        .map_err(|_| format!("`{s}` is not a percentage (try `10%`)"))?;
-    if !v.is_finite() || v < 0.0 {
-        return Err(format!("`{s}` must be a non-negative percentage"));
+        .map_err(|_| "expected a percentage such as `10%` or `2.5`".to_owned())?;
+    if !v.is_finite() {
+        return Err("threshold must be a finite percentage".to_owned());
+    }
+    if v < 0.0 {
+        return Err("threshold must be non-negative".to_owned());
     }
     Ok(v)
 }

@@ -1,15 +1,17 @@
-//! The subcommands that work on saved profiles.
+//! The subcommands that work on saved profiles (and journals).
 
 use std::io::Write;
 use std::path::Path;
 
-use rram_profiler::profiler_runtime::output::plot::PlotType;
+use rram_profiler::profiler_runtime::output::journal::recover as recover_journal;
+use rram_profiler::profiler_runtime::output::persist::{Input, LoadOptions, Loaded};
+use rram_profiler::profiler_runtime::output::plot::{render_to, ImageFormat, PlotType};
+use rram_profiler::profiler_runtime::output::write::SafeWriter;
 use rram_profiler::profiler_runtime::report::diff::ProfileDiff;
-use rram_profiler::profiler_runtime::{BottleneckAnalyzer, PerformanceReport, Profile};
+use rram_profiler::profiler_runtime::{BottleneckAnalyzer, PerformanceReport};
 
-use crate::cli::{AnalyzeFormat, ExportFormat};
+use crate::cli::{AnalyzeFormat, ExportFormat, ReadArgs};
 use crate::error::CliError;
-use crate::folder::write_with;
 
 /// What a command asks the process to exit with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,10 +33,45 @@ fn stdout_text(text: &str) -> Result<(), CliError> {
     }
 }
 
-/// `rram-prof report FILE`.
-pub fn report(file: &Path, markdown: bool) -> Result<Outcome, CliError> {
-    let profile = Profile::load(file)?;
-    let report = PerformanceReport::from_profile(&profile);
+/// Reads the profile `file` names (`-`: standard input), keeping its events or not, and says
+/// on stderr what a lenient read repaired.
+fn read(file: &Path, args: ReadArgs, events: bool) -> Result<Loaded, CliError> {
+    let input = Input::from_arg(file);
+    let loaded = LoadOptions::new()
+        .lenient(args.lenient)
+        .events(events)
+        .read(&input)?;
+    if loaded.repairs.total() > 0 {
+        eprintln!("rram-prof: {}: {}", input.label().display(), loaded.repairs);
+    }
+    Ok(loaded)
+}
+
+/// A writer of `output` that refuses to write over `input`; checked now, before the input is
+/// read (a large file is not read for nothing).
+fn writer_for(output: &Path, input: &Path) -> Result<SafeWriter, CliError> {
+    let input = Input::from_arg(input);
+    let mut w = SafeWriter::new(output);
+    if let Some(id) = input.file_id() {
+        w = w.input(id, input.label());
+    }
+    w.check()?;
+    Ok(w)
+}
+
+/// `rram-prof report FILE`: reads the aggregates and counts the events without keeping them.
+pub fn report(file: &Path, markdown: bool, args: ReadArgs) -> Result<Outcome, CliError> {
+    let loaded = read(file, args, false)?;
+    let mut report = PerformanceReport::from_profile(&loaded.profile);
+    // The events were counted, not kept.
+    let kept = usize::try_from(loaded.events_in_file).unwrap_or(usize::MAX);
+    report.kept_events = kept;
+    if report.total_events > 0 {
+        report.derived_metrics.insert(
+            "kept_event_fraction".to_owned(),
+            kept as f64 / report.total_events as f64,
+        );
+    }
     stdout_text(&if markdown {
         report.to_markdown()
     } else {
@@ -44,8 +81,8 @@ pub fn report(file: &Path, markdown: bool) -> Result<Outcome, CliError> {
 }
 
 /// `rram-prof analyze FILE`.
-pub fn analyze(file: &Path, format: AnalyzeFormat) -> Result<Outcome, CliError> {
-    let profile = Profile::load(file)?;
+pub fn analyze(file: &Path, format: AnalyzeFormat, args: ReadArgs) -> Result<Outcome, CliError> {
+    let profile = read(file, args, true)?.profile;
     let analysis = BottleneckAnalyzer::from_profile(&profile).analyze_bottlenecks();
     let text = match format {
         AnalyzeFormat::Text => analysis.to_text(),
@@ -57,49 +94,74 @@ pub fn analyze(file: &Path, format: AnalyzeFormat) -> Result<Outcome, CliError> 
 }
 
 /// `rram-prof plot FILE --type T -o OUT`.
-pub fn plot(file: &Path, plot_type: &str, output: &Path) -> Result<Outcome, CliError> {
+pub fn plot(
+    file: &Path,
+    plot_type: &str,
+    output: &Path,
+    args: ReadArgs,
+) -> Result<Outcome, CliError> {
     // Check the cheap things before loading a large file.
     let plot: PlotType = plot_type.parse()?;
-    rram_profiler::profiler_runtime::output::plot::ImageFormat::of(output)?;
-    let profile = Profile::load(file)?;
-    profile.plot(plot, output)?;
+    ImageFormat::of(output)?;
+    let w = writer_for(output, file)?;
+    let profile = read(file, args, true)?.profile;
+    let report = PerformanceReport::from_profile(&profile);
+    render_to(&report, &profile, plot, &w)?;
     eprintln!("wrote {}", output.display());
     Ok(Outcome::Ok)
 }
 
 /// `rram-prof export FILE --format F -o OUT`.
-pub fn export(file: &Path, format: ExportFormat, output: &Path) -> Result<Outcome, CliError> {
-    let profile = Profile::load(file)?;
+pub fn export(
+    file: &Path,
+    format: ExportFormat,
+    output: &Path,
+    args: ReadArgs,
+) -> Result<Outcome, CliError> {
+    let w = writer_for(output, file)?;
+    let profile = read(file, args, true)?.profile;
     match format {
-        ExportFormat::Chrome => write_with(output, |w| {
-            profile
-                .to_chrome_trace(w)
-                .map_err(|e| CliError::io(output, e))
-        })?,
-        ExportFormat::Folded => write_with(output, |w| {
-            profile
-                .to_folded_stacks(w)
-                .map_err(|e| CliError::io(output, e))
-        })?,
-        ExportFormat::Flamegraph => write_with(output, |w| {
-            profile.to_flamegraph_svg(w).map_err(CliError::from)
-        })?,
+        ExportFormat::Chrome => w.write(|s| Ok(profile.to_chrome_trace(s)?))?,
+        ExportFormat::Folded => w.write(|s| Ok(profile.to_folded_stacks(s)?))?,
+        ExportFormat::Flamegraph => w.write(|s| profile.to_flamegraph_svg(s))?,
     }
     eprintln!("wrote {}", output.display());
     Ok(Outcome::Ok)
 }
 
-/// `rram-prof diff OLD NEW --threshold P`.
-pub fn diff(old: &Path, new: &Path, threshold_pct: f64) -> Result<Outcome, CliError> {
-    let a = Profile::load(old)?;
-    let b = Profile::load(new)?;
+/// `rram-prof diff OLD NEW --threshold P`: reads only the aggregates of both.
+pub fn diff(
+    old: &Path,
+    new: &Path,
+    threshold_pct: f64,
+    args: ReadArgs,
+) -> Result<Outcome, CliError> {
+    if old.as_os_str() == "-" && new.as_os_str() == "-" {
+        return Err(CliError::Invalid(
+            "diff: OLD and NEW are both `-`; standard input can be only one of them".into(),
+        ));
+    }
+    let a = read(old, args, false)?.profile;
+    let b = read(new, args, false)?.profile;
     let d = ProfileDiff::compare(&a, &b, threshold_pct)?;
     stdout_text(&d.to_string())?;
     let regressions = d.regressions().count();
     if regressions > 0 {
-        eprintln!("{regressions} operation(s) regressed by more than {threshold_pct}%");
+        eprintln!(
+            "{regressions} operation(s) regressed by more than {threshold_pct}% or gained a new cost"
+        );
         Ok(Outcome::Regression)
     } else {
         Ok(Outcome::Ok)
     }
+}
+
+/// `rram-prof recover JOURNAL -o OUT`.
+pub fn recover(journal: &Path, output: &Path) -> Result<Outcome, CliError> {
+    let w = writer_for(output, journal)?;
+    let r = recover_journal(journal)?;
+    w.write(|s| r.profile.write_json(s, output))?;
+    eprintln!("recovered {}: {}", journal.display(), r.summary());
+    eprintln!("wrote {}", output.display());
+    Ok(Outcome::Ok)
 }

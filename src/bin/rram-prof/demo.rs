@@ -266,10 +266,17 @@ fn progress(total: usize, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Runs the demo: the sweep under the profiler, then the report folder and the summary.
+/// Checks the options and makes the output folder; returns the path of the run's journal.
+pub fn prepare(args: &DemoArgs) -> Result<std::path::PathBuf, CliError> {
+    validate(args)?;
+    std::fs::create_dir_all(&args.out).map_err(|e| CliError::io(&args.out, e))?;
+    Ok(args.out.join("profile.journal"))
+}
+
+/// Runs the demo: the sweep under the profiler, then the report folder and the summary. The
+/// profiler's journal is closed and removed once `profile.json` holds the run.
 pub fn run(args: DemoArgs, profiler: &PerformanceProfiler) -> Result<(), CliError> {
     validate(&args)?;
-    std::fs::create_dir_all(&args.out).map_err(|e| CliError::io(&args.out, e))?;
     let jobs = plan(&args);
     let bar = progress(jobs.len(), args.quiet);
     profiler.start_profiling("demo");
@@ -302,9 +309,26 @@ pub fn run(args: DemoArgs, profiler: &PerformanceProfiler) -> Result<(), CliErro
         eprintln!("writing reports to {} ...", run.args.out.display());
     }
     let profile = profiler.snapshot();
-    let files: WrittenFiles = write_folder(&profile, &run.args.out)?;
+    let files: WrittenFiles = match write_folder(&profile, &run.args.out) {
+        Ok(f) => f,
+        Err(e) => {
+            let kept = profiler.close_journal().ok().flatten();
+            return Err(match kept {
+                Some(j) => CliError::NotWritten(format!(
+                    "{e}; the run is kept in the journal `{}` (`rram-prof recover {} -o OUT`)",
+                    j.display(),
+                    j.display()
+                )),
+                None => e,
+            });
+        }
+    };
+    // profile.json holds the run now: the journal has done its job.
+    if let Ok(Some(journal)) = profiler.close_journal() {
+        let _ = std::fs::remove_file(journal);
+    }
     print_summary(&run, &profile, &files);
-    Ok(())
+    files.check()
 }
 
 #[cfg(test)]

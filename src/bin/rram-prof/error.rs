@@ -25,6 +25,9 @@ pub enum CliError {
     /// A bad option value.
     #[error("{0}")]
     Invalid(String),
+    /// Some outputs of a command were not written.
+    #[error("{0}")]
+    NotWritten(String),
 }
 
 impl CliError {

@@ -1,10 +1,9 @@
 //! The report folder the demo writes: the profile, reports, charts and exports.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use rram_profiler::profiler_runtime::output::plot::{render_with_report, PlotType};
+use rram_profiler::profiler_runtime::output::write::SafeWriter;
 use rram_profiler::profiler_runtime::{BottleneckAnalyzer, PerformanceReport, Profile};
 
 use crate::error::CliError;
@@ -14,44 +13,45 @@ use crate::error::CliError;
 pub struct WrittenFiles {
     /// Each file with a short description.
     pub files: Vec<(PathBuf, &'static str)>,
-    /// Outputs that could not be written, with the reason.
-    pub failures: Vec<String>,
+    /// Outputs that could not be written: the path and the reason.
+    pub failures: Vec<(PathBuf, String)>,
 }
 
 impl WrittenFiles {
     fn record(&mut self, path: PathBuf, what: &'static str, r: Result<(), CliError>) {
         match r {
             Ok(()) => self.files.push((path, what)),
-            Err(e) => self.failures.push(e.to_string()),
+            Err(e) => self.failures.push((path, e.to_string())),
         }
     }
-}
 
-/// Writes `text` to `path` through a temporary file and a rename.
-pub fn write_text(path: &Path, text: &str) -> Result<(), CliError> {
-    write_with(path, |w| {
-        w.write_all(text.as_bytes())
-            .map_err(|e| CliError::io(path, e))
-    })
-}
-
-/// Writes `path` through `f` into a temporary file next to it, then renames it into place.
-pub fn write_with(
-    path: &Path,
-    f: impl FnOnce(&mut BufWriter<File>) -> Result<(), CliError>,
-) -> Result<(), CliError> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let file = File::create(&tmp).map_err(|e| CliError::io(&tmp, e))?;
-    let mut w = BufWriter::new(file);
-    let written = f(&mut w).and_then(|()| w.flush().map_err(|e| CliError::io(&tmp, e)));
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
+    /// Fails, naming every output that was not written, if any was not.
+    pub fn check(&self) -> Result<(), CliError> {
+        if self.failures.is_empty() {
+            return Ok(());
+        }
+        let names: Vec<String> = self
+            .failures
+            .iter()
+            .map(|(p, _)| {
+                p.file_name().map_or_else(
+                    || p.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                )
+            })
+            .collect();
+        Err(CliError::NotWritten(format!(
+            "{} of {} outputs were not written ({}); the reasons are listed above",
+            self.failures.len(),
+            self.failures.len() + self.files.len(),
+            names.join(", ")
+        )))
     }
-    drop(w);
-    std::fs::rename(&tmp, path).map_err(|e| CliError::io(path, e))
+}
+
+/// Writes `text` to `path` through the safe writer.
+pub fn write_text(path: &Path, text: &str) -> Result<(), CliError> {
+    Ok(SafeWriter::new(path).write_bytes(text.as_bytes())?)
 }
 
 /// Writes `profile.json`, `report.txt`, `report.md`, `analysis.json`, one PNG per chart,
@@ -99,31 +99,27 @@ pub fn write_folder(profile: &Profile, dir: &Path) -> Result<WrittenFiles, CliEr
     }
 
     let trace = dir.join("trace.json");
-    let r = write_with(&trace, |w| {
-        profile
-            .to_chrome_trace(w)
-            .map_err(|e| CliError::io(&trace, e))
-    });
+    let r = SafeWriter::new(&trace)
+        .write(|w| Ok(profile.to_chrome_trace(w)?))
+        .map_err(CliError::from);
     out.record(
         trace.clone(),
         "Chrome/Perfetto trace: open at https://ui.perfetto.dev",
         r,
     );
     let folded = dir.join("folded.txt");
-    let r = write_with(&folded, |w| {
-        profile
-            .to_folded_stacks(w)
-            .map_err(|e| CliError::io(&folded, e))
-    });
+    let r = SafeWriter::new(&folded)
+        .write(|w| Ok(profile.to_folded_stacks(w)?))
+        .map_err(CliError::from);
     out.record(
         folded.clone(),
         "folded stacks (self ns), for flame-graph tools",
         r,
     );
     let svg = dir.join("flamegraph.svg");
-    let r = write_with(&svg, |w| {
-        profile.to_flamegraph_svg(w).map_err(CliError::from)
-    });
+    let r = SafeWriter::new(&svg)
+        .write(|w| profile.to_flamegraph_svg(w))
+        .map_err(CliError::from);
     out.record(svg, "flame graph of self time (open in a browser)", r);
     Ok(out)
 }

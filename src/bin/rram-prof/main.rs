@@ -27,7 +27,9 @@ const EXIT_REGRESSION: u8 = 1;
 const EXIT_ERROR: u8 = 2;
 
 fn demo(args: DemoArgs) -> Result<Outcome, CliError> {
-    let profiler = PerformanceProfiler::new();
+    let journal = demo::prepare(&args)?;
+    // The run is journaled while it runs, so a crash or a kill loses at most a second of it.
+    let profiler = PerformanceProfiler::builder().journal(&journal).build()?;
     profiler.install()?;
     demo::run(args, &profiler)?;
     Ok(Outcome::Ok)
@@ -39,27 +41,36 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
         .unwrap_or_else(|| Command::Demo(DemoArgs::default()))
     {
         Command::Demo(args) => demo(args),
-        Command::Report { file, markdown } => commands::report(&file, markdown),
-        Command::Analyze { file, format } => commands::analyze(&file, format),
+        Command::Report {
+            file,
+            markdown,
+            read,
+        } => commands::report(&file, markdown, read),
+        Command::Analyze { file, format, read } => commands::analyze(&file, format, read),
         Command::Plot {
             file,
             plot_type,
             output,
-        } => commands::plot(&file, &plot_type, &output),
+            read,
+        } => commands::plot(&file, &plot_type, &output, read),
         Command::Export {
             file,
             format,
             output,
-        } => commands::export(&file, format, &output),
+            read,
+        } => commands::export(&file, format, &output, read),
         Command::Diff {
             old,
             new,
             threshold,
-        } => commands::diff(&old, &new, threshold),
+            read,
+        } => commands::diff(&old, &new, threshold, read),
+        Command::Recover { journal, output } => commands::recover(&journal, &output),
     }
 }
 
-/// `--help` and `--version` print as clap prints them; a bad option is one line.
+/// `--help` and `--version` print as clap prints them; a bad command line is one line: clap's
+/// own message (which names the argument and what it expected) up to its usage block, joined.
 fn usage_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     if matches!(
@@ -70,14 +81,31 @@ fn usage_error(e: clap::Error) -> ExitCode {
     ) {
         e.exit();
     }
-    let rendered = e.render().to_string();
-    let line = rendered
-        .lines()
-        .next()
-        .unwrap_or("bad command line")
-        .trim_start_matches("error: ");
-    eprintln!("rram-prof: error: {line} (see `rram-prof --help`)");
+    eprintln!(
+        "rram-prof: error: {} (see `rram-prof --help`)",
+        one_line(&e.render().to_string())
+    );
     ExitCode::from(EXIT_ERROR)
+}
+
+/// Clap's rendered error as one line: the message and its indented details, without the
+/// usage and "for more information" lines.
+fn one_line(rendered: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for line in rendered.lines() {
+        let t = line.trim();
+        if t.starts_with("Usage:") || t.starts_with("For more information") {
+            break;
+        }
+        if !t.is_empty() {
+            parts.push(t.trim_start_matches("error: "));
+        }
+    }
+    if parts.is_empty() {
+        "bad command line".to_owned()
+    } else {
+        parts.join(" ")
+    }
 }
 
 fn main() -> ExitCode {

@@ -232,8 +232,8 @@ pub fn print_summary(run: &DemoRun, profile: &Profile, files: &WrittenFiles) {
         );
         let _ = writeln!(out, "  {name:<22} {what}");
     }
-    for f in &files.failures {
-        let _ = writeln!(out, "  not written: {f}");
+    for (_, why) in &files.failures {
+        let _ = writeln!(out, "  not written: {why}");
     }
     print!("{out}");
 }

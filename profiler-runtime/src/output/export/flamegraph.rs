@@ -1,12 +1,12 @@
 //! A flame-graph SVG of self time, drawn by `inferno` from the folded stacks.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use crate::error::ProfileError;
 use crate::model::profile::Profile;
 use crate::output::export::folded_stacks;
+use crate::output::write::SafeWriter;
 
 fn render_err(reason: impl std::fmt::Display) -> ProfileError {
     ProfileError::Render {
@@ -52,15 +52,10 @@ impl Profile {
         writer.flush().map_err(render_err)
     }
 
-    /// Writes [`to_flamegraph_svg`](Self::to_flamegraph_svg) to a file.
+    /// Writes [`to_flamegraph_svg`](Self::to_flamegraph_svg) to a file, through the
+    /// [`SafeWriter`].
     pub fn write_flamegraph(&self, path: impl AsRef<Path>) -> Result<(), ProfileError> {
-        let path = path.as_ref();
-        let file = File::create(path).map_err(|source| ProfileError::Io {
-            action: "creating",
-            path: path.to_owned(),
-            source,
-        })?;
-        self.to_flamegraph_svg(BufWriter::new(file))
+        SafeWriter::new(path).write(|w| self.to_flamegraph_svg(w))
     }
 }
 

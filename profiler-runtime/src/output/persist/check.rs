@@ -36,11 +36,15 @@ pub enum BadFileKind {
     TrailingData,
     /// The reader failed in a way that is not an I/O error.
     Unreadable,
+    /// Values that parse but make no sense together: an event that ends before it starts, self
+    /// time above busy time, two events with one id, a parent that points nowhere, a cycle of
+    /// parents. The reason names the first offending event.
+    Inconsistent,
 }
 
 impl BadFileKind {
     /// Every kind.
-    pub const ALL: [BadFileKind; 8] = [
+    pub const ALL: [BadFileKind; 9] = [
         BadFileKind::Empty,
         BadFileKind::NotJson,
         BadFileKind::Truncated,
@@ -49,6 +53,7 @@ impl BadFileKind {
         BadFileKind::InvalidValue,
         BadFileKind::TrailingData,
         BadFileKind::Unreadable,
+        BadFileKind::Inconsistent,
     ];
 
     /// The words a [`ProfileError::BadFile`] reason of this kind starts with.
@@ -62,6 +67,7 @@ impl BadFileKind {
             BadFileKind::InvalidValue => "invalid value",
             BadFileKind::TrailingData => "trailing data",
             BadFileKind::Unreadable => "unreadable",
+            BadFileKind::Inconsistent => "inconsistent",
         }
     }
 }
@@ -79,7 +85,7 @@ impl ProfileError {
     }
 }
 
-fn bad(path: &Path, kind: BadFileKind, detail: impl fmt::Display) -> ProfileError {
+pub(super) fn bad(path: &Path, kind: BadFileKind, detail: impl fmt::Display) -> ProfileError {
     ProfileError::BadFile {
         path: path.to_owned(),
         reason: format!("{}: {detail}", kind.as_str()),

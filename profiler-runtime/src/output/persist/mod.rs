@@ -27,15 +27,24 @@
 //!
 //! # Guarantees
 //!
-//! - **Lossless**: `Profile::load(p.save(..)) == p` for every profile whose floating-point values
-//!   are finite (f64 values are written shortest-round-trip and parsed exactly).
-//! - **Non-finite values are refused at save** with [`ProfileError::InvalidInput`] naming the
-//!   event (or operation, or sample) and the key: JSON has no NaN or infinity, and writing them
-//!   as `null` (serde_json's default) would make the file unreadable. Replace or drop such
-//!   metrics before saving.
-//! - **Atomic**: the file is written to a temporary file in the same directory, flushed,
-//!   `fsync`ed and renamed over the target; a crash leaves the old file or the new one, never
-//!   half of one.
+//! - **Lossless**: `Profile::load(p.save(..)) == p` for every profile (NaN and the infinities
+//!   included: f64 values are written shortest-round-trip and parsed exactly, and the values
+//!   JSON has no number for are written as the strings `"NaN"`, `"inf"`, `"-inf"`, see
+//!   [`model::float`](crate::model::float)).
+//! - **Safe**: [`Profile::save`] goes through the one [`SafeWriter`]: a temporary file in the
+//!   same directory, synced and renamed over the target; a crash leaves the old file or the new
+//!   one, never half of one; devices, FIFOs and directories are refused, never replaced.
+//! - **Bounded reads**: a path is read only if it is a regular file (a FIFO or a device is
+//!   refused before it is opened for long; standard input is read up to a limit), and memory
+//!   is checked against the address-space limit and the memory available before the file is
+//!   read and while it is parsed: a file that cannot fit gets [`ProfileError::OutOfMemory`],
+//!   never an abort. [`LoadOptions::events`]`(false)` reads a profile's aggregates and counts
+//!   and checks its events without keeping them (what `report` and `diff` need).
+//! - **Checked**: values whose sums would overflow are [`BadFileKind::InvalidValue`] naming
+//!   the field; events that make no sense (end before start, self time above busy time,
+//!   duplicate ids, a parent that points nowhere or a cycle of parents) are
+//!   [`BadFileKind::Inconsistent`] naming the first offending event, or are repaired and
+//!   counted with [`LoadOptions::lenient`] (see `consistency.rs`).
 //! - **Streaming**: no intermediate JSON tree (`serde_json::Value`) in either direction. Saving
 //!   serialises straight into a 1 MiB buffered writer. [`Profile::load`] reads the file's bytes
 //!   into one buffer and parses them in place (about 3x faster than from a reader: 1M events
@@ -43,26 +52,31 @@
 //!   from any reader in bounded memory.
 //! - **Errors, never panics**: a bad file gets [`ProfileError::BadFile`] whose reason starts with
 //!   what is wrong: `empty file`, `not JSON`, `truncated`, `missing field`, `wrong type`,
-//!   `invalid value`, `trailing data` ([`BadFileKind`], read back with
+//!   `invalid value`, `trailing data`, `inconsistent` ([`BadFileKind`], read back with
 //!   [`ProfileError::bad_file_kind`]); or [`ProfileError::UnsupportedVersion`].
 //!
-//! The code: this file (save, load, atomic writes), `check.rs` (reading the version before the
-//! rest, classifying errors), `table.rs` (the file's layout and the event table).
+//! The code: this file (save and the entry points), `load.rs` (what may be read, and how much),
+//! `budget.rs` (memory available), `check.rs` (reading the version before the rest, classifying
+//! errors), `table.rs` (the file's layout and the event table), `consistency.rs` (checks and
+//! repairs of what was read).
 
+pub(crate) mod budget;
 mod check;
+mod consistency;
+mod load;
 mod table;
 
-use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufWriter, Write};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
 pub use check::BadFileKind;
-use check::{check_head, check_version, classify};
-use table::{FileIn, FileOut};
+pub use consistency::Repairs;
+pub use load::{Input, LoadOptions, Loaded};
+use table::FileOut;
 
 use crate::error::ProfileError;
 use crate::model::profile::Profile;
+use crate::output::write::SafeWriter;
 use crate::profiler::PerformanceProfiler;
 
 /// Buffer size of the file reader and writer.
@@ -82,21 +96,7 @@ impl Profile {
     /// ```
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), ProfileError> {
         let path = path.as_ref();
-        check_finite(self, path)?;
-        let tmp = temp_path(path);
-        let result = write_and_sync(self, path, &tmp);
-        match result {
-            Ok(()) => fs::rename(&tmp, path).map_err(|source| {
-                let _ = fs::remove_file(&tmp);
-                io_err("renaming the temporary file onto", path, source)
-            })?,
-            Err(e) => {
-                let _ = fs::remove_file(&tmp);
-                return Err(e);
-            }
-        }
-        sync_dir(path);
-        Ok(())
+        SafeWriter::new(path).write(|w| self.write_json(w, path))
     }
 
     /// Loads a profile saved by [`save`](Self::save).
@@ -106,23 +106,21 @@ impl Profile {
     /// of holding the file's bytes while parsing. [`read_json`](Self::read_json) parses from
     /// any reader in bounded memory.
     ///
-    /// Errors: [`ProfileError::Io`] when the file cannot be read,
-    /// [`ProfileError::UnsupportedVersion`] for another `format_version`, and
-    /// [`ProfileError::BadFile`] saying what is wrong otherwise.
+    /// Errors: [`ProfileError::Refused`] for anything but a regular file,
+    /// [`ProfileError::OutOfMemory`] for a file that cannot fit in the memory available,
+    /// [`ProfileError::Io`] when the file cannot be read, [`ProfileError::UnsupportedVersion`]
+    /// for another `format_version`, and [`ProfileError::BadFile`] saying what is wrong
+    /// otherwise (see [`LoadOptions`] to repair inconsistent events instead).
     pub fn load(path: impl AsRef<Path>) -> Result<Profile, ProfileError> {
-        let path = path.as_ref();
-        let bytes = fs::read(path).map_err(|source| io_err("reading", path, source))?;
-        Profile::from_json_slice(&bytes, path)
+        LoadOptions::new().load(path).map(|l| l.profile)
     }
 
     /// Parses a profile's JSON held in memory (see [`read_json`](Self::read_json) for the
     /// checks). `label` names the source in errors.
     pub fn from_json_slice(bytes: &[u8], label: impl AsRef<Path>) -> Result<Profile, ProfileError> {
-        let label = label.as_ref();
-        check_head(bytes, label)?;
-        let file: FileIn = serde_json::from_slice(bytes).map_err(|e| classify(e, label))?;
-        check_version(file.format_version, label)?;
-        Ok(file.into_profile())
+        LoadOptions::new()
+            .parse_slice(bytes, label.as_ref())
+            .map(|l| l.profile)
     }
 
     /// Writes the profile's JSON to `writer` (not atomic; [`save`](Self::save) is). `label`
@@ -133,7 +131,6 @@ impl Profile {
         label: impl AsRef<Path>,
     ) -> Result<(), ProfileError> {
         let label = label.as_ref();
-        check_finite(self, label)?;
         let mut w = BufWriter::with_capacity(BUF_BYTES, writer);
         serde_json::to_writer(&mut w, &FileOut::of(self)).map_err(|e| match e.io_error_kind() {
             Some(kind) => io_err("writing", label, kind.into()),
@@ -157,14 +154,9 @@ impl Profile {
         mut reader: R,
         label: impl AsRef<Path>,
     ) -> Result<Profile, ProfileError> {
-        let label = label.as_ref();
-        let head = reader
-            .fill_buf()
-            .map_err(|source| io_err("reading", label, source))?;
-        check_head(head, label)?;
-        let file: FileIn = serde_json::from_reader(reader).map_err(|e| classify(e, label))?;
-        check_version(file.format_version, label)?;
-        Ok(file.into_profile())
+        LoadOptions::new()
+            .parse_reader(&mut reader, label.as_ref())
+            .map(|l| l.profile)
     }
 }
 
@@ -191,80 +183,5 @@ pub(super) fn io_err(action: &'static str, path: &Path, source: std::io::Error) 
         action,
         path: path.to_owned(),
         source,
-    }
-}
-
-/// Refuses NaN and infinities, which JSON cannot hold.
-fn check_finite(p: &Profile, path: &Path) -> Result<(), ProfileError> {
-    let refuse = |what: String, key: &str, v: f64| {
-        Err(ProfileError::InvalidInput(format!(
-            "cannot save `{}`: {what} has `{key}` = {v}; JSON has no NaN or infinity, so replace \
-             or remove non-finite values before saving",
-            path.display()
-        )))
-    };
-    for e in &p.events {
-        if let Some((k, v)) = e.metrics.iter().find(|(_, v)| !v.is_finite()) {
-            return refuse(format!("event {} (`{}`)", e.id, e.name), k, *v);
-        }
-    }
-    for o in &p.operations {
-        for (k, m) in &o.metrics {
-            for v in [m.sum, m.min, m.max] {
-                if !v.is_finite() {
-                    return refuse(format!("the aggregate of operation `{}`", o.name), k, v);
-                }
-            }
-        }
-    }
-    for s in &p.samples {
-        if !s.cpu_percent.is_finite() {
-            return refuse(
-                format!("the monitor sample at {} ns", s.t_ns),
-                "cpu_percent",
-                f64::from(s.cpu_percent),
-            );
-        }
-    }
-    Ok(())
-}
-
-/// A fresh temporary path beside `path` (same directory, so the rename is atomic).
-fn temp_path(path: &Path) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = path
-        .file_name()
-        .map_or_else(|| "profile".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = format!(".{name}.{}.{n}.tmp", std::process::id());
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.join(tmp),
-        _ => PathBuf::from(tmp),
-    }
-}
-
-fn write_and_sync(p: &Profile, path: &Path, tmp: &Path) -> Result<(), ProfileError> {
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(tmp)
-        .map_err(|source| io_err("creating a temporary file beside", path, source))?;
-    let mut w = BufWriter::with_capacity(BUF_BYTES, file);
-    p.write_json(&mut w, path)?;
-    let file = w
-        .into_inner()
-        .map_err(|e| io_err("writing", path, e.into_error()))?;
-    file.sync_all()
-        .map_err(|source| io_err("syncing", path, source))
-}
-
-/// Makes the rename durable (best effort: some file systems refuse to sync a directory).
-fn sync_dir(path: &Path) {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
     }
 }

@@ -1,14 +1,20 @@
 //! The file's layout: [`Profile`]'s fields in order, with the events as a table (see the
 //! [module docs](super)).
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::path::PathBuf;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor};
 use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::budget;
+use super::consistency::Tally;
+use crate::error::ProfileError;
 use crate::model::event::{AllocStats, EventKind, Name, ProfileEvent};
+use crate::model::float::AnyF64;
 use crate::model::profile::{Profile, SessionRecord, ThreadInfo};
 use crate::model::sample::MonitorSample;
 use crate::model::stats::OperationStats;
@@ -84,6 +90,11 @@ pub(super) struct FileIn {
 }
 
 impl FileIn {
+    /// The operations read (for checks before the profile is built).
+    pub(super) fn operations(&self) -> &[OperationStats] {
+        &self.operations
+    }
+
     pub(super) fn into_profile(self) -> Profile {
         let FileIn {
             format_version,
@@ -185,6 +196,7 @@ impl Serialize for Rows<'_> {
                 panicked,
             } = e;
             let alloc = alloc.map(|a| [a.allocated_bytes, a.freed_bytes, a.allocations]);
+            let metrics = MetricsOut(metrics);
             seq.serialize_element(&(
                 id, parent, name, kind, thread_id, start_ns, end_ns, busy_ns, self_ns, metrics,
                 alloc, error, panicked,
@@ -194,7 +206,96 @@ impl Serialize for Rows<'_> {
     }
 }
 
-/// The events read back from an [`EventTable`].
+/// An event's metrics, non-finite values as strings (see [`crate::model::float`]).
+struct MetricsOut<'a>(&'a BTreeMap<String, f64>);
+
+impl Serialize for MetricsOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, AnyF64(*v))))
+    }
+}
+
+/// An event's metrics read back: numbers, or the strings of non-finite values.
+struct MetricsIn(BTreeMap<String, f64>);
+
+impl<'de> Deserialize<'de> for MetricsIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = MetricsIn;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of metric names to numbers")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<MetricsIn, A::Error> {
+                let mut m = BTreeMap::new();
+                while let Some((k, v)) = map.next_entry::<String, AnyF64>()? {
+                    m.insert(k, v.0);
+                }
+                Ok(MetricsIn(m))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// How the loader that runs a parse on this thread wants the events read, and what it gets
+/// back besides the profile. Set for the duration of one parse (the serde entry points take no
+/// arguments): see [`with_context`].
+pub(super) struct ParseContext {
+    /// Keep the events (else count and check them only).
+    pub keep_events: bool,
+    /// Repair inconsistencies instead of refusing them.
+    pub lenient: bool,
+    /// The file, for errors.
+    pub path: PathBuf,
+    /// A typed error raised inside the parse (memory), which wins over serde's.
+    pub failure: Option<ProfileError>,
+    /// The checks of the events, once read.
+    pub tally: Option<Tally>,
+}
+
+thread_local! {
+    static CONTEXT: RefCell<Option<ParseContext>> = const { RefCell::new(None) };
+}
+
+/// Runs `parse` with `ctx` as this thread's parse context, and returns the context after.
+pub(super) fn with_context<R>(ctx: ParseContext, parse: impl FnOnce() -> R) -> (R, ParseContext) {
+    let prev = CONTEXT.with(|c| c.borrow_mut().replace(ctx));
+    let r = parse();
+    let ctx = CONTEXT
+        .with(|c| std::mem::replace(&mut *c.borrow_mut(), prev))
+        .unwrap_or_else(|| ParseContext {
+            keep_events: true,
+            lenient: false,
+            path: PathBuf::new(),
+            failure: None,
+            tally: None,
+        });
+    (r, ctx)
+}
+
+/// The settings of the current parse: (keep events, lenient, path).
+fn settings() -> (bool, bool, PathBuf) {
+    CONTEXT.with(|c| match &*c.borrow() {
+        Some(ctx) => (ctx.keep_events, ctx.lenient, ctx.path.clone()),
+        None => (true, false, PathBuf::new()),
+    })
+}
+
+fn fail<E: de::Error>(e: ProfileError) -> E {
+    let msg = e.to_string();
+    CONTEXT.with(|c| {
+        if let Some(ctx) = &mut *c.borrow_mut() {
+            ctx.failure.get_or_insert(e);
+        }
+    });
+    E::custom(msg)
+}
+
+/// Rows between two checks of the memory available.
+const BUDGET_EVERY: u64 = 16_384;
+
+/// The events read back from an [`EventTable`] (none when the context keeps none).
 struct Events(Vec<ProfileEvent>);
 
 impl<'de> Deserialize<'de> for Events {
@@ -269,11 +370,42 @@ impl<'de> Visitor<'de> for RowsSeed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let (keep, lenient, path) = settings();
+        let mut tally = Tally::new(lenient);
         // The hint comes from the file: cap it so a lying length cannot reserve gigabytes.
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
-        while let Some(e) = seq.next_element_seed(RowSeed(self.0))? {
-            out.push(e);
+        let mut out = Vec::new();
+        if keep {
+            out.try_reserve(seq.size_hint().unwrap_or(0).min(1 << 16))
+                .map_err(|_| fail(oom(&path, 1 << 16)))?;
         }
+        while let Some(mut e) = seq.next_element_seed(RowSeed(self.0))? {
+            tally.row(&mut e).map_err(|what| {
+                if what.starts_with("out of memory") {
+                    fail(oom(&path, tally.seen()))
+                } else {
+                    fail(super::consistency::overflow_error(&path, what))
+                }
+            })?;
+            if tally.seen() % BUDGET_EVERY == 0 {
+                budget::ensure(0, &path, "reading the events").map_err(fail)?;
+            }
+            if keep {
+                if out.len() == out.capacity() {
+                    // Grow by half, checked: a failed allocation is an error, not an abort.
+                    let more = (out.len() / 2).max(1024);
+                    let bytes = (more * std::mem::size_of::<ProfileEvent>()) as u64;
+                    budget::ensure(bytes, &path, "growing the events").map_err(fail)?;
+                    out.try_reserve_exact(more)
+                        .map_err(|_| fail(oom(&path, tally.seen())))?;
+                }
+                out.push(e);
+            }
+        }
+        CONTEXT.with(|c| {
+            if let Some(ctx) = &mut *c.borrow_mut() {
+                ctx.tally = Some(tally);
+            }
+        });
         Ok(out)
     }
 }
@@ -321,7 +453,7 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
         let end_ns = col!(6, u64);
         let busy_ns = col!(7, u64);
         let self_ns = col!(8, u64);
-        let metrics = col!(9, BTreeMap<String, f64>);
+        let metrics = col!(9, MetricsIn).0;
         let alloc = col!(10, Option<[u64; 3]>).map(|[allocated_bytes, freed_bytes, allocations]| {
             AllocStats {
                 allocated_bytes,
@@ -343,5 +475,15 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
         e.error = error;
         e.panicked = panicked;
         Ok(e)
+    }
+}
+
+fn oom(path: &std::path::Path, events: u64) -> ProfileError {
+    ProfileError::OutOfMemory {
+        path: path.to_owned(),
+        reason: format!(
+            "out of memory after {events} events (the address-space limit or free memory); \
+             raise `ulimit -v`, or read less of the file (`report` and `diff` keep no events)"
+        ),
     }
 }

@@ -36,6 +36,7 @@ use plotters::prelude::*;
 
 use crate::error::ProfileError;
 use crate::model::profile::Profile;
+use crate::output::write::SafeWriter;
 use crate::profiler::PerformanceProfiler;
 use crate::report::PerformanceReport;
 
@@ -179,30 +180,73 @@ pub fn render_with_report(
     plot: PlotType,
     path: impl AsRef<Path>,
 ) -> Result<(), ProfileError> {
-    let path = path.as_ref();
+    render_to(report, profile, plot, &SafeWriter::new(path))
+}
+
+/// Draws `plot` (PNG or SVG by the extension of the writer's target) and writes it through
+/// `writer` (which may refuse, for example, to write over an input).
+pub fn render_to(
+    report: &PerformanceReport,
+    profile: &Profile,
+    plot: PlotType,
+    writer: &SafeWriter,
+) -> Result<(), ProfileError> {
+    let path = writer.target();
     let format = ImageFormat::of(path)?;
-    font::ensure_registered()?;
+    writer.check()?;
+    let bytes = draw(report, profile, plot, format).map_err(|reason| ProfileError::Render {
+        what: format!("the {plot} chart to `{}`", path.display()),
+        reason,
+    })?;
+    writer.write_bytes(&bytes)
+}
+
+/// Draws `plot` in memory and encodes it (the file is written whole, or not at all).
+fn draw(
+    report: &PerformanceReport,
+    profile: &Profile,
+    plot: PlotType,
+    format: ImageFormat,
+) -> Result<Vec<u8>, String> {
+    font::ensure_registered().map_err(|e| e.to_string())?;
     let input = Input { report, profile };
+    let (w, h) = style::SIZE;
     let drawn = catch_unwind(AssertUnwindSafe(|| match format {
-        ImageFormat::Png => draw_to(BitMapBackend::new(path, style::SIZE), plot, &input),
-        ImageFormat::Svg => draw_to(SVGBackend::new(path, style::SIZE), plot, &input),
+        ImageFormat::Png => {
+            let mut rgb = vec![0u8; (w as usize) * (h as usize) * 3];
+            draw_to(
+                BitMapBackend::with_buffer(&mut rgb, style::SIZE),
+                plot,
+                &input,
+            )?;
+            let mut png = Vec::new();
+            image::ImageEncoder::write_image(
+                image::codecs::png::PngEncoder::new(&mut png),
+                &rgb,
+                w,
+                h,
+                image::ColorType::Rgb8,
+            )
+            .map_err(|e| format!("encoding the PNG: {e}"))?;
+            Ok(png)
+        }
+        ImageFormat::Svg => {
+            let mut svg = String::new();
+            draw_to(SVGBackend::with_string(&mut svg, style::SIZE), plot, &input)?;
+            Ok(svg.into_bytes())
+        }
     }));
-    let reason = match drawn {
-        Ok(Ok(())) => return Ok(()),
-        Ok(Err(reason)) => reason,
+    match drawn {
+        Ok(r) => r,
         Err(panic) => {
             let msg = panic
                 .downcast_ref::<&str>()
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_owned());
-            format!("the plotting library failed: {msg}")
+            Err(format!("the plotting library failed: {msg}"))
         }
-    };
-    Err(ProfileError::Render {
-        what: format!("the {plot} chart to `{}`", path.display()),
-        reason,
-    })
+    }
 }
 
 fn draw_to<DB: DrawingBackend>(backend: DB, plot: PlotType, input: &Input<'_>) -> DrawResult {
