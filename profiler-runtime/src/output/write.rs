@@ -475,6 +475,7 @@ fn sync_dir(dir: &Path) {
 }
 
 /// Creates `path` exclusively for appending (a journal): refuses anything that exists.
+#[cfg(feature = "persist")]
 pub(crate) fn create_exclusive(path: &Path) -> Result<File, ProfileError> {
     if let Ok(m) = fs::symlink_metadata(path) {
         return Err(refused(

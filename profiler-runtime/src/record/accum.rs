@@ -94,6 +94,7 @@ impl OpAccum {
     }
 
     /// Events recorded.
+    #[cfg(feature = "persist")]
     pub(crate) fn count(&self) -> u64 {
         self.count
     }

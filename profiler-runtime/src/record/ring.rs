@@ -118,6 +118,7 @@ impl Ring {
 
     /// Shares of the chunks not yet folded (they stay to fold), for a reader that holds the
     /// aggregates' lock.
+    #[cfg(feature = "persist")]
     pub(crate) fn unfolded_shares(&self) -> Vec<Arc<Chunk>> {
         let from = self.chunks.len() - self.unfolded;
         self.pending
@@ -168,6 +169,7 @@ impl Ring {
 
     /// The chunks pushed since chunk number `seq` (those still here), with their origins, and
     /// the number to ask from next time: the journal's view of what is new.
+    #[cfg(feature = "persist")]
     pub(crate) fn since(
         &self,
         seq: u64,
@@ -245,6 +247,7 @@ mod tests {
         assert_eq!(dropped, 8);
     }
 
+    #[cfg(feature = "persist")]
     #[test]
     fn since_lists_each_chunk_still_kept_once() {
         let mut r = Ring::new(4);
