@@ -8,6 +8,7 @@
 pub mod energy;
 pub mod event;
 pub mod hash;
+pub mod histogram;
 pub(crate) mod merge;
 pub mod profile;
 pub mod sample;

@@ -1,0 +1,216 @@
+//! Memory stays bounded under adversarial workloads: many distinct operation names, many
+//! short-lived threads, deep parent chains.
+//!
+//! Each case runs in a child process (this test binary, re-run on just that test with
+//! `RRAM_BOUNDED_CHILD` set), so its peak RSS (`VmHWM`) is its own; the child prints its
+//! figures and the parent asserts the bound with a wide margin over what was measured. Linux
+//! only (`/proc/self/status`); elsewhere each test prints that it skipped.
+
+use std::process::Command;
+
+use profiler_runtime::{EventKind, PerformanceProfiler};
+
+const CHILD: &str = "RRAM_BOUNDED_CHILD";
+
+/// Peak RSS of this process, bytes (`VmHWM`).
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Whether this process is the child for `test`.
+fn is_child(test: &str) -> bool {
+    std::env::var(CHILD).is_ok_and(|v| v == test)
+}
+
+/// Runs `test` of this binary in a child process (under `ulimit -v limit_kb` when given) and
+/// returns its standard output; `None` (after printing why) where peak RSS cannot be read.
+fn run_child(test: &str, limit_kb: Option<u64>) -> Option<String> {
+    if peak_rss_bytes().is_none() {
+        println!("skipped: no /proc/self/status on this system, peak RSS unknown");
+        return None;
+    }
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let args = [test, "--exact", "--nocapture", "--test-threads=1"];
+    let mut cmd = match limit_kb {
+        Some(kb) => {
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(format!("ulimit -v {kb} && exec \"$0\" \"$@\""))
+                .arg(&exe)
+                .args(args);
+            c
+        }
+        None => {
+            let mut c = Command::new(&exe);
+            c.args(args);
+            c
+        }
+    };
+    let out = cmd.env(CHILD, test).output().expect("the child runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "child {test} failed: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(stdout)
+}
+
+/// The value printed by the child as `key=value`.
+fn figure(out: &str, key: &str) -> u64 {
+    let tag = format!("@{key}=");
+    out.lines()
+        .find_map(|l| l.split_once(&tag).map(|(_, v)| v))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the child printed no {key}: {out}"))
+}
+
+fn rss(at: &str) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .unwrap_or("");
+    println!("{at}: {line}");
+}
+
+fn report_peak() {
+    let peak = peak_rss_bytes().unwrap_or(0);
+    println!("\n@peak_rss_bytes={peak}");
+    println!("peak RSS {:.1} MB", peak as f64 / 1e6);
+}
+
+/// Records one event under each of `names` distinct names, then reads the snapshot and the
+/// report as a user would.
+fn distinct_names(p: &PerformanceProfiler, names: u64) {
+    for i in 0..names {
+        p.record_event(
+            &format!("item-{i}"),
+            EventKind::Computation,
+            [("n", i as f64)],
+        );
+    }
+    rss("recorded");
+    let snap = p.snapshot();
+    rss("snapshot");
+    println!("\n@total_events={}", snap.total_events());
+    println!("\n@operations={}", snap.operations.len());
+    let other = snap.operation("<other>");
+    println!("\n@other_count={}", other.as_ref().map_or(0, |o| o.count));
+    println!(
+        "\n@folded_names={}",
+        other.as_ref().map_or(0, |o| o.folded_names)
+    );
+    drop(snap);
+    let report = p.get_performance_report();
+    rss("report");
+    let text = report.to_text();
+    rss("text");
+    println!(
+        "\n@report_mentions_fold={}",
+        u64::from(text.contains("folded into <other>"))
+    );
+    drop(text);
+    drop(report);
+    report_peak();
+}
+
+#[test]
+fn a_hundred_thousand_distinct_names_stay_under_300_mb() {
+    const TEST: &str = "a_hundred_thousand_distinct_names_stay_under_300_mb";
+    if is_child(TEST) {
+        let p = PerformanceProfiler::builder()
+            .without_monitor()
+            .build()
+            .expect("valid config");
+        distinct_names(&p, 100_000);
+        return;
+    }
+    let Some(out) = run_child(TEST, None) else {
+        return;
+    };
+    println!("{out}");
+    assert_eq!(figure(&out, "total_events"), 100_000);
+    assert_eq!(
+        figure(&out, "operations"),
+        100_000,
+        "all under their own names"
+    );
+    assert!(figure(&out, "peak_rss_bytes") <= 300_000_000);
+}
+
+#[test]
+fn a_million_distinct_names_complete_under_4_gb_with_the_cap_reported() {
+    const TEST: &str = "a_million_distinct_names_complete_under_4_gb_with_the_cap_reported";
+    if is_child(TEST) {
+        let p = PerformanceProfiler::builder()
+            .without_monitor()
+            .build()
+            .expect("valid config");
+        distinct_names(&p, 1_000_000);
+        return;
+    }
+    let Some(out) = run_child(TEST, Some(4 * 1024 * 1024)) else {
+        return;
+    };
+    println!("{out}");
+    assert_eq!(
+        figure(&out, "total_events"),
+        1_000_000,
+        "every call counted"
+    );
+    // The cap's worth under their own names, one <other> beyond it.
+    assert_eq!(figure(&out, "operations"), 100_001);
+    assert_eq!(figure(&out, "other_count"), 900_000);
+    assert_eq!(figure(&out, "folded_names"), 900_000);
+    assert_eq!(figure(&out, "report_mentions_fold"), 1);
+}
+
+#[test]
+fn two_hundred_thousand_short_lived_threads_stay_under_200_mb() {
+    const TEST: &str = "two_hundred_thousand_short_lived_threads_stay_under_200_mb";
+    const THREADS: u64 = 200_000;
+    if is_child(TEST) {
+        let p = PerformanceProfiler::builder()
+            .without_monitor()
+            .build()
+            .expect("valid config");
+        // A few at a time, as a pool that keeps replacing its workers would.
+        for _ in 0..THREADS / 4 {
+            let hs: Vec<_> = (0..4)
+                .map(|_| {
+                    let sub = p.subscriber();
+                    std::thread::spawn(move || {
+                        tracing::subscriber::with_default(sub, || {
+                            tracing::info_span!("one_call").in_scope(|| {});
+                        })
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.join().expect("worker");
+            }
+        }
+        let snap = p.snapshot();
+        println!("\n@total_events={}", snap.total_events());
+        println!("\n@kept_events={}", snap.events.len());
+        drop(snap);
+        report_peak();
+        return;
+    }
+    let Some(out) = run_child(TEST, None) else {
+        return;
+    };
+    println!("{out}");
+    assert_eq!(figure(&out, "total_events"), THREADS);
+    assert_eq!(
+        figure(&out, "kept_events"),
+        THREADS,
+        "within the raw capacity"
+    );
+    assert!(figure(&out, "peak_rss_bytes") <= 200_000_000);
+}
