@@ -19,6 +19,9 @@ use crate::record::stage::STAGE;
 /// Recycled event buffers kept at most.
 const SPARE: usize = 64;
 
+/// Chunks of at most this many events are appended to the newest chunk where they fit.
+const SMALL: usize = STAGE / 4;
+
 pub(crate) struct Ring {
     chunks: VecDeque<Arc<Chunk>>,
     len: usize,
@@ -50,14 +53,41 @@ impl Ring {
     }
 
     /// Takes a chunk (not yet folded), dropping the oldest ones beyond the capacity.
+    ///
+    /// A small chunk (what a thread leaves when it exits after a few calls) is appended to the
+    /// newest chunk when that one is not folded yet, has room and nobody else holds it: so
+    /// threads that come and go cost the ring about their events' size, never a whole staging
+    /// buffer each.
     pub(crate) fn push_chunk(&mut self, chunk: Chunk) {
         if chunk.len() == 0 {
             self.recycle_buffers(chunk);
             return;
         }
         self.len += chunk.len();
-        self.chunks.push_back(Arc::new(chunk));
-        self.unfolded += 1;
+        let n = chunk.len();
+        let back = if n <= SMALL && self.unfolded > 0 {
+            self.chunks
+                .back_mut()
+                .and_then(Arc::get_mut)
+                .filter(|b| b.len() + n <= STAGE)
+        } else {
+            None
+        };
+        match back {
+            Some(back) => {
+                let spare = back.append(chunk);
+                self.keep_spare(spare);
+            }
+            None => {
+                self.chunks.push_back(Arc::new(chunk));
+                self.unfolded += 1;
+            }
+        }
+        self.evict();
+    }
+
+    /// Drops the oldest chunks while the rest still hold `capacity` events.
+    fn evict(&mut self) {
         while self
             .chunks
             .front()
@@ -123,7 +153,11 @@ impl Ring {
     /// Keeps a dropped chunk's event buffer for reuse (clearing it reads nothing: events have
     /// no destructor); its side records (no destructor either) and extras are freed.
     fn recycle_buffers(&mut self, chunk: Chunk) {
-        let mut events = chunk.events;
+        self.keep_spare(chunk.events);
+    }
+
+    /// Keeps an event buffer for reuse, up to [`SPARE`] of them.
+    fn keep_spare(&mut self, mut events: Vec<RawEvent>) {
         if self.spare.len() < SPARE && events.capacity() >= STAGE {
             events.clear();
             self.spare.push(events);
@@ -135,6 +169,11 @@ impl Ring {
         self.spare
             .pop()
             .unwrap_or_else(|| Vec::with_capacity(STAGE))
+    }
+
+    /// How many events [`Ring::kept`] yields.
+    pub(crate) fn kept_len(&self) -> usize {
+        self.len.min(self.capacity)
     }
 
     /// The kept events (the newest `capacity`), and the count dropped.
@@ -161,17 +200,17 @@ mod tests {
 
     #[test]
     fn evicted_unfolded_chunks_stay_until_folded() {
-        let mut r = Ring::new(4);
+        // Chunks too big to be appended to one another.
+        let s = SMALL as u64 + 1;
+        let ids = |a: u64, b: u64| (a * s..b * s).collect::<Vec<_>>();
+        let mut r = Ring::new(2 * s as usize);
         for k in 0..4 {
-            r.push_chunk(chunk(k * 2, 2));
+            r.push_chunk(chunk(k * s, s));
         }
-        // Holds the newest 4 events; the two evicted chunks were never folded.
+        // Holds the newest 2s events; the two evicted chunks were never folded.
         let (kept, dropped) = r.kept();
-        assert_eq!(
-            kept.map(|e| e.ev.start_raw).collect::<Vec<_>>(),
-            [4, 5, 6, 7]
-        );
-        assert_eq!(dropped, 4);
+        assert_eq!(kept.map(|e| e.ev.start_raw).collect::<Vec<_>>(), ids(2, 4));
+        assert_eq!(dropped, 2 * s);
         assert_eq!(r.pending_len(), 2);
         assert_eq!(r.unfolded_len(), 4);
         let mut seen: Vec<u64> = r
@@ -179,23 +218,69 @@ mod tests {
             .flat_map(|c| c.iter().map(|e| e.ev.start_raw).collect::<Vec<_>>())
             .collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..8).collect::<Vec<_>>());
+        assert_eq!(seen, ids(0, 4));
         // Folding takes every one of them exactly once.
         let taken = r.take_unfolded();
-        assert_eq!(taken.iter().map(|c| c.len()).sum::<usize>(), 8);
+        assert_eq!(taken.iter().map(|c| c.len() as u64).sum::<u64>(), 4 * s);
         assert_eq!(r.unfolded_len(), 0);
         assert_eq!(r.unfolded().count(), 0);
         r.recycle_all(taken);
         // Folded chunks are simply dropped (and recycled) when evicted.
-        r.push_chunk(chunk(8, 2));
-        r.push_chunk(chunk(10, 2));
+        r.push_chunk(chunk(4 * s, s));
+        r.push_chunk(chunk(5 * s, s));
         assert_eq!(r.pending_len(), 0);
         assert_eq!(r.unfolded_len(), 2);
         let (kept, dropped) = r.kept();
+        assert_eq!(kept.map(|e| e.ev.start_raw).collect::<Vec<_>>(), ids(4, 6));
+        assert_eq!(dropped, 4 * s);
+    }
+
+    #[test]
+    fn small_chunks_share_one_buffer_and_keep_their_side_records() {
+        let mut r = Ring::new(10_000);
+        for i in 0..1_000u64 {
+            let (ev, mut aux, extra) = Chunk::test_event(i);
+            aux.alloc.allocations = i;
+            let mut c = Chunk::default();
+            let mut ev = ev;
+            // Every other event has a side record with an extra (an owned metric).
+            if i % 2 == 0 {
+                aux.extra = 1;
+                ev.aux = 1;
+                c.aux.push(aux);
+                c.extras.push(extra);
+            }
+            c.events.push(ev);
+            r.push_chunk(c);
+        }
         assert_eq!(
-            kept.map(|e| e.ev.start_raw).collect::<Vec<_>>(),
-            [8, 9, 10, 11]
+            r.chunks.len(),
+            1_000usize.div_ceil(STAGE),
+            "one chunk per {STAGE} events"
         );
-        assert_eq!(dropped, 8);
+        let (kept, dropped) = r.kept();
+        let mut n = 0u64;
+        for e in kept {
+            let i = e.ev.start_raw;
+            assert_eq!(i, n);
+            n += 1;
+            match e.aux {
+                Some(a) => {
+                    assert_eq!(i % 2, 0);
+                    assert_eq!(a.alloc.allocations, i);
+                    let mut keys = Vec::new();
+                    e.for_each_metric(|k, _| keys.push(k.to_owned()));
+                    assert_eq!(keys, [format!("m{i}")]);
+                }
+                None => assert_eq!(i % 2, 1),
+            }
+        }
+        assert_eq!((n, dropped), (1_000, 0));
+        // A folded newest chunk takes nothing more: its new events would miss the aggregates.
+        let taken = r.take_unfolded();
+        assert_eq!(taken.iter().map(|c| c.len()).sum::<usize>(), 1_000);
+        r.recycle_all(taken);
+        r.push_chunk(chunk(5_000, 1));
+        assert_eq!(r.unfolded().map(Chunk::len).sum::<usize>(), 1);
     }
 }
