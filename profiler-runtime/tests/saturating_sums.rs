@@ -144,3 +144,30 @@ fn the_analysis_and_exports_of_u64_sized_values_complete() {
         "{text}"
     );
 }
+
+#[test]
+fn non_finite_metric_values_are_counted_not_summed_and_reported() {
+    let p = profiler_runtime::PerformanceProfiler::builder()
+        .without_monitor()
+        .build()
+        .unwrap();
+    for v in [2.0, f64::NAN, 3.0, f64::INFINITY] {
+        p.record_event(
+            "program_tile",
+            EventKind::HardwareAccess,
+            [("energy_pj", v)],
+        );
+    }
+    let op = p.snapshot().operation("program_tile").unwrap();
+    let e = op.metrics["energy_pj"];
+    assert_eq!((e.sum, e.count, e.non_finite), (5.0, 2, 2));
+    assert_eq!(op.non_finite(), 2);
+    let r = p.get_performance_report();
+    assert_eq!(r.non_finite_metrics, 2);
+    assert_eq!(r.operations[0].non_finite, 2);
+    assert_eq!(r.derived_metrics["total_energy_pj"], 5.0);
+    for text in [r.to_string(), r.to_text(), r.to_markdown()] {
+        assert!(text.contains("2 NaN or infinite values"), "{text}");
+        assert!(text.contains("program_tile (2)"), "{text}");
+    }
+}

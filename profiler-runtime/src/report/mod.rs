@@ -193,7 +193,7 @@ pub struct PerformanceReport {
     pub energy_by_component: BTreeMap<String, f64>,
     /// Distinct operation names folded into `<other>` operations because the profiler's cap on
     /// distinct operations was reached (0: none; at least
-    /// [`FOLDED_NAMES_TRACKED`](crate::model::stats::FOLDED_NAMES_TRACKED) is a lower bound).
+    /// [`FOLDED_NAMES_TRACKED`] is a lower bound).
     #[serde(default)]
     pub folded_names: u64,
     /// Metric values that were NaN or infinite, over all operations (left out of every sum).
