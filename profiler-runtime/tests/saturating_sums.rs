@@ -42,7 +42,7 @@ fn huge_op(name: &str, kind: EventKind) -> OperationStats {
             },
         );
     }
-    o.metrics = m;
+    o.metrics = m.into();
     o
 }
 

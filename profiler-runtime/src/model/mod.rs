@@ -10,6 +10,7 @@ pub mod event;
 pub mod hash;
 pub mod histogram;
 pub(crate) mod merge;
+pub mod metric_map;
 pub mod profile;
 pub mod sample;
 pub mod session;

@@ -8,13 +8,13 @@
 //! nearest-rank value). Metric values that are NaN or infinite are kept out of the sums and
 //! counted ([`MetricAggregate::non_finite`]).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::event::{AllocStats, EventKind, Name};
 pub use crate::model::histogram::{DurationHistogram, MAX_RELATIVE_ERROR};
+use crate::model::metric_map::MetricMap;
 
 /// The name of the operation that calls of operations beyond the profiler's cap on distinct
 /// operations are folded into (one per kind; see
@@ -147,8 +147,8 @@ pub struct OperationStats {
     pub sum_sq_ns: u128,
     /// Distribution of wall times.
     pub histogram: DurationHistogram,
-    /// Per-metric aggregates (`energy_pj`, `bytes`, ...).
-    pub metrics: BTreeMap<String, MetricAggregate>,
+    /// Per-metric aggregates (`energy_pj`, `bytes`, ...), in key order.
+    pub metrics: MetricMap,
     /// Heap traffic summed over the calls that had a counting allocator.
     pub alloc: AllocStats,
     /// Calls with allocation data.
@@ -182,7 +182,7 @@ impl OperationStats {
             max_ns: 0,
             sum_sq_ns: 0,
             histogram: DurationHistogram::new(),
-            metrics: BTreeMap::new(),
+            metrics: MetricMap::new(),
             alloc: AllocStats::default(),
             alloc_count: 0,
             errors: 0,

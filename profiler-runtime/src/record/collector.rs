@@ -193,7 +193,9 @@ pub(crate) struct Collector {
     me: Weak<Collector>,
     ops: RwLock<OpTable>,
     shards: Mutex<Vec<Arc<Shard>>>,
-    threads: Mutex<Vec<ThreadInfo>>,
+    /// Every registered thread: its id and its name, `None` for an unnamed thread (named
+    /// `thread-N` in snapshots, so a thread pool's short-lived workers cost no string each).
+    threads: Mutex<Vec<(u64, Option<Box<str>>)>>,
     next_thread: AtomicU64,
     /// The aggregates of every folded chunk; held while a fold runs.
     folded: Mutex<Aggregates>,
@@ -248,11 +250,9 @@ impl Collector {
             owner: std::thread::current().id(),
         });
         let tid = self.next_thread.fetch_add(1, Ordering::Relaxed);
-        let name = std::thread::current()
-            .name()
-            .map_or_else(|| format!("thread-{tid}"), str::to_owned);
+        let name = std::thread::current().name().map(Box::from);
         lock(&self.shards).push(shard.clone());
-        lock(&self.threads).push(ThreadInfo { id: tid, name });
+        lock(&self.threads).push((tid, name));
         (shard, tid)
     }
 
@@ -413,7 +413,15 @@ impl Collector {
             events,
             operations,
             dropped,
-            threads: lock(&self.threads).clone(),
+            threads: lock(&self.threads)
+                .iter()
+                .map(|(id, name)| ThreadInfo {
+                    id: *id,
+                    name: name
+                        .as_deref()
+                        .map_or_else(|| format!("thread-{id}"), str::to_owned),
+                })
+                .collect(),
             samples: self.samples(),
         }
     }
@@ -427,20 +435,23 @@ fn to_stats(
     table: &OpTable,
 ) -> Vec<OperationStats> {
     let empty = OpAccum::default();
-    table
-        .ops
-        .iter()
-        .enumerate()
-        .filter_map(|(i, (name, kind))| {
-            let op = touched
-                .get(&(i as u32))
-                .or_else(|| folded.get(i))
-                .unwrap_or(&empty);
-            let mut s = op.to_stats(name.clone(), *kind);
-            s.folded_names = table.folded_into(i as u32, *kind);
-            (s.count > 0).then_some(s)
-        })
-        .collect()
+    let mut out = Vec::with_capacity(table.ops.len());
+    out.extend(
+        table
+            .ops
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (name, kind))| {
+                let op = touched
+                    .get(&(i as u32))
+                    .or_else(|| folded.get(i))
+                    .unwrap_or(&empty);
+                let mut s = op.to_stats(name.clone(), *kind);
+                s.folded_names = table.folded_into(i as u32, *kind);
+                (s.count > 0).then_some(s)
+            }),
+    );
+    out
 }
 
 fn to_public(table: &OpTable, clock: &ProfClock, e: EventRef<'_>) -> ProfileEvent {
