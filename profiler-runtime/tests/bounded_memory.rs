@@ -242,8 +242,9 @@ fn deep_chain(depth: u64) -> Profile {
 }
 
 #[test]
-fn folded_export_of_a_30k_deep_chain_is_capped_and_stays_under_300_mb() {
-    const TEST: &str = "folded_export_of_a_30k_deep_chain_is_capped_and_stays_under_300_mb";
+fn folded_export_and_flame_graph_of_a_30k_deep_chain_are_capped_and_under_300_mb() {
+    const TEST: &str =
+        "folded_export_and_flame_graph_of_a_30k_deep_chain_are_capped_and_under_300_mb";
     const DEPTH: u64 = 30_000;
     if is_child(TEST) {
         let p = deep_chain(DEPTH);
@@ -272,6 +273,19 @@ fn folded_export_of_a_30k_deep_chain_is_capped_and_stays_under_300_mb() {
         println!("\n@deeper_ns={deeper}");
         println!("\n@bytes={}", text.len());
         drop(text);
+        let t0 = std::time::Instant::now();
+        let mut svg = Vec::new();
+        p.to_flamegraph_svg(&mut svg).expect("draws");
+        println!(
+            "flame graph of a {DEPTH}-deep chain: {:.3} s, {} bytes",
+            t0.elapsed().as_secs_f64(),
+            svg.len()
+        );
+        println!(
+            "\n@svg_deeper={}",
+            u64::from(String::from_utf8_lossy(&svg).contains(DEEPER_FRAME))
+        );
+        drop(svg);
         drop(p);
         report_peak();
         return;
@@ -280,6 +294,11 @@ fn folded_export_of_a_30k_deep_chain_is_capped_and_stays_under_300_mb() {
         return;
     };
     println!("{out}");
+    assert_eq!(
+        figure(&out, "svg_deeper"),
+        1,
+        "the flame graph is capped too"
+    );
     let depth = DEFAULT_MAX_STACK_DEPTH as u64;
     // One stack per depth up to the cap, then one [deeper] stack with everything below.
     assert_eq!(figure(&out, "lines"), depth + 1);
