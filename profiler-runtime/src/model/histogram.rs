@@ -16,12 +16,14 @@
 //! Only occupied buckets cost memory. A histogram starts *sparse* (sorted bucket indices and
 //! their counts, 10 bytes per occupied bucket); once its occupied buckets fill most of the
 //! range between its lowest and highest one it turns *dense* (one `u64` per bucket of that
-//! range, so recording is an index and an increment), and it turns sparse again rather than
-//! widen that range much beyond what its occupied buckets would cost sparsely (an outlier
+//! range, so recording is an index and an increment); a value that would widen that range
+//! much beyond what its buckets would cost sparsely is kept apart as an outlier (an outlier
 //! seconds away from nanosecond calls costs one entry, not thousands of empty buckets).
-//! A one-call operation costs one 10-byte entry; a typical operation whose calls spread over
-//! three octaves costs about 1.5 KB; the most any histogram holds is one count per bucket
-//! (about 30 KB), whatever was recorded or loaded.
+//! An operation recorded thousands of times may instead keep a flat range of up to 1,088
+//! buckets (8.5 KiB, at most one byte per 8 values recorded), so its outliers never push it
+//! back onto the slower sparse path. A one-call operation costs one 10-byte entry; a typical
+//! operation whose calls spread over three octaves costs about 1.5 KB; the most any histogram
+//! holds is one count per bucket (about 30 KB), whatever was recorded or loaded.
 //!
 //! Counts add saturating at `u64::MAX`: they never wrap.
 
@@ -80,11 +82,14 @@ enum Repr {
     /// Occupied buckets only: `idx` sorted ascending, `counts[i]` the count of `idx[i]`
     /// (never 0).
     Sparse { idx: Vec<u16>, counts: Vec<u64> },
-    /// Buckets `lo..lo + counts.len()`, zeros included; `occupied` of them are not 0.
+    /// Buckets `lo..lo + counts.len()`, zeros included; `occupied` of them are not 0. Buckets
+    /// outside that range that would widen it beyond its budget are `outliers` (sorted, never
+    /// 0, all outside the range).
     Dense {
         lo: u16,
         counts: Vec<u64>,
         occupied: usize,
+        outliers: Vec<(u16, u64)>,
     },
 }
 
@@ -114,9 +119,20 @@ impl Default for DurationHistogram {
     }
 }
 
-/// A dense range is used when it costs at most this many times the sparse form's bytes
-/// (8 bytes per bucket of the range against 10 per occupied bucket).
-const DENSE_MAX_RATIO: usize = 2;
+/// The most buckets a dense range may span: the larger of 2.5 times its occupied buckets (so a
+/// dense range costs at most twice the sparse form's 10 bytes per bucket) and one bucket per 8
+/// recorded values up to [`DENSE_FREE_MAX`] buckets (an operation called thousands of times may
+/// spend up to 8 KiB on a flat array, which makes recording an index and an increment, however
+/// scattered its outliers).
+fn dense_budget(occupied: usize, recorded: u64) -> usize {
+    let by_calls = usize::try_from(recorded / 8)
+        .unwrap_or(usize::MAX)
+        .min(DENSE_FREE_MAX);
+    (occupied * 5 / 2).max(by_calls)
+}
+
+/// See [`dense_budget`].
+const DENSE_FREE_MAX: usize = 1024;
 
 impl DurationHistogram {
     /// An empty histogram (no heap memory until something is recorded).
@@ -168,36 +184,60 @@ impl DurationHistogram {
     fn add_bucket_slow(&mut self, b: u16, c: u64) {
         match &mut self.repr {
             Repr::Sparse { idx, counts } => {
-                match idx.binary_search(&b) {
-                    Ok(i) => counts[i] = counts[i].saturating_add(c),
+                let grew = match idx.binary_search(&b) {
+                    Ok(i) => {
+                        counts[i] = counts[i].saturating_add(c);
+                        false
+                    }
                     Err(i) => {
                         idx.insert(i, b);
                         counts.insert(i, c);
+                        true
                     }
+                };
+                // A new bucket, or a call count that doubled, may make a dense range worth it.
+                if grew || self.len.is_power_of_two() {
+                    self.maybe_densify();
                 }
-                self.maybe_densify();
             }
             Repr::Dense {
                 lo,
                 counts,
                 occupied,
+                outliers,
             } => {
                 let b_us = usize::from(b);
                 let lo_us = usize::from(*lo);
                 let hi_us = lo_us + counts.len();
-                let (new_lo, new_hi) = (lo_us.min(b_us), hi_us.max(b_us + 1));
-                if new_hi - new_lo > DENSE_MAX_RATIO * (*occupied + 1) * 10 / 8 + SUB as usize {
-                    // Widening would cost far more than the occupied buckets: go sparse.
-                    self.sparsify();
-                    self.add_bucket_slow(b, c);
-                    return;
-                }
-                if b_us < lo_us {
-                    let grow = lo_us - b_us;
-                    counts.splice(0..0, std::iter::repeat_n(0, grow));
-                    *lo = b;
-                } else if b_us >= hi_us {
-                    counts.resize(b_us - lo_us + 1, 0);
+                if b_us < lo_us || b_us >= hi_us {
+                    let (new_lo, new_hi) = (lo_us.min(b_us), hi_us.max(b_us + 1));
+                    let budget = dense_budget(*occupied + outliers.len() + 1, self.len);
+                    if new_hi - new_lo > budget + SUB as usize {
+                        // Widening would cost far more than the buckets it holds: an outlier.
+                        match outliers.binary_search_by_key(&b, |o| o.0) {
+                            Ok(i) => outliers[i].1 = outliers[i].1.saturating_add(c),
+                            Err(i) => outliers.insert(i, (b, c)),
+                        }
+                        return;
+                    }
+                    if b_us < lo_us {
+                        counts.splice(0..0, std::iter::repeat_n(0, lo_us - b_us));
+                        *lo = b;
+                    } else {
+                        counts.resize(b_us - lo_us + 1, 0);
+                    }
+                    // Outliers the wider range now covers move into it.
+                    let (lo_now, hi_now) = (usize::from(*lo), usize::from(*lo) + counts.len());
+                    outliers.retain(|&(o, n)| {
+                        let o = usize::from(o);
+                        if (lo_now..hi_now).contains(&o) {
+                            counts[o - lo_now] = n;
+                            *occupied += 1;
+                            false
+                        } else {
+                            true
+                        }
+                    });
                 }
                 let slot = &mut counts[b_us - usize::from(*lo)];
                 if *slot == 0 {
@@ -217,8 +257,11 @@ impl DurationHistogram {
             return;
         };
         let range = usize::from(last - first) + 1;
-        // Small histograms stay sparse: a few entries are cheaper than any range.
-        if idx.len() < 16 || range * 8 > idx.len() * 10 {
+        // Small histograms stay sparse: a few entries are cheaper than any range. Dense ones
+        // start within 1.25 times their occupied buckets or within the budget by calls, so they
+        // do not flip back at the next new bucket.
+        let by_calls = dense_budget(0, self.len);
+        if idx.len() < 16 || (range * 4 > idx.len() * 5 && range > by_calls) {
             return;
         }
         let mut dense = vec![0u64; range];
@@ -229,13 +272,8 @@ impl DurationHistogram {
             lo: first,
             occupied: idx.len(),
             counts: dense,
+            outliers: Vec::new(),
         };
-    }
-
-    /// Turns a dense histogram sparse.
-    fn sparsify(&mut self) {
-        let (idx, counts) = self.bucket_counts().unzip();
-        self.repr = Repr::Sparse { idx, counts };
     }
 
     /// Number of recorded values (saturating at `u64::MAX`).
@@ -313,18 +351,21 @@ impl DurationHistogram {
             Repr::Sparse { idx, counts } => {
                 (Some(idx.iter().copied().zip(counts.iter().copied())), None)
             }
-            Repr::Dense { lo, counts, .. } => {
+            Repr::Dense {
+                lo,
+                counts,
+                outliers,
+                ..
+            } => {
                 let lo = *lo;
-                (
-                    None,
-                    Some(
-                        counts
-                            .iter()
-                            .enumerate()
-                            .filter(|&(_, &c)| c > 0)
-                            .map(move |(i, &c)| (lo + i as u16, c)),
-                    ),
-                )
+                let below = outliers.iter().copied().take_while(move |o| o.0 < lo);
+                let above = outliers.iter().copied().skip_while(move |o| o.0 < lo);
+                let window = counts
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &c)| c > 0)
+                    .map(move |(i, &c)| (lo + i as u16, c));
+                (None, Some(below.chain(window).chain(above)))
             }
         };
         sparse
@@ -344,7 +385,9 @@ impl DurationHistogram {
     pub fn heap_bytes(&self) -> usize {
         match &self.repr {
             Repr::Sparse { idx, counts } => idx.capacity() * 2 + counts.capacity() * 8,
-            Repr::Dense { counts, .. } => counts.capacity() * 8,
+            Repr::Dense {
+                counts, outliers, ..
+            } => counts.capacity() * 8 + outliers.capacity() * 16,
         }
     }
 
@@ -355,7 +398,12 @@ impl DurationHistogram {
                 idx.shrink_to_fit();
                 counts.shrink_to_fit();
             }
-            Repr::Dense { counts, .. } => counts.shrink_to_fit(),
+            Repr::Dense {
+                counts, outliers, ..
+            } => {
+                counts.shrink_to_fit();
+                outliers.shrink_to_fit();
+            }
         }
     }
 }
@@ -450,11 +498,47 @@ mod tests {
             "{}",
             spread.heap_bytes()
         );
-        // One call of a second among them: sparse again, not 20 octaves of empty buckets.
+        // One call of a second among them: an outlier, not 20 octaves of empty buckets.
         spread.record(1_000_000_000);
         assert!(spread.heap_bytes() <= 8 * 1024, "{}", spread.heap_bytes());
         assert_eq!(spread.len(), 7_001);
         assert_eq!(spread.quantile_ns(1.0), bucket_value(bucket(1_000_000_000)));
+    }
+
+    #[test]
+    fn a_hot_operation_with_outliers_stays_dense_within_its_budget() {
+        let mut h = DurationHistogram::new();
+        for i in 0..10_000u64 {
+            h.record(40 + i % 40);
+            if i % 1_000 == 999 {
+                h.record([5_000, 100_000, 1_000_000][(i / 1_000 % 3) as usize]);
+            }
+        }
+        assert!(matches!(h.repr, Repr::Dense { .. }), "{:?}", h.heap_bytes());
+        assert!(h.heap_bytes() <= (DENSE_FREE_MAX + SUB as usize) * 8 * 2);
+        assert_eq!(h.len(), 10_010);
+    }
+
+    #[test]
+    fn every_value_is_counted_once_whatever_path_it_took() {
+        // A hot cluster, with outliers that start far away and later fall within a range the
+        // growing call count can afford: each form (sparse, dense, outliers, widened) is hit.
+        let mut r = 1u64;
+        let mut want = std::collections::BTreeMap::new();
+        let mut h = DurationHistogram::new();
+        for i in 0..200_000u64 {
+            r = r.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let v = match i % 97 {
+                0 => (r >> 40) % 50_000_000,
+                1 => 1 << ((r >> 59) + 2),
+                _ => 200 + (r >> 54),
+            };
+            h.record(v);
+            *want.entry(bucket(v)).or_insert(0u64) += 1;
+        }
+        let got: Vec<(u16, u64)> = h.bucket_counts().collect();
+        assert_eq!(got, want.into_iter().collect::<Vec<_>>());
+        assert!(h.heap_bytes() <= (DENSE_FREE_MAX + SUB as usize) * 8 + 512 * 16 * 2);
     }
 
     #[test]
