@@ -161,7 +161,7 @@ pub use model::stats::{DurationHistogram, MetricAggregate, OperationStats};
 pub use model::system::SystemInfo;
 pub use profiler::{
     AlgorithmResults, FunctionMetrics, MemorySource, PerformanceProfiler, ProfilerBuilder,
-    DEFAULT_MONITOR_INTERVAL, DEFAULT_RAW_CAPACITY,
+    DEFAULT_MAX_OPERATIONS, DEFAULT_MONITOR_INTERVAL, DEFAULT_RAW_CAPACITY,
 };
 pub use profiler_macros::{profile, profile_scope};
 pub use record::alloc::CountingAllocator;

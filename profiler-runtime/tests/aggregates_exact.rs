@@ -4,9 +4,9 @@
 //! What the aggregates are, per `OperationStats`: `count`; `total_ns`, `min_ns`, `max_ns`,
 //! `sum_sq_ns` and the histogram over each event's wall time (`end_ns - start_ns`); `busy_ns`
 //! and `self_ns` as sums of the events' `busy_ns` / `self_ns`; `mean_ns` = total / count;
-//! `std_ns` the population standard deviation of the wall times; `percentile_ns(q)` the HDR
-//! histogram's value at rank `max(1, ceil(q * count))` of the sorted wall times (nearest rank),
-//! documented to be within 1% of it.
+//! `std_ns` the population standard deviation of the wall times; `percentile_ns(q)` the
+//! log-linear histogram's value at rank `max(1, ceil(q * count))` of the sorted wall times
+//! (nearest rank), documented to be within 0.79% (and so 1%) of it.
 
 mod common;
 

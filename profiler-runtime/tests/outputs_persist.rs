@@ -417,6 +417,7 @@ fn operation() -> impl Strategy<Value = OperationStats> {
                             count,
                             min,
                             max,
+                            non_finite: 0,
                         },
                     )
                 })

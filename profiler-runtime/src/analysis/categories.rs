@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::event::EventKind;
 use crate::model::profile::Profile;
+use crate::model::stats::{saturating_fadd, saturating_sum};
 
 use super::severity::share;
 use crate::contract::ENERGY_PJ;
@@ -48,7 +49,7 @@ impl TypeAnalysis {
 
     /// Builds the analysis from a profile's exact aggregates.
     pub fn from_profile(p: &Profile) -> Self {
-        let total_self_ns: u64 = p.operations.iter().map(|o| o.self_ns).sum();
+        let total_self_ns = saturating_sum(p.operations.iter().map(|o| o.self_ns));
         let total_energy_pj = p.metric_total(ENERGY_PJ);
         let mut kinds: Vec<KindShare> = Vec::new();
         for o in &p.operations {
@@ -68,10 +69,12 @@ impl TypeAnalysis {
                 }
             };
             let k = &mut kinds[i];
-            k.count += o.count;
-            k.self_time += Duration::from_nanos(o.self_ns);
-            k.total_time += Duration::from_nanos(o.total_ns);
-            k.energy_pj += o.metric_sum(ENERGY_PJ);
+            k.count = k.count.saturating_add(o.count);
+            k.self_time = k.self_time.saturating_add(Duration::from_nanos(o.self_ns));
+            k.total_time = k
+                .total_time
+                .saturating_add(Duration::from_nanos(o.total_ns));
+            k.energy_pj = saturating_fadd(k.energy_pj, o.metric_sum(ENERGY_PJ));
         }
         for k in &mut kinds {
             k.time_share = share(k.self_time.as_nanos() as f64, total_self_ns as f64);

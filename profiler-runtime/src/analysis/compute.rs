@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::event::EventKind;
 use crate::model::profile::Profile;
+use crate::model::stats::saturating_sum;
 
 use super::fit::fit_power_law;
 use super::scan::{is_output_metric, RepeatGroup, Scan};
@@ -124,12 +125,12 @@ pub struct ComputeAnalysis {
 
 impl ComputeAnalysis {
     pub(crate) fn build(p: &Profile, scan: &mut Scan, total_self_ns: u64, balance: f64) -> Self {
-        let compute_self_ns: u64 = p
-            .operations
-            .iter()
-            .filter(|o| matches!(o.kind, EventKind::Computation | EventKind::FunctionCall))
-            .map(|o| o.self_ns)
-            .sum();
+        let compute_self_ns = saturating_sum(
+            p.operations
+                .iter()
+                .filter(|o| matches!(o.kind, EventKind::Computation | EventKind::FunctionCall))
+                .map(|o| o.self_ns),
+        );
         ComputeAnalysis {
             compute_self_ns,
             time_share: share(compute_self_ns as f64, total_self_ns as f64),
@@ -163,8 +164,8 @@ fn repeated(p: &Profile, scan: &mut Scan) -> Vec<RepeatedCall> {
             example_calls: 0,
         });
         r.groups += 1;
-        r.repeated_calls += g.calls - 1;
-        r.repeated_ns += g.repeat_ns;
+        r.repeated_calls = r.repeated_calls.saturating_add(g.calls - 1);
+        r.repeated_ns = r.repeated_ns.saturating_add(g.repeat_ns);
         if g.calls > r.example_calls {
             r.example_calls = g.calls;
             r.example_args = p.events[g.first as usize]

@@ -2,6 +2,7 @@
 
 use crate::model::energy::{CpuEnergy, EnergySource, DEFAULT_WATTS_PER_CORE};
 use crate::model::profile::Profile;
+use crate::model::stats::saturating_sum;
 
 /// Modelled CPU energy of a profile: `watts_per_core` x CPU use integrated over the monitor's
 /// samples (each sample's CPU% held over the interval before it); without samples, the total
@@ -24,7 +25,7 @@ pub fn modelled_cpu_energy(p: &Profile, watts_per_core: f64) -> CpuEnergy {
             .sum();
         (cpu, format!("CPU% of {} monitor samples", p.samples.len()))
     } else {
-        let self_ns: u64 = p.operations.iter().map(|o| o.self_ns).sum();
+        let self_ns = saturating_sum(p.operations.iter().map(|o| o.self_ns));
         (
             self_ns as f64 / 1e9,
             "profiled self time as one busy core (no monitor samples)".to_owned(),

@@ -218,7 +218,7 @@ impl EnergyAnalysis {
             .map(|(i, e)| {
                 acc += e;
                 EnergyPoint {
-                    t_ns: (i as u64 + 1) * scan.bin_ns,
+                    t_ns: (i as u64 + 1).saturating_mul(scan.bin_ns),
                     cumulative_pj: acc,
                 }
             })

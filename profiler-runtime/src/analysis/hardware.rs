@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::event::EventKind;
 use crate::model::profile::Profile;
+use crate::model::stats::saturating_fadd;
 
 use super::scan::Scan;
 use super::severity::share;
@@ -103,11 +104,11 @@ impl HardwareAnalysis {
             .operations
             .iter()
             .filter(|o| o.kind == EventKind::HardwareAccess);
-        let (mut events, mut self_ns, mut energy) = (0, 0, 0.0);
+        let (mut events, mut self_ns, mut energy) = (0u64, 0u64, 0.0);
         for o in hw {
-            events += o.count;
-            self_ns += o.self_ns;
-            energy += o.metric_sum(ENERGY_PJ);
+            events = events.saturating_add(o.count);
+            self_ns = self_ns.saturating_add(o.self_ns);
+            energy = saturating_fadd(energy, o.metric_sum(ENERGY_PJ));
         }
         let mut transfers: Vec<TransferStats> = p
             .operations

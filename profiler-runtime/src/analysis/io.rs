@@ -57,15 +57,15 @@ pub struct IoAnalysis {
 
 impl IoAnalysis {
     pub(crate) fn build(p: &Profile, scan: &Scan, total_self_ns: u64) -> Self {
-        let (mut events, mut self_ns, mut wall_ns) = (0, 0, 0);
+        let (mut events, mut self_ns, mut wall_ns) = (0u64, 0u64, 0u64);
         for o in p
             .operations
             .iter()
             .filter(|o| o.kind == EventKind::IoOperation)
         {
-            events += o.count;
-            self_ns += o.self_ns;
-            wall_ns += o.total_ns;
+            events = events.saturating_add(o.count);
+            self_ns = self_ns.saturating_add(o.self_ns);
+            wall_ns = wall_ns.saturating_add(o.total_ns);
         }
         let concurrency =
             (scan.io_union_ns > 0).then(|| scan.io_sum_ns as f64 / scan.io_union_ns as f64);

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::event::EventKind;
 use crate::model::profile::Profile;
+use crate::model::stats::saturating_sum;
 
 use super::scan::Scan;
 use super::severity::share;
@@ -88,8 +89,8 @@ pub struct MemoryAnalysis {
 
 impl MemoryAnalysis {
     pub(crate) fn build(p: &Profile, scan: &Scan) -> Self {
-        let total_allocated_bytes: u64 = scan.ops.iter().map(|o| o.self_allocated).sum();
-        let total_allocations: u64 = scan.ops.iter().map(|o| o.self_allocations).sum();
+        let total_allocated_bytes = saturating_sum(scan.ops.iter().map(|o| o.self_allocated));
+        let total_allocations = saturating_sum(scan.ops.iter().map(|o| o.self_allocations));
         let mut top: Vec<Allocator> = p
             .operations
             .iter()

@@ -71,7 +71,7 @@ fn hotspot(op: &SlowOperation, a: &BottleneckAnalysis) -> Bottleneck {
             fmt_ns(op.mean_ns)
         ));
     }
-    if op.p50_ns > 0 && op.p99_ns > 10 * op.p50_ns {
+    if op.p50_ns > 0 && op.p99_ns > op.p50_ns.saturating_mul(10) {
         advice.push(format!(
             "p99 is {:.0}x the median: look for contention, allocation spikes or page faults in the slow calls",
             op.p99_ns as f64 / op.p50_ns as f64

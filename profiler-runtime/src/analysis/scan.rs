@@ -14,6 +14,7 @@ use std::hash::{Hash, Hasher};
 use crate::model::event::{EventKind, ProfileEvent};
 use crate::model::hash::{IntHasher, IntMap};
 use crate::model::profile::Profile;
+use crate::model::stats::saturating_fadd;
 
 use super::fit::LinearFit;
 
@@ -290,9 +291,9 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
         for (e, &p) in events.iter().zip(&parent_pos) {
             if let (Some(a), true) = (e.alloc, p != u32::MAX) {
                 let c = &mut child[p as usize];
-                c.net += a.net_bytes();
-                c.allocated += a.allocated_bytes;
-                c.allocations += a.allocations;
+                c.net = c.net.saturating_add(a.net_bytes());
+                c.allocated = c.allocated.saturating_add(a.allocated_bytes);
+                c.allocations = c.allocations.saturating_add(a.allocations);
             }
         }
     }
@@ -329,6 +330,11 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
         let mut args = IntHasher::default();
         let mut has_args = false;
         for (k, &v) in &e.metrics {
+            // NaN and infinities stay out of every sum (the aggregates count them); only a
+            // residual keeps them, where they mean a solver diverged.
+            if !v.is_finite() && k != RESIDUAL {
+                continue;
+            }
             match k.as_str() {
                 ENERGY_PJ => known.energy = Some(v),
                 BYTES => known.bytes = Some(v),
@@ -354,7 +360,7 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
                     .iter_mut()
                     .find(|x| x.0 == e.kind && x.1 == c)
                 {
-                    Some(x) => x.2 += v,
+                    Some(x) => x.2 = saturating_fadd(x.2, v),
                     None => s.component_by_kind.push((e.kind, c.to_owned(), v)),
                 }
             } else if !is_output_metric(k) {
@@ -368,11 +374,15 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
         o.kept += 1;
         if let Some(a) = e.alloc {
             let c = child.get(i).copied().unwrap_or_default();
-            let net = a.net_bytes() - c.net;
+            let net = a.net_bytes().saturating_sub(c.net);
             o.alloc_events += 1;
-            o.self_allocated += a.allocated_bytes.saturating_sub(c.allocated);
-            o.self_allocations += a.allocations.saturating_sub(c.allocations);
-            o.self_net += net;
+            o.self_allocated = o
+                .self_allocated
+                .saturating_add(a.allocated_bytes.saturating_sub(c.allocated));
+            o.self_allocations = o
+                .self_allocations
+                .saturating_add(a.allocations.saturating_sub(c.allocations));
+            o.self_net = o.self_net.saturating_add(net);
             if net > 0 {
                 o.growing_calls += 1;
             }
@@ -403,7 +413,7 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
                 s.top_energy.truncate(TOP_SPANS);
             }
             let bin = ((e.end_ns / bin_ns) as usize).min(TIMELINE_BINS - 1);
-            s.energy_bins[bin] += en;
+            s.energy_bins[bin] = saturating_fadd(s.energy_bins[bin], en);
         }
         if let Some(n) = known.size.filter(|n| n.is_finite() && *n > 0.0) {
             s.sized.push((op as u32, n, i as u32));
@@ -423,7 +433,7 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
                 .entry(args.finish())
                 .and_modify(|g| {
                     g.calls += 1;
-                    g.repeat_ns += e.duration_ns();
+                    g.repeat_ns = g.repeat_ns.saturating_add(e.duration_ns());
                 })
                 .or_insert(RepeatGroup {
                     op: op as u32,
@@ -435,20 +445,20 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
         if let Some((d, v)) = known.device {
             let d = s.devices.entry((DEVICE_KEYS[d], v as i64)).or_default();
             d.events += 1;
-            d.busy_ns += e.busy_ns;
-            d.energy_pj += energy.unwrap_or(0.0);
+            d.busy_ns = d.busy_ns.saturating_add(e.busy_ns);
+            d.energy_pj = saturating_fadd(d.energy_pj, energy.unwrap_or(0.0));
             if let Some(u) = known.utilization {
-                d.utilization_sum += u;
+                d.utilization_sum = saturating_fadd(d.utilization_sum, u);
                 d.utilization_n += 1;
             }
         }
         if e.kind == EventKind::IoOperation {
             s.io_events += 1;
-            s.io_sum_ns += e.duration_ns();
+            s.io_sum_ns = s.io_sum_ns.saturating_add(e.duration_ns());
             // Events are in start order: extend the union by the part past the current end.
             let start = e.start_ns.max(io_end);
             if e.end_ns > start {
-                s.io_union_ns += e.end_ns - start;
+                s.io_union_ns = s.io_union_ns.saturating_add(e.end_ns - start);
             }
             io_end = io_end.max(e.end_ns);
             if !s.io_threads.contains(&e.thread_id) && s.io_threads.len() < 64 {
@@ -465,7 +475,7 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
     for i in (0..events.len()).rev() {
         let p = parent_pos[i];
         if p != u32::MAX {
-            incl[p as usize] += incl[i];
+            incl[p as usize] = saturating_fadd(incl[p as usize], incl[i]);
         }
     }
     s.incl_energy = incl;

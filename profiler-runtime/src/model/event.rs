@@ -117,8 +117,10 @@ pub struct AllocStats {
 
 impl AllocStats {
     /// Net growth: allocated minus freed, negative when the span freed more than it allocated.
+    /// Held within `i64`'s range for counts beyond it.
     pub fn net_bytes(&self) -> i64 {
-        self.allocated_bytes as i64 - self.freed_bytes as i64
+        let net = i128::from(self.allocated_bytes) - i128::from(self.freed_bytes);
+        net.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
     }
 
     /// The counts since `earlier`, a reading of the same monotonic counters (wrapping, as the
@@ -134,9 +136,9 @@ impl AllocStats {
 
     /// Field-wise sum.
     pub fn add(&mut self, other: &AllocStats) {
-        self.allocated_bytes += other.allocated_bytes;
-        self.freed_bytes += other.freed_bytes;
-        self.allocations += other.allocations;
+        self.allocated_bytes = self.allocated_bytes.saturating_add(other.allocated_bytes);
+        self.freed_bytes = self.freed_bytes.saturating_add(other.freed_bytes);
+        self.allocations = self.allocations.saturating_add(other.allocations);
     }
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::event::{EventKind, ProfileEvent};
 use crate::model::sample::MonitorSample;
-use crate::model::stats::OperationStats;
+use crate::model::stats::{saturating_fadd, saturating_sum, OperationStats};
 use crate::model::system::SystemInfo;
 
 /// The version of the profile schema this build writes and reads.
@@ -93,8 +93,9 @@ impl Profile {
     }
 
     /// Total events (exact: from the aggregates, including dropped raw events).
+    /// Saturates at `u64::MAX` rather than wrap.
     pub fn total_events(&self) -> u64 {
-        self.operations.iter().map(|o| o.count).sum()
+        saturating_sum(self.operations.iter().map(|o| o.count))
     }
 
     /// The aggregates of the operation named `name` (all kinds merged).
@@ -111,7 +112,8 @@ impl Profile {
     pub fn event_counts_by_kind(&self) -> BTreeMap<EventKind, u64> {
         let mut m = BTreeMap::new();
         for o in &self.operations {
-            *m.entry(o.kind).or_insert(0) += o.count;
+            let n: &mut u64 = m.entry(o.kind).or_insert(0);
+            *n = n.saturating_add(o.count);
         }
         m
     }
@@ -126,7 +128,9 @@ impl Profile {
 
     /// Sum of a metric over every operation (exact, from aggregates).
     pub fn metric_total(&self, key: &str) -> f64 {
-        self.operations.iter().map(|o| o.metric_sum(key)).sum()
+        self.operations
+            .iter()
+            .fold(0.0, |t, o| saturating_fadd(t, o.metric_sum(key)))
     }
 
     /// Peak RSS among the monitor's samples, bytes.

@@ -2,170 +2,121 @@
 //!
 //! Counts, totals, min and max are exact integers; the standard deviation comes from an exact
 //! integer sum of squares (`u128`), so aggregates from many threads merge, and a session's window
-//! is the difference of two readings, without loss. Percentiles come from an HDR histogram with
-//! two significant digits (at most 1% relative error).
+//! is the difference of two readings, without loss. Every sum saturates at its type's maximum
+//! rather than wrap (a profile of `u64::MAX` calls stays `u64::MAX`). Percentiles come from a
+//! sparse log-linear [`DurationHistogram`] (within [`MAX_RELATIVE_ERROR`], 0.79%, of the exact
+//! nearest-rank value). Metric values that are NaN or infinite are kept out of the sums and
+//! counted ([`MetricAggregate::non_finite`]).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::model::event::{AllocStats, EventKind, Name};
+pub use crate::model::histogram::{DurationHistogram, MAX_RELATIVE_ERROR};
+use crate::model::metric_map::MetricMap;
 
-/// Significant digits kept by duration histograms.
-pub const HISTOGRAM_SIGFIG: u8 = 2;
+/// The name of the operation that calls of operations beyond the profiler's cap on distinct
+/// operations are folded into (one per kind; see
+/// [`ProfilerBuilder::max_operations`](crate::ProfilerBuilder::max_operations)).
+pub const OTHER_OPERATION: &str = "<other>";
 
-/// A histogram of durations in ns; serialises as `[[value_ns, count], ...]` per bucket.
-#[derive(Debug, Clone)]
-pub struct DurationHistogram(Histogram<u64>);
+/// The sum of `values`, held at `u64::MAX` instead of wrapping (or panicking in a debug build).
+pub(crate) fn saturating_sum(values: impl IntoIterator<Item = u64>) -> u64 {
+    values.into_iter().fold(0u64, u64::saturating_add)
+}
 
-impl Default for DurationHistogram {
-    fn default() -> Self {
-        DurationHistogram::new()
+/// `a + b` for finite `a` and `b`, held at `±f64::MAX` where the exact sum is out of range (a
+/// sum of finite values stays finite, so it stays writable and comparable).
+pub(crate) fn saturating_fadd(a: f64, b: f64) -> f64 {
+    let s = a + b;
+    if s.is_finite() || s.is_nan() {
+        s
+    } else {
+        f64::MAX.copysign(s)
     }
 }
 
-impl DurationHistogram {
-    /// An empty histogram.
-    pub fn new() -> Self {
-        // `Histogram::new` fails only for sigfig > 5.
-        DurationHistogram(Histogram::new(HISTOGRAM_SIGFIG).expect("HISTOGRAM_SIGFIG is at most 5"))
-    }
-
-    /// Records one duration.
-    #[inline]
-    pub fn record(&mut self, ns: u64) {
-        self.record_n(ns, 1);
-    }
-
-    /// Records `count` durations of `ns`.
-    pub fn record_n(&mut self, ns: u64, count: u64) {
-        // `record_n` grows the histogram's range on demand; `saturating_record_n` would clamp to
-        // the initial (tiny) range instead, so it is only the fallback for values beyond what
-        // the histogram can ever track.
-        if self.0.record_n(ns, count).is_err() {
-            self.0.saturating_record_n(ns, count);
-        }
-    }
-
-    /// Number of recorded values.
-    pub fn len(&self) -> u64 {
-        self.0.len()
-    }
-
-    /// Whether nothing was recorded.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The value at quantile `q` in `[0, 1]` (0 when empty).
-    pub fn quantile_ns(&self, q: f64) -> u64 {
-        if self.0.is_empty() {
-            return 0;
-        }
-        self.0.value_at_quantile(q.clamp(0.0, 1.0))
-    }
-
-    /// Adds another histogram's counts.
-    pub fn add(&mut self, other: &DurationHistogram) {
-        for (v, c) in other.buckets() {
-            self.record_n(v, c);
-        }
-    }
-
-    /// Removes another histogram's counts (for windows: later minus earlier).
-    pub fn subtract(&mut self, earlier: &DurationHistogram) {
-        if self.0.subtract(&earlier.0).is_err() {
-            // Not a sub-histogram: fall back to a bucket-wise saturating difference.
-            let mine: BTreeMap<u64, u64> = self.buckets().collect();
-            let theirs: BTreeMap<u64, u64> = earlier.buckets().collect();
-            let mut h = DurationHistogram::new();
-            for (v, c) in mine {
-                let d = c.saturating_sub(theirs.get(&v).copied().unwrap_or(0));
-                if d > 0 {
-                    h.record_n(v, d);
-                }
-            }
-            *self = h;
-        }
-    }
-
-    /// The non-empty buckets as `(value_ns, count)`, in increasing value.
-    pub fn buckets(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
-        self.0
-            .iter_recorded()
-            .map(|v| (v.value_iterated_to(), v.count_at_value()))
-    }
-}
-
-impl PartialEq for DurationHistogram {
-    fn eq(&self, other: &Self) -> bool {
-        self.buckets().eq(other.buckets())
-    }
-}
-
-impl Serialize for DurationHistogram {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.buckets().map(|(v, c)| [v, c]))
-    }
-}
-
-impl<'de> Deserialize<'de> for DurationHistogram {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let pairs: Vec<[u64; 2]> = Vec::deserialize(d)?;
-        let mut h = DurationHistogram::new();
-        for [v, c] in pairs {
-            h.record_n(v, c);
-        }
-        Ok(h)
-    }
-}
-
-/// Sum, count, min and max of one metric over the events of an operation.
+/// Sum, count, min and max of one metric over the events of an operation: over its finite
+/// values. NaN and infinite values are counted in `non_finite` and left out of the rest, so
+/// one bad value never turns a sum into NaN (nor a file unwritable).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MetricAggregate {
-    /// Sum over events.
+    /// Sum over events (finite values only).
     #[serde(with = "crate::model::float::f64_any")]
     pub sum: f64,
-    /// Number of events that reported it.
+    /// Number of events that reported a finite value.
     pub count: u64,
-    /// Smallest value reported by one event.
+    /// Smallest finite value reported by one event (0 when `count` is 0).
     #[serde(with = "crate::model::float::f64_any")]
     pub min: f64,
-    /// Largest value reported by one event.
+    /// Largest finite value reported by one event (0 when `count` is 0).
     #[serde(with = "crate::model::float::f64_any")]
     pub max: f64,
+    /// Number of events that reported NaN or an infinite value (left out of the above).
+    #[serde(default)]
+    pub non_finite: u64,
 }
 
 impl MetricAggregate {
+    /// No observation yet.
+    pub const EMPTY: MetricAggregate = MetricAggregate {
+        sum: 0.0,
+        count: 0,
+        min: 0.0,
+        max: 0.0,
+        non_finite: 0,
+    };
+
     /// One observation.
+    ///
+    /// ```
+    /// use profiler_runtime::MetricAggregate;
+    /// let mut m = MetricAggregate::of(2.0);
+    /// m.add(f64::NAN);
+    /// m.add(f64::INFINITY);
+    /// assert_eq!((m.sum, m.count, m.non_finite), (2.0, 1, 2));
+    /// ```
     pub fn of(v: f64) -> Self {
-        MetricAggregate {
-            sum: v,
-            count: 1,
-            min: v,
-            max: v,
-        }
+        let mut m = MetricAggregate::EMPTY;
+        m.add(v);
+        m
     }
 
-    /// Adds one observation.
+    /// Adds one observation (a non-finite one is only counted).
     pub fn add(&mut self, v: f64) {
-        self.sum += v;
-        self.count += 1;
-        self.min = self.min.min(v);
-        self.max = self.max.max(v);
+        if !v.is_finite() {
+            self.non_finite = self.non_finite.saturating_add(1);
+            return;
+        }
+        if self.count == 0 {
+            self.min = v;
+            self.max = v;
+        } else {
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+        self.sum = saturating_fadd(self.sum, v);
+        self.count = self.count.saturating_add(1);
     }
 
     /// Merges another aggregate.
     pub fn merge(&mut self, o: &MetricAggregate) {
-        self.sum += o.sum;
-        self.count += o.count;
-        self.min = self.min.min(o.min);
-        self.max = self.max.max(o.max);
+        if o.count > 0 {
+            if self.count == 0 {
+                self.min = o.min;
+                self.max = o.max;
+            } else {
+                self.min = self.min.min(o.min);
+                self.max = self.max.max(o.max);
+            }
+            self.sum = saturating_fadd(self.sum, o.sum);
+            self.count = self.count.saturating_add(o.count);
+        }
+        self.non_finite = self.non_finite.saturating_add(o.non_finite);
     }
 
-    /// Mean per reporting event.
+    /// Mean per reporting event (finite values only).
     pub fn mean(&self) -> f64 {
         if self.count == 0 {
             0.0
@@ -199,8 +150,8 @@ pub struct OperationStats {
     pub sum_sq_ns: u128,
     /// Distribution of wall times.
     pub histogram: DurationHistogram,
-    /// Per-metric aggregates (`energy_pj`, `bytes`, ...).
-    pub metrics: BTreeMap<String, MetricAggregate>,
+    /// Per-metric aggregates (`energy_pj`, `bytes`, ...), in key order.
+    pub metrics: MetricMap,
     /// Heap traffic summed over the calls that had a counting allocator.
     pub alloc: AllocStats,
     /// Calls with allocation data.
@@ -209,7 +160,16 @@ pub struct OperationStats {
     pub errors: u64,
     /// Calls that closed while panicking.
     pub panics: u64,
+    /// For an [`OTHER_OPERATION`] entry: how many distinct operation names (of its kind) were
+    /// folded into it because the profiler's cap on distinct operations was reached (see
+    /// [`FOLDED_NAMES_TRACKED`] for when this is a lower bound). 0 for every other operation.
+    #[serde(default)]
+    pub folded_names: u64,
 }
+
+/// Distinct folded names a profiler tells apart (by a 64-bit hash each, 16 bytes or so of
+/// memory per name); a [`OperationStats::folded_names`] at or above this is a lower bound.
+pub const FOLDED_NAMES_TRACKED: u64 = 1 << 22;
 
 impl OperationStats {
     /// Empty aggregates for an operation.
@@ -225,11 +185,12 @@ impl OperationStats {
             max_ns: 0,
             sum_sq_ns: 0,
             histogram: DurationHistogram::new(),
-            metrics: BTreeMap::new(),
+            metrics: MetricMap::new(),
             alloc: AllocStats::default(),
             alloc_count: 0,
             errors: 0,
             panics: 0,
+            folded_names: 0,
         }
     }
 
@@ -242,16 +203,20 @@ impl OperationStats {
         if wall_ns > self.max_ns {
             self.max_ns = wall_ns;
         }
-        self.count += 1;
-        self.total_ns += wall_ns;
-        self.busy_ns += busy_ns;
-        self.self_ns += self_ns;
-        self.sum_sq_ns += (wall_ns as u128) * (wall_ns as u128);
+        self.count = self.count.saturating_add(1);
+        self.total_ns = self.total_ns.saturating_add(wall_ns);
+        self.busy_ns = self.busy_ns.saturating_add(busy_ns);
+        self.self_ns = self.self_ns.saturating_add(self_ns);
+        self.sum_sq_ns = self
+            .sum_sq_ns
+            .saturating_add(u128::from(wall_ns) * u128::from(wall_ns));
         self.histogram.record(wall_ns);
     }
 
     /// Merges another set of aggregates of the same operation.
+    /// Every sum saturates at its type's maximum instead of wrapping.
     pub fn merge(&mut self, o: &OperationStats) {
+        self.folded_names = self.folded_names.saturating_add(o.folded_names);
         if o.count == 0 {
             return;
         }
@@ -259,11 +224,11 @@ impl OperationStats {
             self.min_ns = o.min_ns;
         }
         self.max_ns = self.max_ns.max(o.max_ns);
-        self.count += o.count;
-        self.total_ns += o.total_ns;
-        self.busy_ns += o.busy_ns;
-        self.self_ns += o.self_ns;
-        self.sum_sq_ns += o.sum_sq_ns;
+        self.count = self.count.saturating_add(o.count);
+        self.total_ns = self.total_ns.saturating_add(o.total_ns);
+        self.busy_ns = self.busy_ns.saturating_add(o.busy_ns);
+        self.self_ns = self.self_ns.saturating_add(o.self_ns);
+        self.sum_sq_ns = self.sum_sq_ns.saturating_add(o.sum_sq_ns);
         self.histogram.add(&o.histogram);
         for (k, m) in &o.metrics {
             match self.metrics.get_mut(k) {
@@ -274,9 +239,9 @@ impl OperationStats {
             }
         }
         self.alloc.add(&o.alloc);
-        self.alloc_count += o.alloc_count;
-        self.errors += o.errors;
-        self.panics += o.panics;
+        self.alloc_count = self.alloc_count.saturating_add(o.alloc_count);
+        self.errors = self.errors.saturating_add(o.errors);
+        self.panics = self.panics.saturating_add(o.panics);
     }
 
     /// The aggregates of the calls recorded after `earlier` was read (a window).
@@ -295,9 +260,7 @@ impl OperationStats {
         w.self_ns = self.self_ns.saturating_sub(earlier.self_ns);
         w.sum_sq_ns = self.sum_sq_ns.saturating_sub(earlier.sum_sq_ns);
         w.histogram.subtract(&earlier.histogram);
-        let lo = w.histogram.buckets().next().map(|b| b.0);
-        if let Some(lo) = lo {
-            let hi = w.histogram.buckets().last().map_or(lo, |b| b.0);
+        if let Some((lo, hi)) = w.histogram.value_bounds() {
             w.min_ns = w.min_ns.max(lo.min(w.max_ns));
             w.max_ns = w.max_ns.min(hi.max(w.min_ns));
         } else {
@@ -306,11 +269,13 @@ impl OperationStats {
         }
         for (k, m) in w.metrics.iter_mut() {
             if let Some(e) = earlier.metrics.get(k) {
-                m.sum -= e.sum;
+                m.sum = saturating_fadd(m.sum, -e.sum);
                 m.count = m.count.saturating_sub(e.count);
+                m.non_finite = m.non_finite.saturating_sub(e.non_finite);
             }
         }
-        w.metrics.retain(|_, m| m.count > 0);
+        w.metrics.retain(|_, m| m.count > 0 || m.non_finite > 0);
+        w.folded_names = self.folded_names.saturating_sub(earlier.folded_names);
         w.alloc = self.alloc.since(&earlier.alloc);
         w.alloc_count = self.alloc_count.saturating_sub(earlier.alloc_count);
         w.errors = self.errors.saturating_sub(earlier.errors);
@@ -369,6 +334,14 @@ impl OperationStats {
     pub fn metric_sum(&self, key: &str) -> f64 {
         self.metrics.get(key).map_or(0.0, |m| m.sum)
     }
+
+    /// Metric values of these calls that were NaN or infinite (left out of every sum), over
+    /// all keys.
+    pub fn non_finite(&self) -> u64 {
+        self.metrics
+            .values()
+            .fold(0u64, |n, m| n.saturating_add(m.non_finite))
+    }
 }
 
 #[cfg(test)]
@@ -418,13 +391,51 @@ mod tests {
     }
 
     #[test]
-    fn histogram_serde_round_trip() {
-        let mut h = DurationHistogram::new();
-        for v in [0, 1, 5, 1000, 123_456_789] {
-            h.record(v);
-        }
-        let s = serde_json::to_string(&h).unwrap();
-        let back: DurationHistogram = serde_json::from_str(&s).unwrap();
-        assert_eq!(h, back);
+    fn sums_saturate_instead_of_wrapping() {
+        let mut a = op();
+        a.record_timing(u64::MAX, u64::MAX, u64::MAX);
+        a.record_timing(u64::MAX, u64::MAX, 1);
+        a.count = u64::MAX;
+        let b = a.clone();
+        a.merge(&b);
+        assert_eq!(a.count, u64::MAX);
+        assert_eq!(a.total_ns, u64::MAX);
+        assert_eq!(a.busy_ns, u64::MAX);
+        assert_eq!(a.self_ns, u64::MAX);
+        assert_eq!(a.sum_sq_ns, u128::MAX);
+        assert_eq!(a.max_ns, u64::MAX);
+        assert!(a.std_ns().is_finite());
+        let mut m = MetricAggregate::of(f64::MAX);
+        m.add(f64::MAX);
+        m.merge(&MetricAggregate::of(f64::MAX));
+        assert_eq!(m.sum, f64::MAX);
+        assert_eq!(m.count, 3);
+    }
+
+    #[test]
+    fn non_finite_metric_values_stay_out_of_sums_and_are_counted() {
+        let mut m = MetricAggregate::of(f64::NAN);
+        assert_eq!(
+            (m.count, m.non_finite, m.sum, m.min, m.max),
+            (0, 1, 0.0, 0.0, 0.0)
+        );
+        m.add(3.0);
+        m.add(f64::NEG_INFINITY);
+        m.add(1.0);
+        assert_eq!(
+            (m.count, m.non_finite, m.sum, m.min, m.max),
+            (2, 2, 4.0, 1.0, 3.0)
+        );
+        let mut all = MetricAggregate::EMPTY;
+        all.merge(&m);
+        all.merge(&MetricAggregate::of(f64::INFINITY));
+        assert_eq!((all.count, all.non_finite, all.sum), (2, 3, 4.0));
+        let mut o = op();
+        o.metrics.insert("energy_pj".into(), all);
+        assert_eq!(o.non_finite(), 3);
+        // Older files have no `non_finite`: it defaults to 0.
+        let old: MetricAggregate =
+            serde_json::from_str(r#"{"sum":1.0,"count":1,"min":1.0,"max":1.0}"#).unwrap();
+        assert_eq!(old.non_finite, 0);
     }
 }

@@ -12,6 +12,8 @@ use super::{Inner, PerformanceProfiler, SessionBook};
 
 /// Default capacity of the raw event buffer.
 pub const DEFAULT_RAW_CAPACITY: usize = 262_144;
+/// Default cap on distinct operations (see [`ProfilerBuilder::max_operations`]).
+pub const DEFAULT_MAX_OPERATIONS: usize = 100_000;
 /// Default interval of the background monitor.
 pub const DEFAULT_MONITOR_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -29,6 +31,7 @@ pub const DEFAULT_MONITOR_INTERVAL: Duration = Duration::from_millis(100);
 #[derive(Debug, Clone)]
 pub struct ProfilerBuilder {
     raw_capacity: usize,
+    max_operations: usize,
     monitor_interval: Option<Duration>,
     journal: Option<std::path::PathBuf>,
     journal_interval: Duration,
@@ -38,6 +41,7 @@ impl Default for ProfilerBuilder {
     fn default() -> Self {
         ProfilerBuilder {
             raw_capacity: DEFAULT_RAW_CAPACITY,
+            max_operations: DEFAULT_MAX_OPERATIONS,
             monitor_interval: Some(DEFAULT_MONITOR_INTERVAL),
             journal: None,
             journal_interval: Duration::from_secs(1),
@@ -50,6 +54,27 @@ impl ProfilerBuilder {
     /// dropped). Aggregates never drop anything. 0 keeps none.
     pub fn raw_capacity(mut self, events: usize) -> Self {
         self.raw_capacity = events;
+        self
+    }
+
+    /// The most distinct operations (name and kind) kept under their own names (default
+    /// [`DEFAULT_MAX_OPERATIONS`]). Beyond it, calls of new names are counted, exactly, in one
+    /// operation named [`OTHER_OPERATION`](crate::model::stats::OTHER_OPERATION) per kind,
+    /// whose [`folded_names`](crate::OperationStats::folded_names) says how many names went
+    /// there; the report says so too. Each operation costs a few hundred bytes, so the cap
+    /// bounds the profiler's memory when names are made per item (`format!("solve {i}")`).
+    ///
+    /// ```
+    /// use profiler_runtime::{EventKind, PerformanceProfiler};
+    /// let p = PerformanceProfiler::builder().max_operations(2).without_monitor().build().unwrap();
+    /// for i in 0..5 {
+    ///     p.record_event(&format!("item {i}"), EventKind::FunctionCall, [("n", 1.0)]);
+    /// }
+    /// let other = p.snapshot().operation("<other>").unwrap();
+    /// assert_eq!((other.count, other.folded_names), (3, 3));
+    /// ```
+    pub fn max_operations(mut self, operations: usize) -> Self {
+        self.max_operations = operations;
         self
     }
 
@@ -97,7 +122,7 @@ impl ProfilerBuilder {
                 self.journal_interval
             )));
         }
-        let collector = Collector::new(self.raw_capacity);
+        let collector = Collector::new(self.raw_capacity, self.max_operations);
         let sessions = Arc::new(Mutex::new(SessionBook::default()));
         #[cfg(feature = "persist")]
         let journal = match &self.journal {

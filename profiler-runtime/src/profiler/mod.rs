@@ -25,7 +25,9 @@ use crate::record::layer::ProfilerLayer;
 #[cfg(feature = "monitor")]
 use crate::sys::monitor::Monitor;
 
-pub use builder::{ProfilerBuilder, DEFAULT_MONITOR_INTERVAL, DEFAULT_RAW_CAPACITY};
+pub use builder::{
+    ProfilerBuilder, DEFAULT_MAX_OPERATIONS, DEFAULT_MONITOR_INTERVAL, DEFAULT_RAW_CAPACITY,
+};
 pub use function::{AlgorithmResults, FunctionMetrics, MemorySource};
 #[cfg(feature = "analysis")]
 pub use study::{

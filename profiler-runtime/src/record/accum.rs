@@ -1,45 +1,17 @@
-//! The per-thread accumulator of one operation: the hot-path form of
-//! [`OperationStats`](crate::OperationStats).
+//! The accumulator of one operation: the hot-path form of
+//! [`OperationStats`](crate::OperationStats), fed by the fold worker.
 //!
-//! Durations are counted in a log-linear bucket array (7 mantissa bits: every bucket is at
-//! most 1/128 wide relative to its value, so percentiles are within 1%), which costs a
-//! leading-zero count and an increment per event. It becomes an HDR histogram only when a
-//! snapshot is taken.
+//! Durations go into a sparse log-linear [`DurationHistogram`] (see its module for the error
+//! bound and memory), which costs a leading-zero count and an increment per event once the
+//! operation's range of durations is dense. Every sum saturates instead of wrapping.
 
 use std::borrow::Cow;
 
 use crate::model::event::{AllocStats, EventKind, Name};
+use crate::model::histogram::DurationHistogram;
 use crate::model::stats::{MetricAggregate, OperationStats};
 use crate::record::clock::ProfClock;
 use crate::record::raw::{EventRef, RawEvent};
-
-const SUB_BITS: u32 = 7;
-const SUB: u64 = 1 << SUB_BITS;
-/// Buckets: values below 128 exactly, then 57 octaves of 128 sub-buckets.
-const NBUCKETS: usize = 58 * SUB as usize;
-
-/// The bucket of a duration.
-#[inline(always)]
-fn bucket(v: u64) -> usize {
-    if v < SUB {
-        v as usize
-    } else {
-        let shift = 63 - v.leading_zeros() - SUB_BITS;
-        (((shift + 1) as usize) << SUB_BITS) | ((v >> shift) as usize & (SUB as usize - 1))
-    }
-}
-
-/// A representative value (the middle) of a bucket.
-fn bucket_value(i: usize) -> u64 {
-    let group = (i >> SUB_BITS) as u32;
-    let sub = (i as u64) & (SUB - 1);
-    if group == 0 {
-        sub
-    } else {
-        let shift = group - 1;
-        ((SUB + sub) << shift) + ((1u64 << shift) >> 1)
-    }
-}
 
 /// Aggregates of one operation on one thread.
 #[derive(Debug, Clone, Default)]
@@ -51,7 +23,7 @@ pub(crate) struct OpAccum {
     min_ns: u64,
     max_ns: u64,
     sum_sq_ns: u128,
-    buckets: Option<Box<[u64]>>,
+    histogram: DurationHistogram,
     metrics: Vec<(Cow<'static, str>, MetricAggregate)>,
     alloc: AllocStats,
     alloc_count: u64,
@@ -71,26 +43,27 @@ impl OpAccum {
         if wall > self.max_ns {
             self.max_ns = wall;
         }
-        self.count += 1;
-        self.total_ns += wall;
-        self.busy_ns += busy;
-        self.self_ns += self_ns;
-        self.sum_sq_ns += u128::from(wall) * u128::from(wall);
-        let b = self
-            .buckets
-            .get_or_insert_with(|| vec![0u64; NBUCKETS].into_boxed_slice());
-        b[bucket(wall)] += 1;
+        self.count = self.count.saturating_add(1);
+        self.total_ns = self.total_ns.saturating_add(wall);
+        self.busy_ns = self.busy_ns.saturating_add(busy);
+        self.self_ns = self.self_ns.saturating_add(self_ns);
+        self.sum_sq_ns = self
+            .sum_sq_ns
+            .saturating_add(u128::from(wall) * u128::from(wall));
+        self.histogram.record(wall);
         if e.has_extras() {
             e.for_each_metric(|k, v| self.add_metric(k, v));
-            self.errors += u64::from(e.error().is_some());
+            self.errors = self.errors.saturating_add(u64::from(e.error().is_some()));
         }
         if ev.flags & RawEvent::HAS_ALLOC != 0 {
             if let Some(aux) = e.aux {
                 self.alloc.add(&aux.alloc);
             }
-            self.alloc_count += 1;
+            self.alloc_count = self.alloc_count.saturating_add(1);
         }
-        self.panics += u64::from(ev.flags & RawEvent::PANICKED != 0);
+        self.panics = self
+            .panics
+            .saturating_add(u64::from(ev.flags & RawEvent::PANICKED != 0));
     }
 
     /// Events recorded.
@@ -102,9 +75,12 @@ impl OpAccum {
     fn add_metric(&mut self, key: &str, v: f64) {
         match self.metrics.iter_mut().find(|(k, _)| k == key) {
             Some((_, m)) => m.add(v),
-            None => self
-                .metrics
-                .push((Cow::Owned(key.to_owned()), MetricAggregate::of(v))),
+            None => {
+                // Most operations report one or two metrics: grow one at a time.
+                self.metrics.reserve_exact(1);
+                self.metrics
+                    .push((Cow::Owned(key.to_owned()), MetricAggregate::of(v)));
+            }
         }
     }
 
@@ -121,14 +97,7 @@ impl OpAccum {
         s.min_ns = self.min_ns;
         s.max_ns = self.max_ns;
         s.sum_sq_ns = self.sum_sq_ns;
-        if let Some(b) = &self.buckets {
-            for (i, &c) in b.iter().enumerate() {
-                if c > 0 {
-                    let v = bucket_value(i).clamp(self.min_ns, self.max_ns);
-                    s.histogram.record_n(v, c);
-                }
-            }
-        }
+        s.histogram = self.histogram.clone();
         for (k, m) in &self.metrics {
             s.metrics.insert(k.to_string(), *m);
         }
@@ -144,22 +113,27 @@ impl OpAccum {
 mod tests {
     use super::*;
 
+    /// What one operation costs in the accumulators: its inline size plus its heap.
     #[test]
-    fn buckets_are_monotonic_and_within_one_percent() {
-        let mut last = 0;
-        for v in (0..200u64).chain((1..60).map(|e| (1u64 << e) + 12345 % (1u64 << e))) {
-            let b = bucket(v);
-            assert!(b < NBUCKETS);
-            assert!(b >= last || v < 200, "bucket order at {v}");
-            last = b;
-            let rep = bucket_value(b) as f64;
-            let err = if v == 0 {
-                rep
-            } else {
-                (rep - v as f64).abs() / v as f64
-            };
-            assert!(err <= 0.01, "v {v} rep {rep} err {err}");
-        }
-        assert!(bucket(u64::MAX) < NBUCKETS);
+    fn a_one_call_operation_costs_a_few_hundred_bytes() {
+        let clock = ProfClock::new();
+        let ev = RawEvent {
+            wall: 1_000,
+            busy: 1_000,
+            ..RawEvent::default()
+        };
+        let mut a = OpAccum::default();
+        a.record(
+            EventRef {
+                ev: &ev,
+                aux: None,
+                extra: None,
+            },
+            &clock,
+        );
+        let bytes = std::mem::size_of::<OpAccum>() + a.histogram.heap_bytes();
+        println!("one-call operation: {bytes} bytes in its accumulator");
+        assert!(bytes <= 512, "{bytes} bytes");
+        assert_eq!(a.to_stats("f".into(), EventKind::FunctionCall).count, 1);
     }
 }

@@ -9,16 +9,18 @@
 //! the ring or still staged), so aggregates never miss or drop anything.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak};
 
 use smallvec::SmallVec;
 
 use crate::model::event::{EventKind, Name, ProfileEvent};
+use crate::model::hash::{IntHasher, IntMap};
 use crate::model::profile::ThreadInfo;
 use crate::model::sample::MonitorSample;
-use crate::model::stats::OperationStats;
+use crate::model::stats::{OperationStats, FOLDED_NAMES_TRACKED, OTHER_OPERATION};
 use crate::record::accum::OpAccum;
 use crate::record::clock::ProfClock;
 use crate::record::fold::{FoldWorker, MAX_PENDING, WAKE_AT};
@@ -40,22 +42,102 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Interned operations: (name, kind) -> dense index.
-#[derive(Default)]
+/// Interned operations: (name, kind) -> dense index, at most `max` of them under their own
+/// names; names beyond that fold into one [`OTHER_OPERATION`] per kind.
 pub(crate) struct OpTable {
     /// By kind, then name: a lookup borrows the name (no allocation for a known operation).
     by_key: HashMap<EventKind, HashMap<Name, u32>>,
     ops: Vec<(Name, EventKind)>,
+    /// Most operations interned under their own name.
+    max: usize,
+    /// Each kind's [`OTHER_OPERATION`], once a name of that kind was folded.
+    other: [Option<u32>; EventKind::ALL.len()],
+    /// Hashes of the names folded so far (at most [`FOLDED_NAMES_TRACKED`]), to count each
+    /// once without keeping it.
+    folded: HashSet<u64, BuildHasherDefault<IntHasher>>,
+    /// Distinct folded names per kind.
+    folded_names: [u64; EventKind::ALL.len()],
 }
 
 impl OpTable {
+    fn new(max: usize) -> Self {
+        OpTable {
+            by_key: HashMap::new(),
+            ops: Vec::new(),
+            max,
+            other: [None; EventKind::ALL.len()],
+            folded: HashSet::default(),
+            folded_names: [0; EventKind::ALL.len()],
+        }
+    }
+
+    /// The operation's index, for a name interned or already folded.
     fn find(&self, name: &str, kind: EventKind) -> Option<u32> {
-        self.by_key.get(&kind)?.get(name).copied()
+        if let Some(i) = self.by_key.get(&kind).and_then(|m| m.get(name)) {
+            return Some(*i);
+        }
+        let other = self.other[kind as usize]?;
+        self.folded
+            .contains(&folded_hash(name, kind))
+            .then_some(other)
+    }
+
+    /// The operation's index, interning it or folding it into its kind's
+    /// [`OTHER_OPERATION`] beyond the cap.
+    fn insert(&mut self, name: &str, kind: EventKind) -> u32 {
+        if let Some(i) = self.find(name, kind) {
+            return i;
+        }
+        if self.ops.len() < self.max {
+            return self.push(Name::from(name), kind);
+        }
+        let other = match self.other[kind as usize] {
+            Some(i) => i,
+            None => {
+                let i = match self.by_key.get(&kind).and_then(|m| m.get(OTHER_OPERATION)) {
+                    Some(&i) => i,
+                    None => self.push(Name::from(OTHER_OPERATION), kind),
+                };
+                self.other[kind as usize] = Some(i);
+                i
+            }
+        };
+        if (self.folded.len() as u64) < FOLDED_NAMES_TRACKED
+            && self.folded.insert(folded_hash(name, kind))
+        {
+            self.folded_names[kind as usize] += 1;
+        }
+        other
+    }
+
+    fn push(&mut self, name: Name, kind: EventKind) -> u32 {
+        let i = self.ops.len() as u32;
+        self.ops.push((name.clone(), kind));
+        self.by_key.entry(kind).or_default().insert(name, i);
+        i
     }
 
     pub(crate) fn get(&self, op: u32) -> Option<&(Name, EventKind)> {
         self.ops.get(op as usize)
     }
+
+    /// Distinct names folded into operation `op` (0 unless it is an [`OTHER_OPERATION`]).
+    fn folded_into(&self, op: u32, kind: EventKind) -> u64 {
+        if self.other[kind as usize] == Some(op) {
+            self.folded_names[kind as usize]
+        } else {
+            0
+        }
+    }
+}
+
+/// A 64-bit hash of a folded (name, kind): distinct names collide with probability 2^-64 per
+/// pair (std's SipHash, with fixed keys).
+fn folded_hash(name: &str, kind: EventKind) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    name.hash(&mut h);
+    kind.hash(&mut h);
+    h.finish()
 }
 
 /// One thread's share of the collector.
@@ -120,7 +202,9 @@ pub(crate) struct Collector {
     me: Weak<Collector>,
     ops: RwLock<OpTable>,
     shards: Mutex<Vec<Arc<Shard>>>,
-    threads: Mutex<Vec<ThreadInfo>>,
+    /// Every registered thread: its id and its name, `None` for an unnamed thread (named
+    /// `thread-N` in snapshots, so a thread pool's short-lived workers cost no string each).
+    threads: Mutex<Vec<(u64, Option<Box<str>>)>>,
     next_thread: AtomicU64,
     /// The aggregates of every folded chunk; held while a fold runs.
     folded: Mutex<Aggregates>,
@@ -130,12 +214,14 @@ pub(crate) struct Collector {
 }
 
 impl Collector {
-    pub(crate) fn new(raw_capacity: usize) -> Arc<Self> {
+    /// A collector keeping `raw_capacity` raw events and at most `max_operations` operations
+    /// under their own names.
+    pub(crate) fn new(raw_capacity: usize, max_operations: usize) -> Arc<Self> {
         Arc::new_cyclic(|me| Collector {
             id: NEXT_COLLECTOR.fetch_add(1, Ordering::Relaxed),
             clock: ProfClock::new(),
             me: me.clone(),
-            ops: RwLock::new(OpTable::default()),
+            ops: RwLock::new(OpTable::new(max_operations)),
             shards: Mutex::new(Vec::new()),
             threads: Mutex::new(Vec::new()),
             next_thread: AtomicU64::new(1),
@@ -146,7 +232,8 @@ impl Collector {
         })
     }
 
-    /// The dense index of an operation, interning it on first sight.
+    /// The dense index of an operation, interning it on first sight (or, beyond the cap on
+    /// distinct operations, folding it into its kind's [`OTHER_OPERATION`]).
     pub(crate) fn intern(&self, name: &str, kind: EventKind) -> u32 {
         if let Some(i) = self
             .ops
@@ -157,15 +244,10 @@ impl Collector {
             return i;
         }
         let _own = crate::record::alloc::OwnAllocations::begin();
-        let mut t = self.ops.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(i) = t.find(name, kind) {
-            return i;
-        }
-        let i = t.ops.len() as u32;
-        let name = Name::from(name);
-        t.ops.push((name.clone(), kind));
-        t.by_key.entry(kind).or_default().insert(name, i);
-        i
+        self.ops
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name, kind)
     }
 
     /// Registers the calling thread: a new shard and a profiler thread id.
@@ -179,11 +261,9 @@ impl Collector {
             #[cfg(debug_assertions)]
             owner: std::thread::current().id(),
         });
-        let name = std::thread::current()
-            .name()
-            .map_or_else(|| format!("thread-{tid}"), str::to_owned);
+        let name = std::thread::current().name().map(Box::from);
         lock(&self.shards).push(shard.clone());
-        lock(&self.threads).push(ThreadInfo { id: tid, name });
+        lock(&self.threads).push((tid, name));
         (shard, tid)
     }
 
@@ -268,7 +348,8 @@ impl Collector {
     }
 
     /// Exact public statistics of a cut (see [`Collector::with_cut`]): the folded aggregates
-    /// plus every event the fold has not reached, in the ring or still staged.
+    /// plus every event the fold has not reached, in the ring or still staged. Only the
+    /// operations those events touch are copied.
     fn stats_of(
         &self,
         folded: &Aggregates,
@@ -276,27 +357,15 @@ impl Collector {
         staged: &[Chunk],
         ring: &Ring,
     ) -> Vec<OperationStats> {
-        to_stats(
-            &self.aggregates_with(folded, ring.unfolded().chain(staged)),
-            &table.ops,
-        )
-    }
-
-    /// The folded aggregates plus the events of `rest` (chunks the fold has not reached).
-    fn aggregates_with<'a, 'c>(
-        &self,
-        folded: &'a Aggregates,
-        rest: impl IntoIterator<Item = &'c Chunk>,
-    ) -> Cow<'a, [OpAccum]> {
-        let mut rest = rest.into_iter().filter(|c| c.len() > 0).peekable();
-        if rest.peek().is_none() {
-            return Cow::Borrowed(folded);
+        let mut touched: IntMap<u32, OpAccum> = IntMap::default();
+        for ev in ring.unfolded().chain(staged).flat_map(Chunk::iter) {
+            let op = ev.ev.op;
+            touched
+                .entry(op)
+                .or_insert_with(|| folded.get(op as usize).cloned().unwrap_or_default())
+                .record(ev, &self.clock);
         }
-        let mut ops = folded.clone();
-        for ev in rest.flat_map(|c| c.iter()) {
-            accumulate(&mut ops, ev, &self.clock);
-        }
-        Cow::Owned(ops)
+        to_stats(folded, &touched, table)
     }
 
     /// Runs `f` on one consistent cut of everything recorded: the folded aggregates (held, so
@@ -338,8 +407,11 @@ impl Collector {
             self.with_cut(|folded, table, staged, ring| {
                 let operations = self.stats_of(folded, table, staged, ring);
                 let (kept, dropped) = ring.kept();
+                // Sized once: a snapshot of a full buffer never holds two copies of it.
+                let staged_len: usize = staged.iter().map(Chunk::len).sum();
                 let mut events: Vec<ProfileEvent> =
-                    kept.map(|r| to_public(table, &self.clock, r)).collect();
+                    Vec::with_capacity(ring.kept_len().saturating_add(staged_len));
+                events.extend(kept.map(|r| to_public(table, &self.clock, r)));
                 events.extend(
                     staged
                         .iter()
@@ -354,24 +426,54 @@ impl Collector {
             events.drain(..excess);
             dropped += excess as u64;
         }
-        events.sort_by_key(|e| (e.start_ns, e.id));
+        // Ids are unique, so the order is total: no stable sort's buffer needed.
+        events.sort_unstable_by_key(|e| (e.start_ns, e.id));
         CollectorSnapshot {
             events,
             operations,
             dropped,
-            threads: lock(&self.threads).clone(),
+            threads: lock(&self.threads).iter().map(thread_info).collect(),
             samples: self.samples(),
         }
     }
 }
 
-/// Public statistics of every operation with events.
-fn to_stats(ops: &[OpAccum], keys: &[(Name, EventKind)]) -> Vec<OperationStats> {
-    ops.iter()
-        .zip(keys)
-        .map(|(op, (name, kind))| op.to_stats(name.clone(), *kind))
-        .filter(|s| s.count > 0)
-        .collect()
+/// A registered thread's public description: its name, or `thread-<id>` for an unnamed one
+/// (built only when read, so short-lived unnamed threads store no string).
+pub(crate) fn thread_info((id, name): &(u64, Option<Box<str>>)) -> ThreadInfo {
+    ThreadInfo {
+        id: *id,
+        name: name
+            .as_deref()
+            .map_or_else(|| format!("thread-{id}"), str::to_owned),
+    }
+}
+
+/// Public statistics of every operation with events: `touched`'s accumulator where it has
+/// one, else the folded one.
+fn to_stats(
+    folded: &[OpAccum],
+    touched: &IntMap<u32, OpAccum>,
+    table: &OpTable,
+) -> Vec<OperationStats> {
+    let empty = OpAccum::default();
+    let mut out = Vec::with_capacity(table.ops.len());
+    out.extend(
+        table
+            .ops
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (name, kind))| {
+                let op = touched
+                    .get(&(i as u32))
+                    .or_else(|| folded.get(i))
+                    .unwrap_or(&empty);
+                let mut s = op.to_stats(name.clone(), *kind);
+                s.folded_names = table.folded_into(i as u32, *kind);
+                (s.count > 0).then_some(s)
+            }),
+    );
+    out
 }
 
 fn to_public(table: &OpTable, clock: &ProfClock, e: EventRef<'_>) -> ProfileEvent {

@@ -171,6 +171,36 @@ impl Chunk {
         Some(EventRef { ev, aux, extra })
     }
 
+    /// Moves `other`'s events and side records to the end of this chunk (renumbering their
+    /// side-record indices) and returns `other`'s emptied event buffer, for reuse.
+    pub(crate) fn append(&mut self, other: Chunk) -> Vec<RawEvent> {
+        let Chunk {
+            mut events,
+            aux,
+            mut extras,
+        } = other;
+        // Indices are 1-based and below `u32::MAX`: a chunk never holds more than a stage's
+        // worth of events (and one side record and one extra each).
+        let aux_base = self.aux.len() as u32;
+        let extra_base = self.extras.len() as u32;
+        self.aux.extend(aux.into_iter().map(|mut a| {
+            if a.extra != 0 {
+                a.extra += extra_base;
+            }
+            a
+        }));
+        self.extras.append(&mut extras);
+        self.events.extend(events.iter().map(|e| {
+            let mut e = *e;
+            if e.aux != 0 {
+                e.aux += aux_base;
+            }
+            e
+        }));
+        events.clear();
+        events
+    }
+
     /// Every event with its side records, in order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = EventRef<'_>> {
         (0..self.events.len()).filter_map(|i| self.get(i))

@@ -19,8 +19,11 @@ use crate::record::stage::STAGE;
 /// Recycled event buffers kept at most.
 const SPARE: usize = 64;
 
-/// Where a chunk came from: the profiler's thread id and how many events that thread had
-/// flushed before it (so a reader that saw some of its events while they were staged can
+/// Chunks of at most this many events are appended to the newest chunk where they fit.
+const SMALL: usize = STAGE / 4;
+
+/// Where a run of a chunk's events came from: the profiler's thread id and how many events that
+/// thread had flushed before them (so a reader that saw some of them while they were staged can
 /// skip them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct ChunkOrigin {
@@ -28,11 +31,17 @@ pub(crate) struct ChunkOrigin {
     pub first: u64,
 }
 
+/// The origins of one chunk's events, in order: `(origin, events)` per run (one run, unless
+/// small chunks of exiting threads were appended to it).
+pub(crate) type Segments = Vec<(ChunkOrigin, usize)>;
+
 pub(crate) struct Ring {
     chunks: VecDeque<Arc<Chunk>>,
-    /// The origin of each chunk of `chunks`.
-    origins: VecDeque<ChunkOrigin>,
-    /// Chunks ever pushed: the back of `chunks` is number `pushed - 1`.
+    /// The runs of each chunk of `chunks`, by origin.
+    origins: VecDeque<Segments>,
+    /// Chunks ever pushed, counting an append to the newest chunk as a new one (so a reader of
+    /// what is new since a number sees a grown chunk again): the back of `chunks` is number
+    /// `pushed - 1`.
     pushed: u64,
     len: usize,
     capacity: usize,
@@ -65,16 +74,46 @@ impl Ring {
     }
 
     /// Takes a chunk (not yet folded), dropping the oldest ones beyond the capacity.
+    ///
+    /// A small chunk (what a thread leaves when it exits after a few calls) is appended to the
+    /// newest chunk when that one is not folded yet, has room and nobody else holds it: so
+    /// threads that come and go cost the ring about their events' size, never a whole staging
+    /// buffer each.
     pub(crate) fn push_chunk(&mut self, chunk: Chunk, origin: ChunkOrigin) {
         if chunk.len() == 0 {
             self.recycle_buffers(chunk);
             return;
         }
         self.len += chunk.len();
-        self.chunks.push_back(Arc::new(chunk));
-        self.origins.push_back(origin);
+        let n = chunk.len();
+        let back = if n <= SMALL && self.unfolded > 0 {
+            self.chunks
+                .back_mut()
+                .and_then(Arc::get_mut)
+                .filter(|b| b.len() + n <= STAGE)
+        } else {
+            None
+        };
+        match back {
+            Some(back) => {
+                let spare = back.append(chunk);
+                self.keep_spare(spare);
+                if let Some(runs) = self.origins.back_mut() {
+                    runs.push((origin, n));
+                }
+            }
+            None => {
+                self.chunks.push_back(Arc::new(chunk));
+                self.origins.push_back(vec![(origin, n)]);
+                self.unfolded += 1;
+            }
+        }
         self.pushed += 1;
-        self.unfolded += 1;
+        self.evict();
+    }
+
+    /// Drops the oldest chunks while the rest still hold `capacity` events.
+    fn evict(&mut self) {
         while self
             .chunks
             .front()
@@ -153,7 +192,11 @@ impl Ring {
     /// Keeps a dropped chunk's event buffer for reuse (clearing it reads nothing: events have
     /// no destructor); its side records (no destructor either) and extras are freed.
     fn recycle_buffers(&mut self, chunk: Chunk) {
-        let mut events = chunk.events;
+        self.keep_spare(chunk.events);
+    }
+
+    /// Keeps an event buffer for reuse, up to [`SPARE`] of them.
+    fn keep_spare(&mut self, mut events: Vec<RawEvent>) {
         if self.spare.len() < SPARE && events.capacity() >= STAGE {
             events.clear();
             self.spare.push(events);
@@ -167,22 +210,22 @@ impl Ring {
             .unwrap_or_else(|| Vec::with_capacity(STAGE))
     }
 
-    /// The chunks pushed since chunk number `seq` (those still here), with their origins, and
-    /// the number to ask from next time: the journal's view of what is new.
+    /// The chunks pushed (or grown) since number `seq` (those still here), with their runs'
+    /// origins, and the number to ask from next time: the journal's view of what is new. A
+    /// grown chunk comes again whole; its runs' origins let the reader skip what it has.
     #[cfg(feature = "persist")]
-    pub(crate) fn since(
-        &self,
-        seq: u64,
-    ) -> (impl Iterator<Item = (&Arc<Chunk>, ChunkOrigin)>, u64) {
-        let front = self.pushed - self.chunks.len() as u64;
+    pub(crate) fn since(&self, seq: u64) -> (impl Iterator<Item = (&Arc<Chunk>, &Segments)>, u64) {
+        let front = self.pushed.saturating_sub(self.chunks.len() as u64);
         let skip = usize::try_from(seq.saturating_sub(front)).unwrap_or(usize::MAX);
         (
-            self.chunks
-                .iter()
-                .zip(self.origins.iter().copied())
-                .skip(skip),
+            self.chunks.iter().zip(self.origins.iter()).skip(skip),
             self.pushed,
         )
+    }
+
+    /// How many events [`Ring::kept`] yields.
+    pub(crate) fn kept_len(&self) -> usize {
+        self.len.min(self.capacity)
     }
 
     /// The kept events (the newest `capacity`), and the count dropped.
@@ -209,17 +252,17 @@ mod tests {
 
     #[test]
     fn evicted_unfolded_chunks_stay_until_folded() {
-        let mut r = Ring::new(4);
+        // Chunks too big to be appended to one another.
+        let s = SMALL as u64 + 1;
+        let ids = |a: u64, b: u64| (a * s..b * s).collect::<Vec<_>>();
+        let mut r = Ring::new(2 * s as usize);
         for k in 0..4 {
-            r.push_chunk(chunk(k * 2, 2), ChunkOrigin::default());
+            r.push_chunk(chunk(k * s, s), ChunkOrigin::default());
         }
-        // Holds the newest 4 events; the two evicted chunks were never folded.
+        // Holds the newest 2s events; the two evicted chunks were never folded.
         let (kept, dropped) = r.kept();
-        assert_eq!(
-            kept.map(|e| e.ev.start_raw).collect::<Vec<_>>(),
-            [4, 5, 6, 7]
-        );
-        assert_eq!(dropped, 4);
+        assert_eq!(kept.map(|e| e.ev.start_raw).collect::<Vec<_>>(), ids(2, 4));
+        assert_eq!(dropped, 2 * s);
         assert_eq!(r.pending_len(), 2);
         assert_eq!(r.unfolded_len(), 4);
         let mut seen: Vec<u64> = r
@@ -227,42 +270,106 @@ mod tests {
             .flat_map(|c| c.iter().map(|e| e.ev.start_raw).collect::<Vec<_>>())
             .collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..8).collect::<Vec<_>>());
+        assert_eq!(seen, ids(0, 4));
         // Folding takes every one of them exactly once.
         let taken = r.take_unfolded();
-        assert_eq!(taken.iter().map(|c| c.len()).sum::<usize>(), 8);
+        assert_eq!(taken.iter().map(|c| c.len() as u64).sum::<u64>(), 4 * s);
         assert_eq!(r.unfolded_len(), 0);
         assert_eq!(r.unfolded().count(), 0);
         r.recycle_all(taken);
         // Folded chunks are simply dropped (and recycled) when evicted.
-        r.push_chunk(chunk(8, 2), ChunkOrigin::default());
-        r.push_chunk(chunk(10, 2), ChunkOrigin::default());
+        r.push_chunk(chunk(4 * s, s), ChunkOrigin::default());
+        r.push_chunk(chunk(5 * s, s), ChunkOrigin::default());
         assert_eq!(r.pending_len(), 0);
         assert_eq!(r.unfolded_len(), 2);
         let (kept, dropped) = r.kept();
+        assert_eq!(kept.map(|e| e.ev.start_raw).collect::<Vec<_>>(), ids(4, 6));
+        assert_eq!(dropped, 4 * s);
+    }
+
+    #[test]
+    fn small_chunks_share_one_buffer_and_keep_their_side_records() {
+        let mut r = Ring::new(10_000);
+        for i in 0..1_000u64 {
+            let (ev, mut aux, extra) = Chunk::test_event(i);
+            aux.alloc.allocations = i;
+            let mut c = Chunk::default();
+            let mut ev = ev;
+            // Every other event has a side record with an extra (an owned metric).
+            if i % 2 == 0 {
+                aux.extra = 1;
+                ev.aux = 1;
+                c.aux.push(aux);
+                c.extras.push(extra);
+            }
+            c.events.push(ev);
+            r.push_chunk(
+                c,
+                ChunkOrigin {
+                    thread: i,
+                    first: 0,
+                },
+            );
+        }
         assert_eq!(
-            kept.map(|e| e.ev.start_raw).collect::<Vec<_>>(),
-            [8, 9, 10, 11]
+            r.chunks.len(),
+            1_000usize.div_ceil(STAGE),
+            "one chunk per {STAGE} events"
         );
-        assert_eq!(dropped, 8);
+        let (kept, dropped) = r.kept();
+        let mut n = 0u64;
+        for e in kept {
+            let i = e.ev.start_raw;
+            assert_eq!(i, n);
+            n += 1;
+            match e.aux {
+                Some(a) => {
+                    assert_eq!(i % 2, 0);
+                    assert_eq!(a.alloc.allocations, i);
+                    let mut keys = Vec::new();
+                    e.for_each_metric(|k, _| keys.push(k.to_owned()));
+                    assert_eq!(keys, [format!("m{i}")]);
+                }
+                None => assert_eq!(i % 2, 1),
+            }
+        }
+        assert_eq!((n, dropped), (1_000, 0));
+        // A folded newest chunk takes nothing more: its new events would miss the aggregates.
+        let taken = r.take_unfolded();
+        assert_eq!(taken.iter().map(|c| c.len()).sum::<usize>(), 1_000);
+        r.recycle_all(taken);
+        r.push_chunk(chunk(5_000, 1), ChunkOrigin::default());
+        assert_eq!(r.unfolded().map(Chunk::len).sum::<usize>(), 1);
     }
 
     #[cfg(feature = "persist")]
     #[test]
-    fn since_lists_each_chunk_still_kept_once() {
-        let mut r = Ring::new(4);
-        let origin = |first| ChunkOrigin { thread: 1, first };
-        r.push_chunk(chunk(0, 2), origin(0));
-        let (new, next) = r.since(0);
-        assert_eq!(new.map(|(_, o)| o.first).collect::<Vec<_>>(), [0]);
-        assert_eq!(next, 1);
-        for k in 1..4 {
-            r.push_chunk(chunk(k * 2, 2), origin(k * 2));
+    fn since_lists_each_chunk_still_kept_once_and_a_grown_chunk_again() {
+        let s = SMALL as u64 + 1;
+        let mut r = Ring::new(4 * s as usize);
+        let origin = |thread, first| ChunkOrigin { thread, first };
+        let firsts = |r: &Ring, seq| {
+            r.since(seq)
+                .0
+                .map(|(_, runs)| runs.iter().map(|(o, _)| o.first).collect::<Vec<_>>())
+                .collect::<Vec<_>>()
+        };
+        r.push_chunk(chunk(0, s), origin(1, 0));
+        assert_eq!(firsts(&r, 0), [vec![0]]);
+        assert_eq!(r.since(0).1, 1);
+        for k in 1..6 {
+            r.push_chunk(chunk(k * s, s), origin(1, k * s));
         }
-        // Chunk 1 was evicted unseen; chunks 2 and 3 are new since 1.
-        let (new, next) = r.since(1);
-        assert_eq!(new.map(|(_, o)| o.first).collect::<Vec<_>>(), [4, 6]);
-        assert_eq!(next, 4);
-        assert_eq!(r.since(4).0.count(), 0);
+        // Chunks 1 and 2 were evicted unseen; 3, 4 and 5 are new since 1.
+        assert_eq!(firsts(&r, 1), [vec![3 * s], vec![4 * s], vec![5 * s]]);
+        assert_eq!(r.since(6).0.count(), 0);
+        // A small chunk of another thread grows the newest one: it is new again, with both runs.
+        r.push_chunk(chunk(100 * s, 2), origin(2, 7));
+        assert_eq!(firsts(&r, 6), [vec![5 * s, 7]]);
+        let (mut new, next) = r.since(6);
+        let (grown, runs) = new.next().unwrap();
+        assert_eq!(grown.len() as u64, s + 2);
+        assert_eq!(runs.iter().map(|(_, n)| *n as u64).sum::<u64>(), s + 2);
+        assert_eq!(next, 7);
     }
 }

@@ -16,9 +16,10 @@ use crate::analysis::{energy_by_component, modelled_cpu_energy};
 use crate::model::energy::{CpuEnergy, DEFAULT_WATTS_PER_CORE};
 use crate::model::event::EventKind;
 use crate::model::profile::Profile;
-use crate::model::stats::OperationStats;
+use crate::model::stats::{saturating_fadd, saturating_sum, OperationStats, FOLDED_NAMES_TRACKED};
 use crate::model::system::SystemInfo;
 use crate::model::units::{fmt_bytes, fmt_ns, fmt_pj};
+use doc::clean;
 
 /// Statistics of one operation, ready to print.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +60,13 @@ pub struct OperationReport {
     pub errors: u64,
     /// Calls that panicked.
     pub panics: u64,
+    /// Metric values that were NaN or infinite (left out of every sum).
+    #[serde(default)]
+    pub non_finite: u64,
+    /// For an `<other>` operation: distinct names folded into it beyond the profiler's cap
+    /// on distinct operations.
+    #[serde(default)]
+    pub folded_names: u64,
 }
 
 impl OperationReport {
@@ -86,6 +94,8 @@ impl OperationReport {
                 .then_some(o.alloc.allocated_bytes),
             errors: o.errors,
             panics: o.panics,
+            non_finite: o.non_finite(),
+            folded_names: o.folded_names,
         }
     }
 }
@@ -181,6 +191,14 @@ pub struct PerformanceReport {
     /// Energy by circuit component (`energy.<component>_pj` metrics), pJ.
     #[serde(default)]
     pub energy_by_component: BTreeMap<String, f64>,
+    /// Distinct operation names folded into `<other>` operations because the profiler's cap on
+    /// distinct operations was reached (0: none; at least
+    /// [`FOLDED_NAMES_TRACKED`] is a lower bound).
+    #[serde(default)]
+    pub folded_names: u64,
+    /// Metric values that were NaN or infinite, over all operations (left out of every sum).
+    #[serde(default)]
+    pub non_finite_metrics: u64,
 }
 
 impl PerformanceReport {
@@ -205,20 +223,20 @@ impl PerformanceReport {
                 self_ns: 0,
                 energy_pj: 0.0,
             });
-            k.count += o.count;
-            k.total_ns += o.total_ns;
-            k.self_ns += o.self_ns;
-            k.energy_pj += o.metric_sum("energy_pj");
+            k.count = k.count.saturating_add(o.count);
+            k.total_ns = k.total_ns.saturating_add(o.total_ns);
+            k.self_ns = k.self_ns.saturating_add(o.self_ns);
+            k.energy_pj = saturating_fadd(k.energy_pj, o.metric_sum("energy_pj"));
         }
         let total_events = p.total_events();
-        let total_self: u64 = p.operations.iter().map(|o| o.self_ns).sum();
+        let total_self = saturating_sum(p.operations.iter().map(|o| o.self_ns));
         let mut derived = BTreeMap::new();
         let secs = p.duration_ns as f64 / 1e9;
         if secs > 0.0 {
             derived.insert("events_per_second".to_owned(), total_events as f64 / secs);
         }
         if total_events > 0 {
-            let total_ns: u64 = p.operations.iter().map(|o| o.total_ns).sum();
+            let total_ns = saturating_sum(p.operations.iter().map(|o| o.total_ns));
             derived.insert(
                 "mean_event_ns".to_owned(),
                 total_ns as f64 / total_events as f64,
@@ -230,7 +248,7 @@ impl PerformanceReport {
             derived.insert("total_energy_pj".to_owned(), energy);
         }
         if p.alloc_tracking {
-            let allocated: u64 = p.operations.iter().map(|o| o.alloc.allocated_bytes).sum();
+            let allocated = saturating_sum(p.operations.iter().map(|o| o.alloc.allocated_bytes));
             derived.insert("allocated_bytes_inclusive".to_owned(), allocated as f64);
         }
         let bytes: f64 = p.metric_total("bytes");
@@ -265,6 +283,8 @@ impl PerformanceReport {
             alloc_tracking: p.alloc_tracking,
             cpu_energy: Some(modelled_cpu_energy(p, DEFAULT_WATTS_PER_CORE)),
             energy_by_component: energy_by_component(p),
+            folded_names: saturating_sum(p.operations.iter().map(|o| o.folded_names)),
+            non_finite_metrics: saturating_sum(p.operations.iter().map(OperationStats::non_finite)),
         }
     }
 }
@@ -286,6 +306,12 @@ impl fmt::Display for PerformanceReport {
             self.kept_events,
             self.dropped_events
         )?;
+        if let Some(line) = self.folded_line() {
+            writeln!(f, "  {line}")?;
+        }
+        if let Some(line) = self.non_finite_line() {
+            writeln!(f, "  {line}")?;
+        }
         if let Some(peak) = self.monitor.peak_rss_bytes {
             writeln!(
                 f,
@@ -329,7 +355,7 @@ impl fmt::Display for PerformanceReport {
             writeln!(
                 f,
                 "  {:<34} {:>16} {:>9} {:>11} {:>11} {:>11} {:>11} {:>11}",
-                truncate(&o.name, 34),
+                truncate(&clean(&o.name), 34),
                 o.kind.as_str(),
                 o.count,
                 fmt_ns(o.total_ns as f64),
@@ -340,6 +366,42 @@ impl fmt::Display for PerformanceReport {
             )?;
         }
         Ok(())
+    }
+}
+
+impl PerformanceReport {
+    /// The line that says names were folded into `<other>` (none when nothing was).
+    pub(crate) fn folded_line(&self) -> Option<String> {
+        (self.folded_names > 0).then(|| {
+            let at_least = if self.folded_names >= FOLDED_NAMES_TRACKED {
+                "at least "
+            } else {
+                ""
+            };
+            format!(
+                "operations: the cap on distinct operations was reached; {at_least}{} more names \
+                 were folded into <other> (their calls are counted exactly there)",
+                self.folded_names
+            )
+        })
+    }
+
+    /// The line that counts NaN and infinite metric values (none when there were none).
+    pub(crate) fn non_finite_line(&self) -> Option<String> {
+        (self.non_finite_metrics > 0).then(|| {
+            let ops: Vec<String> = self
+                .operations
+                .iter()
+                .filter(|o| o.non_finite > 0)
+                .take(5)
+                .map(|o| format!("{} ({})", clean(&o.name), o.non_finite))
+                .collect();
+            format!(
+                "non-finite metrics: {} NaN or infinite values left out of every sum: {}",
+                self.non_finite_metrics,
+                ops.join(", ")
+            )
+        })
     }
 }
 

@@ -22,6 +22,12 @@ pub(crate) fn render_report(r: &PerformanceReport, style: Style) -> String {
         r.kept_events,
         r.dropped_events
     ));
+    if let Some(line) = r.folded_line() {
+        d.line(&format!("{}.", capitalize(&line)));
+    }
+    if let Some(line) = r.non_finite_line() {
+        d.line(&format!("{}.", capitalize(&line)));
+    }
     let m = &r.monitor;
     if m.samples > 0 {
         d.line(&format!(
@@ -122,6 +128,14 @@ pub(crate) fn render_report(r: &PerformanceReport, style: Style) -> String {
         d.bullet(&format!("{k}: {v:.6}"));
     }
     d.out
+}
+
+/// `s` with its first letter in upper case.
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 impl PerformanceReport {

@@ -10,6 +10,11 @@
 //! - `ph: "C"` counters: `memory` (`rss_mib`) from the monitor's samples and `energy`
 //!   (`cumulative_pj`, the running sum of `energy_pj` by event end).
 //!
+//! **Tracks.** `tid` 0 is the process's own track (its name and the counters); each thread of
+//! the profile, and each extra lane of one, gets a `tid` of its own from 1 up (small numbers,
+//! exact in every JSON reader), so no thread id, even `u64::MAX`, can land on another track.
+//! The profile's thread id is in the `thread_id` arg of the thread's name record.
+//!
 //! **Nesting.** The complete events of one `tid` must nest. Events of a thread are packed into
 //! lanes (see `lanes.rs`); lane 0 is the thread's own `tid`, and an async span that overlaps a
 //! sibling without containing it goes to an extra lane with its own `tid` (named
@@ -29,6 +34,7 @@ use serde::Serialize;
 
 use crate::model::event::ProfileEvent;
 use crate::model::profile::Profile;
+use crate::model::stats::saturating_fadd;
 use crate::output::export::lanes;
 
 /// The `pid` written for every event (a profile describes one process).
@@ -56,17 +62,12 @@ impl Profile {
             .iter()
             .map(|t| (t.id, t.name.as_str()))
             .collect();
-        let mut next_tid = self
-            .threads
-            .iter()
-            .map(|t| t.id)
-            .chain(self.events.iter().map(|e| e.thread_id))
-            .max()
-            .unwrap_or(0)
-            + 1;
-        // Lane k > 0 of thread t gets tid lane_tid[(t, k)].
-        let mut lane_tid: BTreeMap<(u64, u32), u64> = BTreeMap::new();
-
+        // Every (thread, lane) gets its own small tid, from 1 up: 0 is the process's and the
+        // counters' track, and a profile's thread ids (any u64) never reach the trace, so none
+        // can collide with another track or wrap onto 0. The thread's own id is in its name
+        // record's args.
+        let mut tid_of: BTreeMap<(u64, u32), u64> = BTreeMap::new();
+        let mut next_tid = 1u64;
         w.write_all(b"{\"traceEvents\":[\n")?;
         let mut first = true;
         let mut sep = |w: &mut W| -> io::Result<()> {
@@ -88,33 +89,36 @@ impl Profile {
                 .copied()
                 .filter(|t| !names.contains_key(t)),
         );
-        for &tid in &thread_ids {
+        for (rank, &thread) in thread_ids.iter().enumerate() {
             let name = names
-                .get(&tid)
-                .map_or_else(|| format!("thread-{tid}"), |n| (*n).to_owned());
-            sep(w)?;
-            metadata(w, tid, &name, tid.saturating_mul(1000))?;
-            for k in 1..lanes.per_thread.get(&tid).copied().unwrap_or(1) {
-                let t = next_tid;
+                .get(&thread)
+                .map_or_else(|| format!("thread-{thread}"), |n| (*n).to_owned());
+            let sort_base = (rank as u64).saturating_add(1).saturating_mul(1000);
+            for k in 0..lanes.per_thread.get(&thread).copied().unwrap_or(1).max(1) {
+                let tid = next_tid;
                 next_tid += 1;
-                lane_tid.insert((tid, k), t);
+                tid_of.insert((thread, k), tid);
+                let lane_name = if k == 0 {
+                    name.clone()
+                } else {
+                    format!("{name} (overlap {k})")
+                };
                 sep(w)?;
                 metadata(
                     w,
-                    t,
-                    &format!("{name} (overlap {k})"),
-                    tid.saturating_mul(1000).saturating_add(u64::from(k)),
+                    tid,
+                    thread,
+                    &lane_name,
+                    sort_base.saturating_add(u64::from(k)),
                 )?;
             }
         }
         for (i, e) in self.events.iter().enumerate() {
-            let tid = match lanes.lane[i] {
-                0 => e.thread_id,
-                k => lane_tid
-                    .get(&(e.thread_id, k))
-                    .copied()
-                    .unwrap_or(e.thread_id),
-            };
+            let tid = tid_of
+                .get(&(e.thread_id, lanes.lane[i]))
+                .or_else(|| tid_of.get(&(e.thread_id, 0)))
+                .copied()
+                .unwrap_or(0);
             sep(w)?;
             complete(w, e, tid)?;
         }
@@ -140,7 +144,7 @@ impl Profile {
         energy.sort_by_key(|p| p.0);
         let mut total = 0.0;
         for (t, pj) in energy {
-            total += pj;
+            total = saturating_fadd(total, pj);
             sep(w)?;
             w.write_all(br#"{"ph":"C","name":"energy","pid":1,"tid":0,"ts":"#)?;
             write_us(w, t)?;
@@ -151,7 +155,13 @@ impl Profile {
     }
 }
 
-fn metadata<W: Write>(w: &mut W, tid: u64, name: &str, sort_index: u64) -> io::Result<()> {
+fn metadata<W: Write>(
+    w: &mut W,
+    tid: u64,
+    thread: u64,
+    name: &str,
+    sort_index: u64,
+) -> io::Result<()> {
     write!(
         w,
         r#"{{"ph":"M","name":"thread_name","pid":{TRACE_PID},"tid":{tid},"args":{{"name":"#
@@ -159,7 +169,7 @@ fn metadata<W: Write>(w: &mut W, tid: u64, name: &str, sort_index: u64) -> io::R
     serde_json::to_writer(&mut *w, name).map_err(io::Error::other)?;
     write!(
         w,
-        r#"}}}},
+        r#","thread_id":{thread}}}}},
 {{"ph":"M","name":"thread_sort_index","pid":{TRACE_PID},"tid":{tid},"args":{{"sort_index":{sort_index}}}}}"#
     )
 }

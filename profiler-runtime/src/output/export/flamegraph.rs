@@ -5,7 +5,7 @@ use std::path::Path;
 
 use crate::error::ProfileError;
 use crate::model::profile::Profile;
-use crate::output::export::folded_stacks;
+use crate::output::export::{folded_stacks_with_depth, DEFAULT_MAX_STACK_DEPTH};
 use crate::output::write::SafeWriter;
 
 fn render_err(reason: impl std::fmt::Display) -> ProfileError {
@@ -25,8 +25,21 @@ impl Profile {
     /// Profile::empty().to_flamegraph_svg(&mut svg).unwrap();
     /// assert!(String::from_utf8(svg).unwrap().contains("no data"));
     /// ```
-    pub fn to_flamegraph_svg<W: Write>(&self, mut writer: W) -> Result<(), ProfileError> {
-        let stacks = folded_stacks(self);
+    pub fn to_flamegraph_svg<W: Write>(&self, writer: W) -> Result<(), ProfileError> {
+        self.to_flamegraph_svg_with_depth(writer, DEFAULT_MAX_STACK_DEPTH)
+    }
+
+    /// [`to_flamegraph_svg`](Self::to_flamegraph_svg) with stacks of at most `max_depth`
+    /// frames, deeper frames folded into one
+    /// [`DEEPER_FRAME`](crate::output::export::DEEPER_FRAME) (the default is
+    /// [`DEFAULT_MAX_STACK_DEPTH`]). Names are written with control characters escaped, so
+    /// the SVG is valid XML whatever they hold.
+    pub fn to_flamegraph_svg_with_depth<W: Write>(
+        &self,
+        mut writer: W,
+        max_depth: usize,
+    ) -> Result<(), ProfileError> {
+        let stacks = folded_stacks_with_depth(self, max_depth);
         if stacks.is_empty() {
             return writer
                 .write_all(EMPTY_SVG.as_bytes())

@@ -14,4 +14,4 @@ mod folded;
 mod lanes;
 
 pub use chrome::TRACE_PID;
-pub use folded::folded_stacks;
+pub use folded::{folded_stacks, folded_stacks_with_depth, DEEPER_FRAME, DEFAULT_MAX_STACK_DEPTH};

@@ -235,12 +235,19 @@ impl Writer {
         let parts = cut
             .chunks
             .iter()
-            .map(|(c, o)| (&**c, *o))
-            .chain(cut.staged.iter().map(|(c, o)| (c, *o)));
-        for (chunk, origin) in parts {
-            let from = self.written.get(&origin.thread).copied().unwrap_or(0);
-            for (k, ev) in chunk.iter().enumerate() {
-                if origin.first + (k as u64) < from {
+            .map(|(c, runs)| (&**c, runs))
+            .chain(cut.staged.iter().map(|(c, runs)| (c, runs)));
+        for (chunk, runs) in parts {
+            // Each event's run: (origin, index within the run).
+            let mut places = runs
+                .iter()
+                .flat_map(|&(origin, n)| (0..n as u64).map(move |k| (origin, k)));
+            for ev in chunk.iter() {
+                let Some((origin, k)) = places.next() else {
+                    break;
+                };
+                let from = self.written.get(&origin.thread).copied().unwrap_or(0);
+                if origin.first + k < from {
                     continue;
                 }
                 metrics.clear();
@@ -277,9 +284,11 @@ impl Writer {
                 );
                 count += 1;
             }
-            let end = origin.first + chunk.len() as u64;
-            let w = self.written.entry(origin.thread).or_insert(0);
-            *w = (*w).max(end);
+            for &(origin, n) in runs.iter() {
+                let end = origin.first + n as u64;
+                let w = self.written.entry(origin.thread).or_insert(0);
+                *w = (*w).max(end);
+            }
         }
         // Keys declared in a flush that failed are declared again.
         let mut declare: Vec<(u32, String)> = self

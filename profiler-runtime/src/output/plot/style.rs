@@ -133,14 +133,32 @@ impl Scale {
 }
 
 /// `s` cut to [`MAX_LABEL`] characters with an ellipsis.
+///
+/// Control characters (and XML's non-characters) become visible escapes first (`\n`,
+/// `\u{1b}`): plotters escapes `<`, `&` and quotes in SVG text but writes everything else as
+/// it is, and a control character makes the whole SVG invalid XML.
 pub(crate) fn short(s: &str) -> String {
+    let s = printable(s);
     if s.chars().count() <= MAX_LABEL {
-        s.to_owned()
+        s
     } else {
         let mut t: String = s.chars().take(MAX_LABEL - 1).collect();
         t.push('…');
         t
     }
+}
+
+/// `s` with every character that may not appear in an SVG text node written as its escape.
+fn printable(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}') {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Fills `area` with a titled panel that says there is no data, and why.

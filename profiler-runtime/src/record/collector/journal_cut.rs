@@ -11,7 +11,7 @@ use crate::model::sample::MonitorSample;
 use crate::model::stats::OperationStats;
 use crate::record::accum::OpAccum;
 use crate::record::raw::Chunk;
-use crate::record::ring::ChunkOrigin;
+use crate::record::ring::{ChunkOrigin, Segments};
 
 /// Where the journal stopped reading last time (see [`Collector::journal_cut`]).
 #[derive(Default)]
@@ -27,18 +27,18 @@ pub(crate) struct JournalCursor {
 }
 
 /// What is new since a [`JournalCursor`], cut consistently: the journal's view of the
-/// collector. The events come as chunks with their origin (thread and the thread's sequence
-/// number of their first event), so a chunk's events seen earlier while still staged can be
-/// skipped.
+/// collector. The events come as chunks with the origins of their runs (thread and the
+/// thread's sequence number of the run's first event), so events seen earlier (while still
+/// staged, or in a chunk that grew since) can be skipped.
 pub(crate) struct JournalCut {
     /// Operations interned since the cursor: (index, name, kind).
     pub new_ops: Vec<(u32, Name, EventKind)>,
     pub threads: Vec<ThreadInfo>,
     pub samples: Vec<MonitorSample>,
     /// Ring chunks pushed since the cursor (those not evicted yet).
-    pub chunks: Vec<(Arc<Chunk>, ChunkOrigin)>,
+    pub chunks: Vec<(Arc<Chunk>, Segments)>,
     /// Copies of every thread's staged events.
-    pub staged: Vec<(Chunk, ChunkOrigin)>,
+    pub staged: Vec<(Chunk, Segments)>,
     /// The operations whose count changed since the cursor, complete at the cut.
     pub changed: Vec<OperationStats>,
     /// Clock reading of the cut, ns.
@@ -58,19 +58,22 @@ impl Collector {
         let ring = lock(&self.ring);
         let now_ns = self.clock.now_ns();
         // SAFETY: we hold every shard's lock.
-        let staged: Vec<(Chunk, ChunkOrigin)> = shards
+        let staged: Vec<(Chunk, Segments)> = shards
             .iter()
             .map(|s| {
                 let origin = ChunkOrigin {
                     thread: s.tid,
                     first: s.flushed.load(Ordering::Relaxed),
                 };
-                (unsafe { s.stage.copy() }, origin)
+                let chunk = unsafe { s.stage.copy() };
+                let n = chunk.len();
+                (chunk, vec![(origin, n)])
             })
             .collect();
         drop(guards);
         let (new, next) = ring.since(cursor.seq);
-        let chunks: Vec<(Arc<Chunk>, ChunkOrigin)> = new.map(|(c, o)| (c.clone(), o)).collect();
+        let chunks: Vec<(Arc<Chunk>, Segments)> =
+            new.map(|(c, runs)| (c.clone(), runs.clone())).collect();
         cursor.seq = next;
         let unfolded: Vec<Arc<Chunk>> = ring.unfolded_shares();
         drop(ring);
@@ -127,7 +130,7 @@ impl Collector {
         let threads: Vec<ThreadInfo> = lock(&self.threads)
             .iter()
             .skip(cursor.threads)
-            .cloned()
+            .map(super::thread_info)
             .collect();
         cursor.threads += threads.len();
         let samples: Vec<MonitorSample> = lock(&self.samples)
