@@ -112,15 +112,25 @@ fn gen_span_macro(
         .iter()
         .flat_map(|f| f.0.iter())
         .map(|f| gen_field(f, rt));
+    let (span_var, note) = (local("new_span"), local("NOTE"));
+    // A disabled span is noted once per callsite (one relaxed load after that), so sessions and
+    // reports can say which `#[profile]` spans a filter hid from the profiler.
     quote! {
-        #rt::tracing::span!(
-            target: ::core::module_path!(),
-            #level,
-            #name,
-            #(#markers,)*
-            #(#recorded,)*
-            #(#fields,)*
-        )
+        {
+            let #span_var = #rt::tracing::span!(
+                target: ::core::module_path!(),
+                #level,
+                #name,
+                #(#markers,)*
+                #(#recorded,)*
+                #(#fields,)*
+            );
+            if #span_var.is_disabled() {
+                static #note: #rt::DisabledNote = #rt::DisabledNote::new(#name);
+                #note.note();
+            }
+            #span_var
+        }
     }
 }
 

@@ -397,14 +397,20 @@ fn profile_scope_is_a_sync_span_entered_to_the_end_of_the_block() {
         fields(n = 3)
     ));
     assert!(
-        out.starts_with(&format!("let__profile_scope={RT}::tracing::span!(")),
+        out.starts_with(&format!(
+            "let__profile_scope={{let__profile_new_span={RT}::tracing::span!("
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("DisabledNote::new(\"solve.factorise\")"),
         "{out}"
     );
     assert!(out.contains("\"solve.factorise\""), "{out}");
     assert!(out.contains("contract::KIND_COMPUTATION}="), "{out}");
     assert!(out.contains("contract::SYNC_FIELD}="), "{out}");
     assert!(out.contains("n=3"), "{out}");
-    assert!(out.ends_with(").entered();"), "{out}");
+    assert!(out.ends_with("__profile_new_span}.entered();"), "{out}");
     let out = scope(quote!("x"));
     assert!(out.contains("contract::KIND_FUNCTION_CALL}="), "{out}");
     assert!(out.contains("Level::INFO"), "{out}");

@@ -176,6 +176,8 @@ pub use hardware::{
 };
 #[cfg(feature = "plot")]
 pub use output::plot::PlotType;
+#[cfg(feature = "persist")]
+pub use profiler::SaveOnDrop;
 #[cfg(feature = "analysis")]
 pub use profiler::{ScalingResults, ScalingStudy};
 #[cfg(feature = "analysis")]

@@ -27,6 +27,7 @@ pub(crate) fn merge(loaded: &Profile, live: Profile) -> Profile {
     out.duration_ns = out.duration_ns.max(live.duration_ns.saturating_add(shift));
     out.dropped_events = out.dropped_events.saturating_add(live.dropped_events);
     out.alloc_tracking |= live.alloc_tracking;
+    out.warnings.extend(live.warnings.iter().cloned());
     out.samples.extend(shift_samples(&live, loaded));
     out.threads.extend(live.threads.into_iter().map(|mut t| {
         t.id = t.id.saturating_add(thread_offset);

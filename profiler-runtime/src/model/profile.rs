@@ -71,6 +71,12 @@ pub struct Profile {
     pub samples: Vec<MonitorSample>,
     /// The raw events kept, ordered by start time.
     pub events: Vec<ProfileEvent>,
+    /// What the profiler could not see when the snapshot was taken, in words: a profiler never
+    /// attached to a subscriber, `#[profile]` spans a filter disabled (see
+    /// [`PerformanceProfiler::warnings`](crate::PerformanceProfiler::warnings)). Saved with the
+    /// profile, so `rram-prof report` shows them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Profile {
@@ -89,6 +95,7 @@ impl Profile {
             operations: Vec::new(),
             samples: Vec::new(),
             events: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 

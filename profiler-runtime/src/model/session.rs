@@ -48,6 +48,10 @@ pub struct SessionResults {
     pub events: Vec<ProfileEvent>,
     /// Summary figures.
     pub metrics_summary: MetricsSummary,
+    /// What the profiler could not see in this window, in words (empty when all is well):
+    /// see [`PerformanceProfiler::warnings`](crate::PerformanceProfiler::warnings).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A running session.

@@ -159,6 +159,9 @@ fn unreachable_session(name: &str) -> SessionResults {
             dropped_events: 0,
             operations: Vec::new(),
         },
+        warnings: vec![format!(
+            "session `{name}` was stopped by the profiled code itself, so its results are empty"
+        )],
     }
 }
 

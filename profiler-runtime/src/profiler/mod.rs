@@ -6,9 +6,12 @@
 
 mod builder;
 mod function;
+#[cfg(feature = "persist")]
+mod save_guard;
 mod sessions;
 #[cfg(feature = "analysis")]
 mod study;
+mod warnings;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -29,6 +32,8 @@ pub use builder::{
     ProfilerBuilder, DEFAULT_MAX_OPERATIONS, DEFAULT_MONITOR_INTERVAL, DEFAULT_RAW_CAPACITY,
 };
 pub use function::{AlgorithmResults, FunctionMetrics, MemorySource};
+#[cfg(feature = "persist")]
+pub use save_guard::SaveOnDrop;
 #[cfg(feature = "analysis")]
 pub use study::{
     ScalingMeasurement, ScalingOutcome, ScalingResults, ScalingStudy, SeriesFit, StudyRun,
@@ -154,7 +159,7 @@ impl PerformanceProfiler {
         let c = &self.inner.collector;
         let snap = c.snapshot();
         let sessions = lock(&self.inner.sessions).records();
-        let live = Profile {
+        let mut live = Profile {
             format_version: FORMAT_VERSION,
             started_at_unix_ns: c.clock.epoch_unix_ns(),
             duration_ns: c.clock.now_ns(),
@@ -167,7 +172,9 @@ impl PerformanceProfiler {
             operations: snap.operations,
             samples: snap.samples,
             events: snap.events,
+            warnings: Vec::new(),
         };
+        live.warnings = self.warnings(live.total_events());
         match &*lock(&self.inner.loaded) {
             Some(loaded) => crate::model::merge::merge(loaded, live),
             None => live,

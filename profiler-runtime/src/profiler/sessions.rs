@@ -97,6 +97,7 @@ impl PerformanceProfiler {
                 operations: ops,
             },
             events,
+            warnings: self.warnings(events_count),
         };
         lock(&self.inner.sessions).finished.push(SessionRecord {
             name: name.to_owned(),

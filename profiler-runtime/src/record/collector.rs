@@ -211,6 +211,8 @@ pub(crate) struct Collector {
     ring: Mutex<Ring>,
     worker: FoldWorker,
     samples: Mutex<Vec<MonitorSample>>,
+    /// Whether a layer of this collector has been attached to a subscriber.
+    pub(crate) attached: std::sync::atomic::AtomicBool,
 }
 
 impl Collector {
@@ -229,6 +231,7 @@ impl Collector {
             ring: Mutex::new(Ring::new(raw_capacity)),
             worker: FoldWorker::new(),
             samples: Mutex::new(Vec::new()),
+            attached: std::sync::atomic::AtomicBool::new(false),
         })
     }
 

@@ -96,6 +96,14 @@ impl<S> Layer<S> for ProfilerLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    fn on_layer(&mut self, _subscriber: &mut S) {
+        // Attached: sessions and reports stop warning that nothing can be recorded.
+        self.collector
+            .attached
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        crate::record::notes::profiler_attached();
+    }
+
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         // A close that did not follow its exit (the span's handle lives on) must not match
         // another span later, even one of another registry with the same id.

@@ -19,6 +19,7 @@ pub(crate) mod frame;
 pub(crate) mod ids;
 pub(crate) mod layer;
 pub(crate) mod metrics;
+pub(crate) mod notes;
 pub(crate) mod raw;
 pub(crate) mod ring;
 pub(crate) mod slot;

@@ -199,6 +199,10 @@ pub struct PerformanceReport {
     /// Metric values that were NaN or infinite, over all operations (left out of every sum).
     #[serde(default)]
     pub non_finite_metrics: u64,
+    /// What the profiler could not see, in words (the profile's warnings, and a note when the
+    /// report has no events at all); printed first in every form of the report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl PerformanceReport {
@@ -285,14 +289,31 @@ impl PerformanceReport {
             energy_by_component: energy_by_component(p),
             folded_names: saturating_sum(p.operations.iter().map(|o| o.folded_names)),
             non_finite_metrics: saturating_sum(p.operations.iter().map(OperationStats::non_finite)),
+            warnings: report_warnings(p, total_events),
         }
     }
+}
+
+/// The profile's warnings, and one for a report with no events at all.
+fn report_warnings(p: &Profile, total_events: u64) -> Vec<String> {
+    let mut w = p.warnings.clone();
+    if total_events == 0 && w.is_empty() {
+        w.push(
+            "no events were recorded: no `#[profile]` function, `record_event` or \
+             `profile_function` ran while this profiler was recording"
+                .to_owned(),
+        );
+    }
+    w
 }
 
 impl fmt::Display for PerformanceReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.system_info;
         writeln!(f, "Performance report")?;
+        for w in &self.warnings {
+            writeln!(f, "  warning: {}", crate::report::doc::clean(w))?;
+        }
         writeln!(
             f,
             "  system: {} ({}), {} x {}, {} MiB",
@@ -350,6 +371,20 @@ impl fmt::Display for PerformanceReport {
             "  {:<34} {:>16} {:>9} {:>11} {:>11} {:>11} {:>11} {:>11}",
             "operation", "kind", "count", "total", "self", "p50", "p99", "energy"
         )?;
+        for o in self
+            .operations
+            .iter()
+            .filter(|o| o.errors > 0 || o.panics > 0)
+        {
+            writeln!(
+                f,
+                "  failures: {} returned an error {} time(s) and panicked {} time(s) in {} call(s)",
+                crate::report::doc::clean(&o.name),
+                o.errors,
+                o.panics,
+                o.count
+            )?;
+        }
         for o in &self.operations {
             let energy = o.energy_pj.map_or_else(|| "-".to_owned(), fmt_pj);
             writeln!(

@@ -11,6 +11,12 @@ pub(crate) fn render_report(r: &PerformanceReport, style: Style) -> String {
     let mut d = Doc::new(style);
     let s = &r.system_info;
     d.heading(1, "Performance report");
+    for w in &r.warnings {
+        d.bullet(&format!("Warning: {w}"));
+    }
+    if !r.warnings.is_empty() {
+        d.gap();
+    }
     d.line(&format!(
         "System: {} ({}), {} x {}, {} MiB.",
         s.os_version, s.arch, s.cpu_count, s.cpu_model, s.memory_total_mb
@@ -92,6 +98,27 @@ pub(crate) fn render_report(r: &PerformanceReport, style: Style) -> String {
         ],
         &rows,
     );
+    let failing: Vec<Vec<String>> = r
+        .operations
+        .iter()
+        .filter(|o| o.errors > 0 || o.panics > 0)
+        .map(|o| {
+            vec![
+                o.name.clone(),
+                o.kind.to_string(),
+                o.count.to_string(),
+                o.errors.to_string(),
+                o.panics.to_string(),
+            ]
+        })
+        .collect();
+    if !failing.is_empty() {
+        d.heading(2, "Errors and panics");
+        d.table(
+            &["operation", "kind", "calls", "errors", "panics"],
+            &failing,
+        );
+    }
     d.heading(2, "By kind");
     let rows: Vec<Vec<String>> = r
         .kinds

@@ -332,6 +332,7 @@ impl Rebuild {
             operations,
             samples: self.samples,
             events,
+            warnings: Vec::new(),
         }
     }
 }

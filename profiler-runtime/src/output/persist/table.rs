@@ -37,6 +37,8 @@ pub(super) struct FileOut<'a> {
     operations: &'a [OperationStats],
     samples: &'a [MonitorSample],
     events: EventTable<'a>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
 }
 
 impl<'a> FileOut<'a> {
@@ -54,6 +56,7 @@ impl<'a> FileOut<'a> {
             operations,
             samples,
             events,
+            warnings,
         } = p;
         FileOut {
             format_version: *format_version,
@@ -68,6 +71,7 @@ impl<'a> FileOut<'a> {
             operations,
             samples,
             events: EventTable(events),
+            warnings,
         }
     }
 }
@@ -87,6 +91,8 @@ pub(super) struct FileIn {
     operations: Vec<OperationStats>,
     samples: Vec<MonitorSample>,
     events: Events,
+    #[serde(default)]
+    warnings: Vec<String>,
 }
 
 impl FileIn {
@@ -109,6 +115,7 @@ impl FileIn {
             operations,
             samples,
             events,
+            warnings,
         } = self;
         Profile {
             format_version,
@@ -123,6 +130,7 @@ impl FileIn {
             operations,
             samples,
             events: events.0,
+            warnings,
         }
     }
 }
