@@ -107,6 +107,12 @@ fn gen_span_macro(
     if args.alloc() == AllocMode::Process {
         markers.push(gen_marker(quote!(PROCESS_ALLOC_FIELD), rt));
     }
+    // After the arguments, a marker: the runtime records an argument with a reserved metric
+    // name (`n`, `tile`, ...) as `arg.<name>`, and only `fields(..)` entries as themselves.
+    let args_end = (!recorded.is_empty()).then(|| {
+        let marker = gen_marker(quote!(ARGS_END_FIELD), rt);
+        quote!(#marker,)
+    });
     let fields = args
         .fields
         .iter()
@@ -123,6 +129,7 @@ fn gen_span_macro(
                 #name,
                 #(#markers,)*
                 #(#recorded,)*
+                #args_end
                 #(#fields,)*
             );
             if #span_var.is_disabled() {

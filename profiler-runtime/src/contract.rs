@@ -9,8 +9,11 @@
 //! # Reserved metric keys
 //!
 //! The analysis reads only the keys below; any other metric is the user's own and is never
-//! interpreted (an argument that happens to be called `tile` is not a tile index unless it is
-//! reported as [`TILE`]).
+//! interpreted. A key is *reported* by `metrics!` or a `fields(..)` entry of `#[profile]`;
+//! a function argument that happens to have a reserved name is recorded as `arg.<name>`
+//! ([`ARG_KEYS`]), so a `tile: usize` argument is not a tile index and an `n: usize` argument
+//! is not a problem size unless the function says so: `#[profile(fields(n = n))]`. (Other
+//! layers still see the argument under its own name.)
 //!
 //! | key | meaning | read by |
 //! |---|---|---|
@@ -101,18 +104,47 @@ pub const DEVICE_KEYS: [&str; 3] = [TILE, "device", "array"];
 
 /// Every reserved metric key that is a single name (the per-component energy keys are a
 /// pattern: [`is_component_energy`]).
-pub const RESERVED_KEYS: [&str; 10] = [
+pub const RESERVED_KEYS: [&str; 12] = [
     ENERGY_PJ,
     SIZE,
     ITERATION,
     RESIDUAL,
     TILE,
+    DEVICE_KEYS[1],
+    DEVICE_KEYS[2],
     BYTES,
     FLOPS,
     TEMPERATURE_K,
     UTILIZATION,
     RETURN,
 ];
+
+/// Name of the empty marker field that ends a `#[profile]` function's recorded arguments: the
+/// fields between the markers and it are arguments. An argument whose name is a reserved key
+/// is recorded as [`ARG_KEYS`]`[i]` (`arg.<name>`): a `tile: usize` argument is not a tile
+/// index unless the function reports one (`fields(tile = tile)` or `metrics!`).
+pub const ARGS_END_FIELD: &str = "profile.args_end";
+
+/// The metric key an argument named [`RESERVED_KEYS`]`[i]` is recorded under.
+pub const ARG_KEYS: [&str; 12] = [
+    "arg.energy_pj",
+    "arg.n",
+    "arg.k",
+    "arg.residual",
+    "arg.tile",
+    "arg.device",
+    "arg.array",
+    "arg.bytes",
+    "arg.flops",
+    "arg.temperature_k",
+    "arg.utilization",
+    "arg.return",
+];
+
+/// The index of `key` in [`RESERVED_KEYS`].
+pub fn reserved_index(key: &str) -> Option<usize> {
+    RESERVED_KEYS.iter().position(|k| *k == key)
+}
 
 /// The component of a per-component energy key (`energy.adc_pj` -> `adc`).
 ///
@@ -135,6 +167,13 @@ pub fn is_component_energy(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_reserved_key_has_its_argument_key() {
+        for (k, a) in RESERVED_KEYS.iter().zip(ARG_KEYS) {
+            assert_eq!(a, format!("arg.{k}"));
+        }
+    }
 
     #[test]
     fn every_kind_has_its_marker_field() {

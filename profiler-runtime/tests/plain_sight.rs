@@ -3,7 +3,7 @@
 //! instead of a silently empty profile.
 #![cfg(feature = "analysis")]
 
-use profiler_runtime::{profile, PerformanceProfiler};
+use profiler_runtime::{metrics, profile, PerformanceProfiler};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt;
 
@@ -149,4 +149,51 @@ fn errors_are_counted_per_operation_and_shown_in_every_form_of_the_report() {
         .filter_map(|e| e.error.as_deref())
         .collect();
     assert_eq!(failed, ["even input 0", "even input 2", "even input 4"]);
+}
+
+/// Reports a utilisation: tile 3 is five times as loaded as the others (deterministic: the
+/// analysis compares reported utilisation, not time).
+fn use_cells(tile: usize) {
+    metrics!(utilization = if tile == 3 { 1.0 } else { 0.2 });
+}
+
+#[profile(kind = "hardware_access")]
+fn load_by_argument(tile: usize) {
+    use_cells(tile)
+}
+
+#[profile(kind = "hardware_access", fields(tile = tile))]
+fn load_reported(tile: usize) {
+    use_cells(tile)
+}
+
+fn imbalance_after(run: impl Fn(usize))  -> Option<profiler_runtime::analysis::Imbalance> {
+    let p = common::profiler();
+    p.in_scope(|| {
+        for _ in 0..5 {
+            for tile in 0..4 {
+                run(tile);
+            }
+        }
+    });
+    let analysis = profiler_runtime::BottleneckAnalyzer::new(&p).analyze_bottlenecks();
+    analysis.bottleneck_analysis.hardware_analysis.imbalance
+}
+
+#[test]
+fn an_argument_named_tile_is_not_a_tile_index_unless_it_is_reported_as_one() {
+    let p = common::profiler();
+    p.in_scope(|| load_by_argument(2));
+    let e = p.snapshot().events_named("load_by_argument").next().cloned();
+    let e = e.unwrap();
+    assert_eq!(e.metric("arg.tile"), Some(2.0));
+    assert_eq!(e.metric("tile"), None);
+    assert!(
+        imbalance_after(load_by_argument).is_none(),
+        "an argument is not a tile index"
+    );
+    assert!(
+        imbalance_after(load_reported).is_some(),
+        "a reported tile index is analysed"
+    );
 }

@@ -23,12 +23,12 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use crate::contract::METRICS_TARGET;
+use crate::contract::{reserved_index, ARG_KEYS, METRICS_TARGET};
 use crate::record::alloc::OwnAllocations;
 use crate::record::collector::Collector;
 use crate::record::frame::Frame;
 use crate::record::ids::{EventId, SpanKey};
-use crate::record::slot::{with_slot, with_slot_leaf, ThreadSlot};
+use crate::record::slot::{with_slot, with_slot_leaf, CallsiteInfo, ThreadSlot};
 
 /// The profiler's tracing layer. Get one from
 /// [`PerformanceProfiler::layer`](crate::PerformanceProfiler::layer) and compose it with others:
@@ -128,11 +128,11 @@ where
                 let top = slot.open_frame(SpanKey::of(id), event_id, parent, parent_span, info.op);
                 if info.has_fields {
                     let _own = OwnAllocations::begin();
-                    attrs.record(&mut MetricVisitor { frame: top });
+                    attrs.record(&mut MetricVisitor::of_span(top, info.reserved_args));
                 }
             } else {
                 let frame = Frame::new(SpanKey::of(id), event_id, parent, parent_span, info.op);
-                open_async(attrs, id, ctx.clone(), frame, info.has_fields);
+                open_async(attrs, id, ctx.clone(), frame, info);
             }
         });
     }
@@ -141,7 +141,7 @@ where
         with_slot_leaf(self.id, &self.collector, |slot| {
             let _own = OwnAllocations::begin();
             with_frame(slot, &ctx, SpanKey::of(id), |f| {
-                values.record(&mut MetricVisitor { frame: f })
+                values.record(&mut MetricVisitor::of_span(f, 0))
             });
         });
     }
@@ -215,11 +215,11 @@ where
                 None => SpanKey::NONE,
             };
             let found = with_frame(slot, &ctx, span, |f| {
-                event.record(&mut MetricVisitor { frame: f });
+                event.record(&mut MetricVisitor::of_span(f, 0));
             });
             if found.is_none() {
                 slot.close_standalone_metrics(c, |frame| {
-                    event.record(&mut MetricVisitor { frame })
+                    event.record(&mut MetricVisitor::of_span(frame, 0))
                 });
             }
         });
@@ -235,14 +235,14 @@ fn open_async<S>(
     id: &Id,
     ctx: Context<'_, S>,
     mut frame: Frame,
-    fields: bool,
+    info: CallsiteInfo,
 ) where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     let _own = OwnAllocations::begin();
     if let Some(span) = ctx.span(id) {
-        if fields {
-            attrs.record(&mut MetricVisitor { frame: &mut frame });
+        if info.has_fields {
+            attrs.record(&mut MetricVisitor::of_span(&mut frame, info.reserved_args));
         }
         span.extensions_mut().insert(frame);
     }
@@ -321,11 +321,30 @@ where
 /// Collects numeric fields as metrics; other values are ignored (never formatted).
 struct MetricVisitor<'a> {
     frame: &'a mut Frame,
+    /// [`CallsiteInfo::reserved_args`]: arguments with reserved names, recorded as `arg.<name>`.
+    reserved_args: u16,
+}
+
+impl<'a> MetricVisitor<'a> {
+    #[inline(always)]
+    fn of_span(frame: &'a mut Frame, reserved_args: u16) -> Self {
+        MetricVisitor {
+            frame,
+            reserved_args,
+        }
+    }
 }
 
 impl Visit for MetricVisitor<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.frame.add_metric(Cow::Borrowed(field.name()), value);
+        let mut key = field.name();
+        if self.reserved_args != 0 {
+            // An argument that is not a reported key (see `contract::ARG_KEYS`).
+            if let Some(i) = reserved_index(key).filter(|i| self.reserved_args & (1 << i) != 0) {
+                key = ARG_KEYS[i];
+            }
+        }
+        self.frame.add_metric(Cow::Borrowed(key), value);
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.record_f64(field, value as f64);

@@ -8,7 +8,9 @@ use std::sync::{Arc, Weak};
 
 use tracing::Metadata;
 
-use crate::contract::{KIND_FIELD_PREFIX, PROCESS_ALLOC_FIELD, SYNC_FIELD};
+use crate::contract::{
+    reserved_index, ARGS_END_FIELD, KIND_FIELD_PREFIX, PROCESS_ALLOC_FIELD, SYNC_FIELD,
+};
 use crate::model::event::EventKind;
 use crate::model::hash::IntMap;
 use crate::record::collector::{Collector, Shard};
@@ -22,6 +24,9 @@ pub(crate) struct CallsiteInfo {
     pub sync: bool,
     /// Whether any field other than the markers exists (worth visiting).
     pub has_fields: bool,
+    /// Bit `i` set: an argument (not a reported field) is named `RESERVED_KEYS[i]`, and is
+    /// recorded as `ARG_KEYS[i]` instead.
+    pub reserved_args: u16,
 }
 
 pub(crate) struct ThreadSlot {
@@ -62,6 +67,7 @@ impl ThreadSlot {
                     op: 0,
                     sync: false,
                     has_fields: false,
+                    reserved_args: 0,
                 },
             ),
             busy: false,
@@ -99,22 +105,33 @@ impl ThreadSlot {
         let mut kind = EventKind::FunctionCall;
         let mut sync = false;
         let mut markers = 0;
+        // Fields before the args-end marker that are not markers are the function's arguments.
+        let mut args: Vec<&'static str> = Vec::new();
+        let mut reserved_args = 0u16;
         for f in meta.fields() {
             let name = f.name();
             if let Some(k) = name.strip_prefix(KIND_FIELD_PREFIX) {
                 kind = k.parse().unwrap_or(EventKind::FunctionCall);
                 markers += 1;
-            } else if name == SYNC_FIELD {
-                sync = true;
+            } else if name == SYNC_FIELD || name == PROCESS_ALLOC_FIELD {
+                sync |= name == SYNC_FIELD;
                 markers += 1;
-            } else if name == PROCESS_ALLOC_FIELD {
+            } else if name == ARGS_END_FIELD {
                 markers += 1;
+                for a in args.drain(..) {
+                    if let Some(i) = reserved_index(a) {
+                        reserved_args |= 1 << i;
+                    }
+                }
+            } else {
+                args.push(name);
             }
         }
         let info = CallsiteInfo {
             op: collector.intern(meta.name(), kind),
             sync,
             has_fields: meta.fields().len() > markers,
+            reserved_args,
         };
         self.callsites.insert(key, info);
         self.last_callsite = (key, info);
