@@ -167,7 +167,7 @@ fn load_reported(tile: usize) {
     use_cells(tile)
 }
 
-fn imbalance_after(run: impl Fn(usize))  -> Option<profiler_runtime::analysis::Imbalance> {
+fn imbalance_after(run: impl Fn(usize)) -> Option<profiler_runtime::analysis::Imbalance> {
     let p = common::profiler();
     p.in_scope(|| {
         for _ in 0..5 {
@@ -184,7 +184,11 @@ fn imbalance_after(run: impl Fn(usize))  -> Option<profiler_runtime::analysis::I
 fn an_argument_named_tile_is_not_a_tile_index_unless_it_is_reported_as_one() {
     let p = common::profiler();
     p.in_scope(|| load_by_argument(2));
-    let e = p.snapshot().events_named("load_by_argument").next().cloned();
+    let e = p
+        .snapshot()
+        .events_named("load_by_argument")
+        .next()
+        .cloned();
     let e = e.unwrap();
     assert_eq!(e.metric("arg.tile"), Some(2.0));
     assert_eq!(e.metric("tile"), None);
