@@ -18,9 +18,10 @@ use crate::model::profile::Profile;
 use super::fit::LinearFit;
 
 use crate::contract::{
-    component_of, BYTES, DEVICE_KEYS, ENERGY_PJ, FLOPS, ITERATION, RESIDUAL, SIZE, TEMPERATURE_K,
-    UTILIZATION,
+    component_of, BYTES, CONVERGED, DEVICE_KEYS, DIVERGED, ENERGY_PJ, FLOPS, ITERATION, RESIDUAL,
+    SIZE, TEMPERATURE_K, UTILIZATION,
 };
+use crate::model::event::{AllocSizes, AllocStats};
 
 /// Number of most energetic spans kept.
 pub const TOP_SPANS: usize = 10;
@@ -34,7 +35,7 @@ pub const TIMELINE_BINS: usize = 100;
 ///
 /// Outcomes: keys starting with `energy`; keys ending in `_pj`, `_ns`, `_bytes`, `_count`,
 /// `_conversions` or `_pulses`; and `residual`, `final_residual`, `bits_gained`,
-/// `iterations`, `bytes`, `flops`, `utilization`, `error`.
+/// `iterations`, `bytes`, `flops`, `utilization`, `error`, `converged`, `diverged`.
 ///
 /// ```
 /// use profiler_runtime::analysis::is_output_metric;
@@ -56,7 +57,16 @@ pub fn is_output_metric(key: &str) -> bool {
                 | FLOPS
                 | UTILIZATION
                 | "error"
+                | CONVERGED
+                | DIVERGED
         )
+}
+
+/// The heap traffic the analyses use for an event: every thread's where the span counted it
+/// (`process_alloc`), else its own thread's.
+#[inline]
+pub(crate) fn effective_alloc(e: &ProfileEvent) -> Option<AllocStats> {
+    e.process_alloc.or(e.alloc)
 }
 
 /// Per-operation accumulators over the kept events.
@@ -76,6 +86,15 @@ pub(crate) struct OpScan {
     pub growing_calls: u64,
     /// Cumulative self net growth against call index.
     pub growth: LinearFit,
+    /// Cumulative self net growth after call 1, 2, 4, 8, ...: how the growth went on late in
+    /// the profile (a cache that fills early and plateaus stops growing).
+    pub growth_marks: Vec<(u64, i64)>,
+    /// Self allocations by size class (kept events that counted them).
+    pub sizes: AllocSizes,
+    /// Kept events with size classes.
+    pub size_events: u64,
+    /// Kept events with every thread's allocations (`process_alloc`).
+    pub process_events: u64,
     /// Wall time against `bytes`.
     pub transfer: LinearFit,
     /// Energy per call against temperature.
@@ -142,6 +161,8 @@ pub(crate) struct Scan {
     pub sized: Vec<(u32, f64, u32)>,
     /// `algorithm_step` events that report a `residual`.
     pub steps: Vec<StepRec>,
+    /// Events that report a solver's verdict (`converged` or `diverged`): positions.
+    pub verdicts: Vec<u32>,
 }
 
 /// An `algorithm_step` event with a `residual`, as the scan read it.
@@ -167,6 +188,7 @@ struct Known {
     residual: Option<f64>,
     k: Option<f64>,
     bits: Option<f64>,
+    verdict: bool,
     /// (index into `DEVICE_KEYS`, value): the most preferred device key reported.
     device: Option<(usize, f64)>,
 }
@@ -283,16 +305,21 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
     let mut lookup = OpLookup::new(profile);
     let events = &profile.events;
     let parent_pos = parent_positions(events);
-    // Heap traffic of each event's children, summed into the parent.
+    // Heap traffic of each event's children, summed into the parent (size classes, rare, in
+    // a map by parent position).
     let mut child: Vec<ChildSums> = Vec::new();
+    let mut child_sizes: IntMap<u32, AllocSizes> = IntMap::default();
     if profile.alloc_tracking {
         child = vec![ChildSums::default(); events.len()];
         for (e, &p) in events.iter().zip(&parent_pos) {
-            if let (Some(a), true) = (e.alloc, p != u32::MAX) {
+            if let (Some(a), true) = (effective_alloc(e), p != u32::MAX) {
                 let c = &mut child[p as usize];
                 c.net += a.net_bytes();
                 c.allocated += a.allocated_bytes;
                 c.allocations += a.allocations;
+                if let Some(sz) = &e.alloc_sizes {
+                    child_sizes.entry(p).or_default().add(sz);
+                }
             }
         }
     }
@@ -336,6 +363,7 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
                 UTILIZATION => known.utilization = Some(v),
                 RESIDUAL => known.residual = Some(v),
                 "bits_gained" => known.bits = Some(v),
+                CONVERGED | DIVERGED => known.verdict = true,
                 _ => {}
             }
             if k == SIZE {
@@ -366,7 +394,7 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
         let o = &mut s.ops[op];
         let call = o.kept as f64;
         o.kept += 1;
-        if let Some(a) = e.alloc {
+        if let Some(a) = effective_alloc(e) {
             let c = child.get(i).copied().unwrap_or_default();
             let net = a.net_bytes() - c.net;
             o.alloc_events += 1;
@@ -377,6 +405,20 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
                 o.growing_calls += 1;
             }
             o.growth.add(call, o.self_net as f64);
+            if o.alloc_events.is_power_of_two() {
+                o.growth_marks.push((o.alloc_events, o.self_net));
+            }
+            if e.process_alloc.is_some() {
+                o.process_events += 1;
+            }
+            if let Some(sz) = &e.alloc_sizes {
+                let own = match child_sizes.get(&(i as u32)) {
+                    Some(c) => sz.saturating_sub(c),
+                    None => *sz,
+                };
+                o.sizes.add(&own);
+                o.size_events += 1;
+            }
         }
         let energy = known.energy;
         if let Some(b) = known.bytes {
@@ -416,8 +458,12 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
                 bits: known.bits,
             });
         }
+        if known.verdict {
+            s.verdicts.push(i as u32);
+        }
         // Iterations repeat their index in every run with a different state: never repeats.
-        if has_args && e.kind != EventKind::AlgorithmStep {
+        // Only calls whose every argument is recorded can be told to repeat their arguments.
+        if has_args && e.args_recorded && e.kind != EventKind::AlgorithmStep {
             args.write_u64(op as u64);
             s.repeats
                 .entry(args.finish())

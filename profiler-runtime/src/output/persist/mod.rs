@@ -174,16 +174,6 @@ impl PerformanceProfiler {
         let _own = crate::record::alloc::OwnAllocations::begin();
         self.snapshot().save(path)
     }
-
-    /// Loads a saved profile into this profiler: from now on [`snapshot`](Self::snapshot) (and
-    /// every report) shows the loaded data followed by what is recorded live. Replaces any
-    /// previously loaded profile.
-    pub fn load_profile_data(&self, path: impl AsRef<Path>) -> Result<(), ProfileError> {
-        let _own = crate::record::alloc::OwnAllocations::begin();
-        let p = Profile::load(path)?;
-        self.set_loaded(p);
-        Ok(())
-    }
 }
 
 pub(super) fn io_err(action: &'static str, path: &Path, source: std::io::Error) -> ProfileError {

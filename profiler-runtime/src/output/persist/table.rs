@@ -5,10 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor};
-use serde::ser::{SerializeSeq, SerializeStruct};
+use serde::ser::{SerializeSeq, SerializeStruct, SerializeTuple};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::model::event::{AllocStats, EventKind, Name, ProfileEvent};
+use crate::model::event::{
+    AllocSizes, AllocStats, EventKind, Name, ProfileEvent, ALLOC_SIZE_CLASSES,
+};
 use crate::model::profile::{Profile, SessionRecord, ThreadInfo};
 use crate::model::sample::MonitorSample;
 use crate::model::stats::OperationStats;
@@ -31,6 +33,8 @@ pub(super) struct FileOut<'a> {
     operations: &'a [OperationStats],
     samples: &'a [MonitorSample],
     events: EventTable<'a>,
+    cpu_watts_per_core: Option<f64>,
+    heap_growth_bytes: Option<i64>,
 }
 
 impl<'a> FileOut<'a> {
@@ -48,6 +52,8 @@ impl<'a> FileOut<'a> {
             operations,
             samples,
             events,
+            cpu_watts_per_core,
+            heap_growth_bytes,
         } = p;
         FileOut {
             format_version: *format_version,
@@ -62,6 +68,8 @@ impl<'a> FileOut<'a> {
             operations,
             samples,
             events: EventTable(events),
+            cpu_watts_per_core: *cpu_watts_per_core,
+            heap_growth_bytes: *heap_growth_bytes,
         }
     }
 }
@@ -81,6 +89,10 @@ pub(super) struct FileIn {
     operations: Vec<OperationStats>,
     samples: Vec<MonitorSample>,
     events: Events,
+    #[serde(default)]
+    cpu_watts_per_core: Option<f64>,
+    #[serde(default)]
+    heap_growth_bytes: Option<i64>,
 }
 
 impl FileIn {
@@ -98,6 +110,8 @@ impl FileIn {
             operations,
             samples,
             events,
+            cpu_watts_per_core,
+            heap_growth_bytes,
         } = self;
         Profile {
             format_version,
@@ -112,12 +126,14 @@ impl FileIn {
             operations,
             samples,
             events: events.0,
+            cpu_watts_per_core,
+            heap_growth_bytes,
         }
     }
 }
 
 /// The row layout of `events.rows`, written to the file as `events.columns` and checked on load.
-const COLUMNS: [&str; 13] = [
+const COLUMNS: [&str; 17] = [
     "id",
     "parent",
     "name",
@@ -131,9 +147,23 @@ const COLUMNS: [&str; 13] = [
     "alloc",
     "error",
     "panicked",
+    "process_alloc",
+    "alloc_sizes",
+    "backtrace",
+    "args_recorded",
 ];
-/// What a row is, for errors.
-const ROW: &str = "an event row of 13 values (see events.columns)";
+/// The first 13 columns: the whole layout of files written before the last four existed, and
+/// of files whose events have none of them (read with those four at their defaults).
+const LEGACY_COLUMNS: usize = 13;
+
+/// What a row is, for errors: `an event row of N values`.
+struct RowLen(usize);
+
+impl de::Expected for RowLen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "an event row of {} values (see events.columns)", self.0)
+    }
+}
 
 /// The events as `{"columns": [..], "names": [..], "rows": [[..], ..]}`: each distinct name
 /// once, each event one array of [`COLUMNS`] with `name` an index into `names` and `alloc` as
@@ -155,15 +185,27 @@ impl Serialize for EventTable<'_> {
             })
             .collect();
         let mut m = s.serialize_struct("Events", 3)?;
-        m.serialize_field("columns", &COLUMNS)?;
+        // The last four columns only where some event has one of them set.
+        let extended = self.0.iter().any(|e| {
+            e.process_alloc.is_some()
+                || e.alloc_sizes.is_some()
+                || e.backtrace.is_some()
+                || e.args_recorded
+        });
+        let columns = if extended {
+            COLUMNS.len()
+        } else {
+            LEGACY_COLUMNS
+        };
+        m.serialize_field("columns", &COLUMNS[..columns])?;
         m.serialize_field("names", &names)?;
-        m.serialize_field("rows", &Rows(self.0, &rows))?;
+        m.serialize_field("rows", &Rows(self.0, &rows, extended))?;
         m.end()
     }
 }
 
 /// The rows, with each event's name index.
-struct Rows<'a>(&'a [ProfileEvent], &'a [usize]);
+struct Rows<'a>(&'a [ProfileEvent], &'a [usize], bool);
 
 impl Serialize for Rows<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -183,16 +225,63 @@ impl Serialize for Rows<'_> {
                 alloc,
                 error,
                 panicked,
+                process_alloc,
+                alloc_sizes,
+                backtrace,
+                args_recorded,
             } = e;
             let alloc = alloc.map(|a| [a.allocated_bytes, a.freed_bytes, a.allocations]);
-            seq.serialize_element(&(
-                id, parent, name, kind, thread_id, start_ns, end_ns, busy_ns, self_ns, metrics,
-                alloc, error, panicked,
+            let process_alloc =
+                process_alloc.map(|a| [a.allocated_bytes, a.freed_bytes, a.allocations]);
+            let alloc_sizes = alloc_sizes.map(|s| s.counts);
+            seq.serialize_element(&Row(
+                self.2,
+                (
+                    id, parent, name, kind, thread_id, start_ns, end_ns, busy_ns, self_ns, metrics,
+                    alloc, error, panicked,
+                ),
+                (process_alloc, alloc_sizes, backtrace, args_recorded),
             ))?;
         }
         seq.end()
     }
 }
+
+/// One row: the 13 original columns and the 4 added after, written as one flat array.
+/// With `extended` false, only the 13 original columns.
+struct Row<A, B>(bool, A, B);
+
+impl<A: SerializeFlat, B: SerializeFlat> Serialize for Row<A, B> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let len = if self.0 { A::LEN + B::LEN } else { A::LEN };
+        let mut t = s.serialize_tuple(len)?;
+        self.1.write(&mut t)?;
+        if self.0 {
+            self.2.write(&mut t)?;
+        }
+        t.end()
+    }
+}
+
+/// A tuple whose elements are written one by one into an enclosing tuple.
+trait SerializeFlat {
+    const LEN: usize;
+    fn write<T: SerializeTuple>(&self, t: &mut T) -> Result<(), T::Error>;
+}
+
+macro_rules! flat {
+    ($n:literal; $($t:ident $i:tt),*) => {
+        impl<$($t: Serialize),*> SerializeFlat for ($($t,)*) {
+            const LEN: usize = $n;
+            fn write<T: SerializeTuple>(&self, t: &mut T) -> Result<(), T::Error> {
+                $(t.serialize_element(&self.$i)?;)*
+                Ok(())
+            }
+        }
+    };
+}
+flat!(13; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
+flat!(4; A 0, B 1, C 2, D 3);
 
 /// The events read back from an [`EventTable`].
 struct Events(Vec<ProfileEvent>);
@@ -213,21 +302,21 @@ impl<'de> Visitor<'de> for EventsVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Events, A::Error> {
-        let mut columns_seen = false;
+        let mut columns: Option<usize> = None;
         let mut names: Option<Vec<Name>> = None;
         let mut rows = None;
         while let Some(key) = map.next_key::<String>()? {
             match &*key {
                 "columns" => {
                     let cols: Vec<String> = map.next_value()?;
-                    if cols.len() != COLUMNS.len() || cols.iter().zip(COLUMNS).any(|(a, b)| a != b)
-                    {
+                    let known = cols.len() == COLUMNS.len() || cols.len() == LEGACY_COLUMNS;
+                    if !known || cols.iter().zip(COLUMNS).any(|(a, b)| a != b) {
                         return Err(de::Error::invalid_value(
                             Unexpected::Other(&format!("events.columns {cols:?}")),
                             &format!("{COLUMNS:?}").as_str(),
                         ));
                     }
-                    columns_seen = true;
+                    columns = Some(cols.len());
                 }
                 "names" => names = Some(map.next_value::<Vec<Name>>()?),
                 "rows" => {
@@ -236,14 +325,19 @@ impl<'de> Visitor<'de> for EventsVisitor {
                             "events.names must come before events.rows",
                         ));
                     };
-                    rows = Some(map.next_value_seed(RowsSeed(names))?);
+                    let Some(columns) = columns else {
+                        return Err(de::Error::custom(
+                            "events.columns must come before events.rows",
+                        ));
+                    };
+                    rows = Some(map.next_value_seed(RowsSeed(names, columns))?);
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        if !columns_seen {
+        if columns.is_none() {
             return Err(de::Error::missing_field("events.columns"));
         }
         rows.map(Events)
@@ -251,7 +345,8 @@ impl<'de> Visitor<'de> for EventsVisitor {
     }
 }
 
-struct RowsSeed<'n>(&'n [Name]);
+/// The names, and how many columns a row has.
+struct RowsSeed<'n>(&'n [Name], usize);
 
 impl<'de> DeserializeSeed<'de> for RowsSeed<'_> {
     type Value = Vec<ProfileEvent>;
@@ -271,14 +366,14 @@ impl<'de> Visitor<'de> for RowsSeed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         // The hint comes from the file: cap it so a lying length cannot reserve gigabytes.
         let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16));
-        while let Some(e) = seq.next_element_seed(RowSeed(self.0))? {
+        while let Some(e) = seq.next_element_seed(RowSeed(self.0, self.1))? {
             out.push(e);
         }
         Ok(out)
     }
 }
 
-struct RowSeed<'n>(&'n [Name]);
+struct RowSeed<'n>(&'n [Name], usize);
 
 impl<'de> DeserializeSeed<'de> for RowSeed<'_> {
     type Value = ProfileEvent;
@@ -292,14 +387,14 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
     type Value = ProfileEvent;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(ROW)
+        de::Expected::fmt(&RowLen(self.1), f)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ProfileEvent, A::Error> {
         macro_rules! col {
             ($at:literal, $t:ty) => {
                 seq.next_element::<$t>()?
-                    .ok_or_else(|| de::Error::invalid_length($at, &ROW))?
+                    .ok_or_else(|| de::Error::invalid_length($at, &RowLen(self.1)))?
             };
         }
         let id = col!(0, u64);
@@ -331,8 +426,22 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
         });
         let error = col!(11, Option<String>);
         let panicked = col!(12, bool);
+        let stats = |[allocated_bytes, freed_bytes, allocations]: [u64; 3]| AllocStats {
+            allocated_bytes,
+            freed_bytes,
+            allocations,
+        };
+        let (mut process_alloc, mut alloc_sizes, mut backtrace, mut args_recorded) =
+            (None, None, None, false);
+        if self.1 == COLUMNS.len() {
+            process_alloc = col!(13, Option<[u64; 3]>).map(stats);
+            alloc_sizes =
+                col!(14, Option<[u64; ALLOC_SIZE_CLASSES]>).map(|counts| AllocSizes { counts });
+            backtrace = col!(15, Option<String>);
+            args_recorded = col!(16, bool);
+        }
         if seq.next_element::<IgnoredAny>()?.is_some() {
-            return Err(de::Error::invalid_length(COLUMNS.len() + 1, &ROW));
+            return Err(de::Error::invalid_length(self.1 + 1, &RowLen(self.1)));
         }
         let mut e = ProfileEvent::new(id, name, kind, thread_id, start_ns, end_ns);
         e.parent = parent;
@@ -342,6 +451,10 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
         e.alloc = alloc;
         e.error = error;
         e.panicked = panicked;
+        e.process_alloc = process_alloc;
+        e.alloc_sizes = alloc_sizes;
+        e.backtrace = backtrace;
+        e.args_recorded = args_recorded;
         Ok(e)
     }
 }
