@@ -169,9 +169,12 @@ impl Crossbar {
         Ok(())
     }
 
+    /// Adds an operation's cost to the running total and reports it, with the array's
+    /// temperature, to the operation's span (each profiled operation charges once).
     fn charge(&mut self, energy: &EnergyLedger) {
         self.total.add_sequential(energy);
         energy.emit_metrics();
+        profiler_runtime::metrics!(temperature_k = self.temperature_k);
     }
 
     fn next_noise(&mut self) -> CounterRng {
