@@ -31,10 +31,10 @@ fn stdout_text(text: &str) -> Result<(), CliError> {
     }
 }
 
-/// `rram-prof report FILE`.
-pub fn report(file: &Path, markdown: bool) -> Result<Outcome, CliError> {
+/// `rram-prof report FILE [--cpu-watts W]`.
+pub fn report(file: &Path, markdown: bool, cpu_watts: Option<f64>) -> Result<Outcome, CliError> {
     let profile = Profile::load(file)?;
-    let report = PerformanceReport::from_profile(&profile);
+    let report = PerformanceReport::from_profile_with_cpu_watts(&profile, cpu_watts);
     stdout_text(&if markdown {
         report.to_markdown()
     } else {
@@ -43,10 +43,18 @@ pub fn report(file: &Path, markdown: bool) -> Result<Outcome, CliError> {
     Ok(Outcome::Ok)
 }
 
-/// `rram-prof analyze FILE`.
-pub fn analyze(file: &Path, format: AnalyzeFormat) -> Result<Outcome, CliError> {
+/// `rram-prof analyze FILE [--cpu-watts W]`.
+pub fn analyze(
+    file: &Path,
+    format: AnalyzeFormat,
+    cpu_watts: Option<f64>,
+) -> Result<Outcome, CliError> {
     let profile = Profile::load(file)?;
-    let analysis = BottleneckAnalyzer::from_profile(&profile).analyze_bottlenecks();
+    let mut analyzer = BottleneckAnalyzer::from_profile(&profile);
+    if let Some(w) = cpu_watts {
+        analyzer = analyzer.watts_per_core(w);
+    }
+    let analysis = analyzer.analyze_bottlenecks();
     let text = match format {
         AnalyzeFormat::Text => analysis.to_text(),
         AnalyzeFormat::Markdown => analysis.to_markdown(),

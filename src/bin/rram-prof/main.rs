@@ -39,8 +39,16 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
         .unwrap_or_else(|| Command::Demo(DemoArgs::default()))
     {
         Command::Demo(args) => demo(args),
-        Command::Report { file, markdown } => commands::report(&file, markdown),
-        Command::Analyze { file, format } => commands::analyze(&file, format),
+        Command::Report {
+            file,
+            markdown,
+            cpu_watts,
+        } => commands::report(&file, markdown, cpu_watts),
+        Command::Analyze {
+            file,
+            format,
+            cpu_watts,
+        } => commands::analyze(&file, format, cpu_watts),
         Command::Plot {
             file,
             plot_type,
