@@ -7,9 +7,10 @@ mod common;
 
 use nalgebra::{DMatrix, DVector};
 use profiler_runtime::analysis::Category;
+use profiler_runtime::hardware::HardwarePerformanceProfiler;
 use profiler_runtime::{BottleneckAnalyzer, CountingAllocator, PerformanceMetric, Severity};
 use rand::{Rng, SeedableRng};
-use rram_sim::{hp_inv, HpInvConfig, SimError};
+use rram_sim::{hp_inv, Crossbar, DeviceParams, HpInvConfig, SimError};
 
 #[global_allocator]
 static A: CountingAllocator = CountingAllocator::system();
@@ -130,4 +131,21 @@ fn solver_and_crossbar_spans_report_the_temperature_and_the_verdict() {
     let pa = e.process_alloc.expect("every thread's allocations");
     let own = e.alloc.expect("its own thread's");
     assert!(pa.allocated_bytes >= own.allocated_bytes);
+}
+
+#[test]
+fn the_hardware_profilers_calls_count_every_thread() {
+    let p = common::profiler();
+    let g = DMatrix::from_fn(8, 8, |i, j| if i == j { 1.0 } else { 0.05 });
+    p.in_scope(|| {
+        let mut hw =
+            HardwarePerformanceProfiler::new(Crossbar::new(8, 8, DeviceParams::taox_3bit(), 3));
+        hw.profile_write_matrix(&g).expect("written");
+    });
+    let snap = p.snapshot();
+    let e = snap
+        .events_named("hardware.write_matrix")
+        .next()
+        .expect("the hardware profiler's span");
+    assert!(e.process_alloc.is_some(), "{e:?}");
 }

@@ -11,7 +11,8 @@
 //! - `interleaved`: the floor, the clock-only layer and the profiler in alternating rounds of 1M
 //!   calls (15 rounds), printing each one's median ns and its median per-round ratio to the
 //!   floor: drift of a noisy machine hits all three alike, unlike rows measured one after
-//!   another;
+//!   another; plus `profiler_layer_alloc_process`, a span with `#[profile(alloc = "process")]`
+//!   (100k calls a round), which reads every thread's heap counters at its enter and exit;
 //! - `threads_8x1M`: 8 threads x 1M calls, then the aggregates must count every call exactly;
 //! - `bounded_50M`: 50M calls into a raw buffer of 1M events; prints the peak RSS.
 //!
@@ -34,6 +35,11 @@ static ALLOC: CountingAllocator = CountingAllocator::system();
 #[profile]
 #[inline(never)]
 fn empty() {}
+
+/// `empty` counting every thread's allocations while open (`alloc = "process"`).
+#[profile(alloc = "process")]
+#[inline(never)]
+fn empty_process() {}
 
 #[profile(kind = "hardware_access")]
 #[inline(never)]
@@ -110,15 +116,20 @@ fn layers(c: &mut Criterion) {
     g.finish();
 }
 
-/// ns per call of `empty` over `n` calls under `subscriber`.
-fn ns_per_call<S: Subscriber + Send + Sync + 'static>(subscriber: S, n: u32) -> f64 {
+/// ns per call of `f` over `n` calls under `subscriber`.
+fn ns_per_call_of<S: Subscriber + Send + Sync + 'static>(subscriber: S, n: u32, f: fn()) -> f64 {
     tracing::subscriber::with_default(subscriber, || {
         let t0 = Instant::now();
         for _ in 0..n {
-            empty();
+            f();
         }
         t0.elapsed().as_nanos() as f64 / f64::from(n)
     })
+}
+
+/// ns per call of `empty` over `n` calls under `subscriber`.
+fn ns_per_call<S: Subscriber + Send + Sync + 'static>(subscriber: S, n: u32) -> f64 {
+    ns_per_call_of(subscriber, n, empty)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -134,7 +145,7 @@ fn interleaved(_c: &mut Criterion) {
         .without_monitor()
         .build()
         .expect("valid config");
-    let mut rows: [Vec<f64>; 3] = Default::default();
+    let mut rows: [Vec<f64>; 4] = Default::default();
     for _ in 0..ROUNDS {
         rows[0].push(ns_per_call(tracing_subscriber::registry().with(Noop), N));
         rows[1].push(ns_per_call(
@@ -142,8 +153,15 @@ fn interleaved(_c: &mut Criterion) {
             N,
         ));
         rows[2].push(ns_per_call(profiler.subscriber(), N));
+        // Fewer calls: each reads every thread's heap counters twice and builds a side record.
+        rows[3].push(ns_per_call_of(profiler.subscriber(), N / 10, empty_process));
     }
-    let names = ["baseline_noop_layer", "clock_only_layer", "profiler_layer"];
+    let names = [
+        "baseline_noop_layer",
+        "clock_only_layer",
+        "profiler_layer",
+        "profiler_layer_alloc_process",
+    ];
     for (name, row) in names.iter().zip(&rows) {
         let ratios = row.iter().zip(&rows[0]).map(|(t, f)| t / f).collect();
         println!(

@@ -39,7 +39,8 @@ pub struct Allocator {
     pub kind: EventKind,
     /// Calls (exact).
     pub calls: u64,
-    /// Bytes allocated inclusive of child spans (exact, from aggregates).
+    /// Bytes allocated inclusive of child spans: exact from the aggregates (its own thread's),
+    /// or every thread's over the kept events where the operation counted them.
     pub allocated_bytes: u64,
     /// Bytes allocated in the operation's own code (child spans excluded; kept events only).
     pub self_allocated_bytes: u64,
@@ -148,7 +149,13 @@ impl MemoryAnalysis {
                 name: o.name.to_string(),
                 kind: o.kind,
                 calls: o.count,
-                allocated_bytes: o.alloc.allocated_bytes,
+                // Exact from the aggregates (own thread), or every thread's over the kept
+                // events where the operation counted them.
+                allocated_bytes: if s.process_events > 0 {
+                    s.incl_allocated
+                } else {
+                    o.alloc.allocated_bytes
+                },
                 self_allocated_bytes: s.self_allocated,
                 self_allocations: s.self_allocations,
                 bytes_per_call: if s.alloc_events > 0 {

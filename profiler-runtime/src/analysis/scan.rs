@@ -95,6 +95,8 @@ pub(crate) struct OpScan {
     pub size_events: u64,
     /// Kept events with every thread's allocations (`process_alloc`).
     pub process_events: u64,
+    /// Bytes allocated inclusive of child spans (every thread's where counted), kept events.
+    pub incl_allocated: u64,
     /// Wall time against `bytes`.
     pub transfer: LinearFit,
     /// Energy per call against temperature.
@@ -411,6 +413,7 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
             if e.process_alloc.is_some() {
                 o.process_events += 1;
             }
+            o.incl_allocated = o.incl_allocated.saturating_add(a.allocated_bytes);
             if let Some(sz) = &e.alloc_sizes {
                 let own = match child_sizes.get(&(i as u32)) {
                     Some(c) => sz.saturating_sub(c),

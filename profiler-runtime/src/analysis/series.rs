@@ -18,7 +18,7 @@ use crate::model::profile::Profile;
 use crate::contract::{component_of, CONVERGED, DIVERGED, ENERGY_PJ, SIZE, TEMPERATURE_K};
 
 use super::fit::median;
-use super::scan::{scan, Scan, StepRec};
+use super::scan::{effective_alloc, scan, Scan, StepRec};
 
 /// Energy by circuit component over the whole profile (exact: from aggregates), pJ.
 ///
@@ -114,7 +114,7 @@ pub(crate) fn scaling_series_scanned(profile: &Profile, sc: &Scan) -> Vec<Scalin
                     .filter(|e| !e.is_nan())
                     .collect();
                 let mut al: Vec<f64> = evs()
-                    .filter_map(|i| events[i].alloc.map(|a| a.allocated_bytes as f64))
+                    .filter_map(|i| effective_alloc(&events[i]).map(|a| a.allocated_bytes as f64))
                     .collect();
                 ScalingPoint {
                     n: f64::from_bits(size[0].1),

@@ -230,9 +230,9 @@ impl Frame {
         if alloc::is_active() {
             flags |= RawEvent::HAS_ALLOC;
         }
-        if self.opts & Frame::ARGS_RECORDED != 0 {
-            flags |= RawEvent::ARGS_RECORDED;
-        }
+        // Branch-free: the frame's bit moved onto the event's.
+        const _: () = assert!(Frame::ARGS_RECORDED << 1 == RawEvent::ARGS_RECORDED);
+        flags |= (self.opts & Frame::ARGS_RECORDED) << 1;
         RawEvent {
             id: self.event_id.raw(),
             parent: self.parent.raw(),
@@ -258,10 +258,16 @@ impl Frame {
     }
 
     /// Whether the frame was entered, is exited and has no side record: [`Frame::close`]
-    /// reads no clock and the event is all there is.
+    /// reads no clock and the event is all there is. (A backtrace is only ever attached after
+    /// this is asked, and a process window only exists with [`Frame::PROCESS_ALLOC`].)
     #[inline(always)]
     pub(crate) fn is_plain(&self) -> bool {
-        self.depth == 0 && self.start_raw != 0 && !self.has_aux()
+        self.depth == 0
+            && self.start_raw != 0
+            && self.opts & Frame::PROCESS_ALLOC == 0
+            && self.alloc == AllocStats::default()
+            && self.metrics.is_empty()
+            && self.error.is_none()
     }
 
     /// Writes the side record of a closed frame into `aux` (empty, in place), leaving the frame
