@@ -10,7 +10,7 @@ use profiler_runtime::analysis::Category;
 use profiler_runtime::hardware::HardwarePerformanceProfiler;
 use profiler_runtime::{BottleneckAnalyzer, CountingAllocator, PerformanceMetric, Severity};
 use rand::{Rng, SeedableRng};
-use rram_sim::{hp_inv, Crossbar, DeviceParams, HpInvConfig, SimError};
+use rram_sim::{block_amc, hp_inv, BlockAmcConfig, Crossbar, DeviceParams, HpInvConfig, SimError};
 
 #[global_allocator]
 static A: CountingAllocator = CountingAllocator::system();
@@ -98,7 +98,18 @@ fn solver_and_crossbar_spans_report_the_temperature_and_the_verdict() {
         let out = p.in_scope(|| hp_inv(&g, &b, &cfg)).expect("solves");
         assert!(out.info.converged);
     }
+    let block = BlockAmcConfig {
+        tile_size: 8,
+        ..BlockAmcConfig::default()
+    };
+    p.in_scope(|| block_amc(&g, &b, &block)).expect("solves");
     let snap = p.snapshot();
+    // BlockAMC programs its tiles inside its own span: the temperature is still reported once.
+    let t: Vec<f64> = snap
+        .events_named("block_amc")
+        .filter_map(|e| e.metric("temperature_k"))
+        .collect();
+    assert_eq!(t, [300.0]);
     let temps: Vec<f64> = snap
         .events_named("hp_inv")
         .filter_map(|e| e.metric("temperature_k"))

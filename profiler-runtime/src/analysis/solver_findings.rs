@@ -40,9 +40,15 @@ pub(crate) fn convergence_findings(c: &ConvergenceAnalysis, out: &mut Vec<Bottle
             .filter_map(|f| f.n.map(|n| format!("{n}")))
             .collect();
         let (metric, what) = if diverged > 0 {
-            (PerformanceMetric::Stability, "diverged")
+            (
+                PerformanceMetric::Stability,
+                format!(" ({diverged} diverged)"),
+            )
         } else {
-            (PerformanceMetric::Accuracy, "failed to converge")
+            (
+                PerformanceMetric::Accuracy,
+                " (did not converge)".to_owned(),
+            )
         };
         out.push(Bottleneck {
             category: Category::Algorithm,
@@ -51,7 +57,7 @@ pub(crate) fn convergence_findings(c: &ConvergenceAnalysis, out: &mut Vec<Bottle
             severity: Severity::Critical,
             subject: op.to_owned(),
             share: 1.0,
-            title: format!("`{op}` {what} in {} solve(s){at}", fails.len()),
+            title: format!("`{op}` failed in {} solve(s){at}{what}", fails.len()),
             evidence: format!(
                 "{} failed solve(s), {diverged} diverging{}{example}",
                 fails.len(),
