@@ -19,8 +19,8 @@ pub const LEAK_MIN_CALLS: u64 = 3;
 pub const LEAK_MIN_BYTES_PER_CALL: f64 = 1.0;
 /// Smallest R² of cumulative growth against call index that counts as steady growth.
 pub const LEAK_MIN_R_SQUARED: f64 = 0.8;
-/// Smallest growth per call over the later half of the calls, as a fraction of the growth per
-/// call over all of them: below it the memory stopped growing (a cache that filled, then
+/// Smallest growth per call over the last quarter of the calls, as a fraction of the growth
+/// per call over all of them: below it the memory stopped growing (a cache that filled, then
 /// plateaued).
 pub const LEAK_MIN_LATE_GROWTH: f64 = 0.5;
 /// Smallest share of a suspect's retained bytes that the process's live heap must have grown
@@ -62,8 +62,8 @@ pub struct Allocator {
 ///   spans excluded) against the call index fits a line whose slope is at least
 ///   [`LEAK_MIN_BYTES_PER_CALL`] with R² at least [`LEAK_MIN_R_SQUARED`], and the total
 ///   retained is positive;
-/// - it goes on growing: over the later half of the calls at least [`LEAK_MIN_LATE_GROWTH`] of
-///   its overall growth per call (a cache that fills and then plateaus is not a leak);
+/// - it goes on growing: over the last quarter of the calls at least [`LEAK_MIN_LATE_GROWTH`]
+///   of its overall growth per call (a cache that fills and then plateaus is not a leak);
 /// - the memory is still there at the end: the process's live heap (every thread, from the
 ///   counting allocator) grew over the profile by at least [`LEAK_MIN_HEAP_GROWTH`] of what the
 ///   suspects retain (a buffer returned to a caller that drops it is freed, so the heap does
@@ -85,7 +85,7 @@ pub struct LeakSuspect {
     pub r_squared: f64,
     /// Calls whose own net growth was positive.
     pub growing_calls: u64,
-    /// Growth per call over the later half of the calls, bytes.
+    /// Growth per call over the last quarter of the calls, bytes.
     #[serde(default)]
     pub late_growth_per_call_bytes: f64,
     /// Growth of the process's live heap over the profile, where known.
@@ -254,10 +254,15 @@ fn growing(name: String, kind: EventKind, s: &OpScan) -> Option<LeakSuspect> {
     })
 }
 
-/// Growth per call from the last power-of-two mark at or below half the calls to the end.
+/// Growth per call from the last mark at or before three quarters of the calls to the end.
 fn late_growth_per_call(s: &OpScan) -> Option<f64> {
     let n = s.alloc_events;
-    let &(at, net) = s.growth_marks.iter().rev().find(|(k, _)| *k <= n / 2)?;
+    let three_quarters = n.saturating_mul(3) / 4;
+    let &(at, net) = s
+        .growth_marks
+        .iter()
+        .rev()
+        .find(|(k, _)| *k <= three_quarters)?;
     let calls = n.checked_sub(at).filter(|c| *c > 0)?;
     Some(s.self_net.saturating_sub(net) as f64 / calls as f64)
 }

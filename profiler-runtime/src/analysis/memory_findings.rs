@@ -33,7 +33,7 @@ pub(crate) fn memory_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>)
             share: s,
             title: format!("`{}` leaks: its memory stays live and grows with every call", l.name),
             evidence: format!(
-                "+{} per call over {} calls (fit R^2 {:.2}; +{} per call over the later half), {} retained; {}",
+                "+{} per call over {} calls (fit R^2 {:.2}; +{} per call over the last quarter), {} retained; {}",
                 fmt_bytes(l.growth_per_call_bytes),
                 l.calls,
                 l.r_squared,

@@ -86,9 +86,12 @@ pub(crate) struct OpScan {
     pub growing_calls: u64,
     /// Cumulative self net growth against call index.
     pub growth: LinearFit,
-    /// Cumulative self net growth after call 1, 2, 4, 8, ...: how the growth went on late in
-    /// the profile (a cache that fills early and plateaus stops growing).
+    /// Cumulative self net growth at evenly spaced calls (at most [`GROWTH_MARKS`], every
+    /// `mark_stride`-th call): how the growth went on late in the profile (a cache that fills
+    /// and plateaus stops growing).
     pub growth_marks: Vec<(u64, i64)>,
+    /// Calls between two growth marks (doubles whenever the marks fill up).
+    pub mark_stride: u64,
     /// Self allocations by size class (kept events that counted them).
     pub sizes: AllocSizes,
     /// Kept events with size classes.
@@ -105,6 +108,27 @@ pub(crate) struct OpScan {
     pub t_max: f64,
     /// Events whose parent also reports `energy_pj` (energy may be counted twice).
     pub nested_energy: u64,
+}
+
+/// Most growth marks kept per operation.
+pub(crate) const GROWTH_MARKS: usize = 64;
+
+impl OpScan {
+    /// Marks the cumulative growth at this call if it falls on the stride; when the marks fill
+    /// up, keeps every other one and doubles the stride (so they stay evenly spaced).
+    #[inline]
+    fn mark_growth(&mut self) {
+        let stride = self.mark_stride.max(1);
+        if self.alloc_events % stride != 0 {
+            return;
+        }
+        self.growth_marks.push((self.alloc_events, self.self_net));
+        if self.growth_marks.len() >= GROWTH_MARKS {
+            let wider = stride.saturating_mul(2);
+            self.growth_marks.retain(|(k, _)| k % wider == 0);
+            self.mark_stride = wider;
+        }
+    }
 }
 
 /// Per device/tile accumulators.
@@ -407,9 +431,7 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
                 o.growing_calls += 1;
             }
             o.growth.add(call, o.self_net as f64);
-            if o.alloc_events.is_power_of_two() {
-                o.growth_marks.push((o.alloc_events, o.self_net));
-            }
+            o.mark_growth();
             if e.process_alloc.is_some() {
                 o.process_events += 1;
             }
