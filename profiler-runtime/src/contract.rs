@@ -28,6 +28,8 @@
 //! | [`TEMPERATURE_K`] `temperature_k` | device temperature, kelvin | temperature dependence |
 //! | [`UTILIZATION`] `utilization` | fraction of an array's cells in use, 0..1 | hardware utilisation |
 //! | [`RETURN`] `return` | a numeric return value (`#[profile(ret)]`) | nothing (shown as recorded) |
+//! | [`CONVERGED`] `converged` | a solver's verdict on its run, 1 or 0 (0: a failed solve) | convergence, findings |
+//! | [`DIVERGED`] `diverged` | 1 when the solver found its iteration diverging | convergence, findings |
 
 pub use crate::model::event::EventKind;
 
@@ -38,6 +40,11 @@ pub const SYNC_FIELD: &str = "profile.sync";
 /// Name of the empty marker field of spans that count every thread's allocations while open
 /// (`#[profile(alloc = "process")]`).
 pub const PROCESS_ALLOC_FIELD: &str = "profile.alloc.process";
+
+/// Name of the empty marker field of `#[profile]` spans whose every function argument is
+/// recorded as a field (all of them numbers or bools, none skipped, no `self`): only for those
+/// do equal fields mean equal arguments, which repeated-call detection needs.
+pub const ARGS_RECORDED_FIELD: &str = "profile.args.recorded";
 
 /// Prefix of the empty marker field that carries a span's kind: `profile.kind.<kind>`.
 pub const KIND_FIELD_PREFIX: &str = "profile.kind.";
@@ -98,13 +105,18 @@ pub const TEMPERATURE_K: &str = "temperature_k";
 pub const UTILIZATION: &str = "utilization";
 /// A numeric return value recorded by `#[profile(ret)]`.
 pub const RETURN: &str = "return";
+/// A solver's verdict on its own run, reported on the solver's span: 1 when the solve met its
+/// tolerance, 0 when it stopped (or failed) without. A 0 is a failed solve.
+pub const CONVERGED: &str = "converged";
+/// 1 when the solver found its iteration diverging (the error grows each step).
+pub const DIVERGED: &str = "diverged";
 /// Keys naming the array an operation ran on, most preferred first (the hardware analysis
 /// groups by the first one an event reports).
 pub const DEVICE_KEYS: [&str; 3] = [TILE, "device", "array"];
 
 /// Every reserved metric key that is a single name (the per-component energy keys are a
 /// pattern: [`is_component_energy`]).
-pub const RESERVED_KEYS: [&str; 12] = [
+pub const RESERVED_KEYS: [&str; 14] = [
     ENERGY_PJ,
     SIZE,
     ITERATION,
@@ -117,6 +129,8 @@ pub const RESERVED_KEYS: [&str; 12] = [
     TEMPERATURE_K,
     UTILIZATION,
     RETURN,
+    CONVERGED,
+    DIVERGED,
 ];
 
 /// Name of the empty marker field that ends a `#[profile]` function's recorded arguments: the
@@ -126,7 +140,7 @@ pub const RESERVED_KEYS: [&str; 12] = [
 pub const ARGS_END_FIELD: &str = "profile.args_end";
 
 /// The metric key an argument named [`RESERVED_KEYS`]`[i]` is recorded under.
-pub const ARG_KEYS: [&str; 12] = [
+pub const ARG_KEYS: [&str; RESERVED_KEYS.len()] = [
     "arg.energy_pj",
     "arg.n",
     "arg.k",
@@ -139,6 +153,8 @@ pub const ARG_KEYS: [&str; 12] = [
     "arg.temperature_k",
     "arg.utilization",
     "arg.return",
+    "arg.converged",
+    "arg.diverged",
 ];
 
 /// The index of `key` in [`RESERVED_KEYS`].

@@ -151,6 +151,47 @@ fn errors_are_counted_per_operation_and_shown_in_every_form_of_the_report() {
     assert_eq!(failed, ["even input 0", "even input 2", "even input 4"]);
 }
 
+#[profile]
+fn may_panic(k: u64) -> u64 {
+    assert!(k != 1, "k = 1 is refused");
+    k
+}
+
+#[test]
+fn the_analysis_counts_errors_and_panics_per_operation_and_says_when_it_saw_nothing() {
+    let p = common::profiler();
+    p.in_scope(|| {
+        for k in 0..5 {
+            let _ = may_fail(k);
+            let _ = std::panic::catch_unwind(|| may_panic(k));
+        }
+    });
+    let a = profiler_runtime::BottleneckAnalyzer::from_profile(&p.snapshot()).analyze_bottlenecks();
+    let by_name = |n: &str| a.summary.failures.iter().find(|f| f.name == n).cloned();
+    let f = by_name("may_fail").unwrap();
+    assert_eq!((f.calls, f.errors, f.panics), (5, 3, 0));
+    let f = by_name("may_panic").unwrap();
+    assert_eq!((f.calls, f.errors, f.panics), (5, 0, 1));
+    let text = a.to_text();
+    assert!(text.contains("Errors and panics"), "{text}");
+    assert!(a.summary.warnings.is_empty(), "{:?}", a.summary.warnings);
+    // The JSON form carries them too (what `rram-prof analyze --format json` prints).
+    let json = a.to_json().unwrap();
+    assert!(json.contains("\"failures\""), "{json}");
+
+    // An analysis of nothing says so, instead of "no bottleneck".
+    let empty = common::profiler();
+    empty.in_scope(|| ());
+    let a =
+        profiler_runtime::BottleneckAnalyzer::from_profile(&empty.snapshot()).analyze_bottlenecks();
+    assert!(
+        a.summary.warnings.iter().any(|w| w.contains("no events")),
+        "{:?}",
+        a.summary.warnings
+    );
+    assert!(a.to_text().contains("warning: "), "{}", a.to_text());
+}
+
 /// Reports a utilisation: tile 3 is five times as loaded as the others (deterministic: the
 /// analysis compares reported utilisation, not time).
 fn use_cells(tile: usize) {

@@ -23,6 +23,10 @@ pub(crate) fn merge(loaded: &Profile, live: Profile) -> Profile {
     let id_offset = loaded.events.iter().map(|e| e.id).max().unwrap_or(0);
     let thread_offset = loaded.threads.iter().map(|t| t.id).max().unwrap_or(0);
     let mut out = loaded.clone();
+    out.cpu_watts_per_core = live.cpu_watts_per_core.or(out.cpu_watts_per_core);
+    // The live heap's growth says nothing of the loaded events' memory, nor the loaded one of
+    // the live events': a merged profile has none (its leak findings say so).
+    out.heap_growth_bytes = None;
     // Ids, times and counts from a file can be anything: every sum saturates.
     out.duration_ns = out.duration_ns.max(live.duration_ns.saturating_add(shift));
     out.dropped_events = out.dropped_events.saturating_add(live.dropped_events);

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::counters::HardwareCounters;
 use crate::model::event::{EventKind, ProfileEvent};
 use crate::model::stats::OperationStats;
 
@@ -52,6 +53,10 @@ pub struct SessionResults {
     /// see [`PerformanceProfiler::warnings`](crate::PerformanceProfiler::warnings).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Cycles, instructions and cache references and misses over the session (the thread that
+    /// started it and the threads it started meanwhile), or why they are unavailable.
+    #[serde(default)]
+    pub hardware_counters: Option<HardwareCounters>,
 }
 
 /// A running session.

@@ -8,7 +8,7 @@ use crate::record::collector::Collector;
 #[cfg(feature = "monitor")]
 use crate::sys::monitor::Monitor;
 
-use super::{Inner, PerformanceProfiler, SessionBook};
+use super::{DataBook, Inner, PerformanceProfiler, SessionBook};
 
 /// Default capacity of the raw event buffer.
 pub const DEFAULT_RAW_CAPACITY: usize = 262_144;
@@ -35,6 +35,8 @@ pub struct ProfilerBuilder {
     monitor_interval: Option<Duration>,
     journal: Option<std::path::PathBuf>,
     journal_interval: Duration,
+    backtrace_slower_than: Option<Duration>,
+    cpu_watts: Option<f64>,
 }
 
 impl Default for ProfilerBuilder {
@@ -45,6 +47,8 @@ impl Default for ProfilerBuilder {
             monitor_interval: Some(DEFAULT_MONITOR_INTERVAL),
             journal: None,
             journal_interval: Duration::from_secs(1),
+            backtrace_slower_than: None,
+            cpu_watts: None,
         }
     }
 }
@@ -91,6 +95,44 @@ impl ProfilerBuilder {
         self
     }
 
+    /// Captures a backtrace (as [`ProfileEvent::backtrace`](crate::ProfileEvent::backtrace))
+    /// of every event that takes at least `threshold`, at its close. Only slow events pay for
+    /// it (tens of microseconds each, plus symbol lookup when a snapshot first reads them);
+    /// the fast path of the others gains one comparison.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use profiler_runtime::{profile, PerformanceProfiler};
+    ///
+    /// #[profile]
+    /// fn slow() { std::thread::sleep(Duration::from_millis(20)); }
+    /// #[profile]
+    /// fn fast() {}
+    ///
+    /// let p = PerformanceProfiler::builder()
+    ///     .backtrace_slower_than(Duration::from_millis(10))
+    ///     .build()
+    ///     .unwrap();
+    /// p.in_scope(|| { slow(); fast(); });
+    /// let snap = p.snapshot();
+    /// assert!(snap.events_named("slow").all(|e| e.backtrace.is_some()));
+    /// assert!(snap.events_named("fast").all(|e| e.backtrace.is_none()));
+    /// ```
+    pub fn backtrace_slower_than(mut self, threshold: Duration) -> Self {
+        self.backtrace_slower_than = Some(threshold);
+        self
+    }
+
+    /// Power of one busy core, W, for the modelled CPU energy where RAPL cannot be read
+    /// (default [`DEFAULT_WATTS_PER_CORE`](crate::model::energy::DEFAULT_WATTS_PER_CORE)).
+    /// Kept in the profile ([`Profile::cpu_watts_per_core`](crate::Profile::cpu_watts_per_core)),
+    /// so reports of a saved profile model it the same way; the CLI's `--cpu-watts` overrides
+    /// it. Must be positive and finite (at most 1000 W).
+    pub fn cpu_watts(mut self, watts_per_core: f64) -> Self {
+        self.cpu_watts = Some(watts_per_core);
+        self
+    }
+
     /// Journals everything recorded to `path` as the program runs (see
     /// [`output::journal`](crate::output::journal)), so a crash loses at most one
     /// [`journal_interval`](Self::journal_interval); [`Profile::recover`](crate::Profile::recover)
@@ -113,6 +155,13 @@ impl ProfilerBuilder {
             if i < Duration::from_millis(1) {
                 return Err(ProfileError::InvalidConfig(format!(
                     "monitor_interval must be at least 1 ms, got {i:?}"
+                )));
+            }
+        }
+        if let Some(w) = self.cpu_watts {
+            if !(w.is_finite() && w > 0.0 && w <= 1000.0) {
+                return Err(ProfileError::InvalidConfig(format!(
+                    "cpu_watts must be a power per busy core in (0, 1000] W, got {w}"
                 )));
             }
         }
@@ -145,6 +194,9 @@ impl ProfilerBuilder {
                 path.display()
             )));
         }
+        if let Some(t) = self.backtrace_slower_than {
+            collector.set_backtrace_threshold(t);
+        }
         #[cfg(feature = "monitor")]
         let monitor = match self.monitor_interval {
             Some(i) => Some(Monitor::start(collector.clone(), i)?),
@@ -158,7 +210,11 @@ impl ProfilerBuilder {
                 raw_capacity: self.raw_capacity,
                 sessions,
                 system: OnceLock::new(),
-                loaded: Mutex::new(None),
+                data: Mutex::new(DataBook {
+                    heap_start: crate::record::heap::user_net(),
+                    ..DataBook::default()
+                }),
+                cpu_watts: self.cpu_watts,
                 #[cfg(feature = "monitor")]
                 _monitor: monitor,
             }),

@@ -126,12 +126,14 @@ where
                 // A sync span lives and dies on this thread: its frame goes on this thread's
                 // stack (no allocation once warm) and is timed from its enter to its exit.
                 let top = slot.open_frame(SpanKey::of(id), event_id, parent, parent_span, info.op);
+                top.opts = info.opts;
                 if info.has_fields {
                     let _own = OwnAllocations::begin();
                     attrs.record(&mut MetricVisitor::of_span(top, info.reserved_args));
                 }
             } else {
-                let frame = Frame::new(SpanKey::of(id), event_id, parent, parent_span, info.op);
+                let mut frame = Frame::new(SpanKey::of(id), event_id, parent, parent_span, info.op);
+                frame.opts = info.opts;
                 open_async(attrs, id, ctx.clone(), frame, info);
             }
         });

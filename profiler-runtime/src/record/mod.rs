@@ -16,6 +16,7 @@ pub(crate) mod clock;
 pub(crate) mod collector;
 pub(crate) mod fold;
 pub(crate) mod frame;
+pub mod heap;
 pub(crate) mod ids;
 pub(crate) mod layer;
 pub(crate) mod metrics;

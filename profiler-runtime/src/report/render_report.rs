@@ -4,7 +4,8 @@ use crate::model::units::{fmt_bytes, fmt_ns, fmt_pj};
 use crate::report::PerformanceReport;
 
 use super::doc::{cpu_line, Doc, Style};
-use crate::analysis::share;
+use super::render_sections::counter_lines;
+use crate::analysis::{share, MachineAnalysis};
 
 /// Renders a performance report.
 pub(crate) fn render_report(r: &PerformanceReport, style: Style) -> String {
@@ -51,6 +52,32 @@ pub(crate) fn render_report(r: &PerformanceReport, style: Style) -> String {
     }
     if let Some(c) = &r.cpu_energy {
         d.line(&cpu_line(c));
+    }
+    if let Some(f) = &r.fragmentation {
+        d.line(&format!(
+            "Heap: live peak {}, allocator footprint {} (last sample: {} live of {} held).",
+            fmt_bytes(f.peak_live_bytes as f64),
+            f.peak_footprint_bytes.map_or_else(
+                || "unavailable".to_owned(),
+                |b| format!("peak {}", fmt_bytes(b as f64))
+            ),
+            fmt_bytes(f.last_live_bytes as f64),
+            f.last_footprint_bytes
+                .map_or_else(|| "-".to_owned(), |b| fmt_bytes(b as f64))
+        ));
+    }
+    if let Some(b) = &r.background {
+        d.line(&format!(
+            "Background load: other processes {:.0}% CPU (of one core; peak {:.0}%), steal {:.1}%, over {} samples.",
+            b.mean_other_cpu_percent, b.peak_other_cpu_percent, b.mean_steal_percent, b.samples
+        ));
+    }
+    let machine = MachineAnalysis {
+        background: None,
+        hardware_counters: r.hardware_counters.clone(),
+    };
+    for l in counter_lines(&machine) {
+        d.line(&format!("Hardware counters, {l}."));
     }
     d.gap();
     d.heading(2, "Operations");
