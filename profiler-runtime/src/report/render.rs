@@ -5,6 +5,7 @@
 use crate::model::units::{fmt_bytes, fmt_ns, fmt_pj};
 
 use super::doc::{cpu_line, pct, Doc, Style};
+use super::render_report::failures_table;
 use super::render_sections::{render_convergence, render_machine, render_memory};
 use crate::analysis::{BottleneckAnalyzer, OptimizationAnalysis, SlowOperation};
 use crate::model::event::PerformanceMetric;
@@ -31,23 +32,12 @@ pub(crate) fn render_analysis(a: &OptimizationAnalysis, style: Style) -> String 
     d.gap();
 
     render_findings(&mut d, a);
-    if !s.failures.is_empty() {
-        d.heading(2, "Errors and panics");
-        let rows: Vec<Vec<String>> = s
-            .failures
+    failures_table(
+        &mut d,
+        s.failures
             .iter()
-            .map(|f| {
-                vec![
-                    f.name.clone(),
-                    f.kind.to_string(),
-                    f.calls.to_string(),
-                    f.errors.to_string(),
-                    f.panics.to_string(),
-                ]
-            })
-            .collect();
-        d.table(&["operation", "kind", "calls", "errors", "panics"], &rows);
-    }
+            .map(|f| (f.name.as_str(), f.kind, f.calls, f.errors, f.panics)),
+    );
 
     d.heading(2, "Slowest operations (inclusive time)");
     slow_table(&mut d, &b.slowest_operations);

@@ -1,5 +1,6 @@
 //! Text and Markdown rendering of a [`PerformanceReport`].
 
+use crate::model::event::EventKind;
 use crate::model::units::{fmt_bytes, fmt_ns, fmt_pj};
 use crate::report::PerformanceReport;
 
@@ -125,27 +126,12 @@ pub(crate) fn render_report(r: &PerformanceReport, style: Style) -> String {
         ],
         &rows,
     );
-    let failing: Vec<Vec<String>> = r
-        .operations
-        .iter()
-        .filter(|o| o.errors > 0 || o.panics > 0)
-        .map(|o| {
-            vec![
-                o.name.clone(),
-                o.kind.to_string(),
-                o.count.to_string(),
-                o.errors.to_string(),
-                o.panics.to_string(),
-            ]
-        })
-        .collect();
-    if !failing.is_empty() {
-        d.heading(2, "Errors and panics");
-        d.table(
-            &["operation", "kind", "calls", "errors", "panics"],
-            &failing,
-        );
-    }
+    failures_table(
+        &mut d,
+        r.operations
+            .iter()
+            .map(|o| (o.name.as_str(), o.kind, o.count, o.errors, o.panics)),
+    );
     d.heading(2, "By kind");
     let rows: Vec<Vec<String>> = r
         .kinds
@@ -201,5 +187,29 @@ impl PerformanceReport {
     /// The report as plain text with every column (the `Display` form is the short one).
     pub fn to_text(&self) -> String {
         render_report(self, Style::Text)
+    }
+}
+
+/// The "Errors and panics" section: operations with a failed call as (name, kind, calls,
+/// errors, panics); nothing when none failed. Shared by the report and the analysis.
+pub(crate) fn failures_table<'a>(
+    d: &mut Doc,
+    ops: impl Iterator<Item = (&'a str, EventKind, u64, u64, u64)>,
+) {
+    let rows: Vec<Vec<String>> = ops
+        .filter(|&(_, _, _, errors, panics)| errors > 0 || panics > 0)
+        .map(|(name, kind, calls, errors, panics)| {
+            vec![
+                name.to_owned(),
+                kind.to_string(),
+                calls.to_string(),
+                errors.to_string(),
+                panics.to_string(),
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        d.heading(2, "Errors and panics");
+        d.table(&["operation", "kind", "calls", "errors", "panics"], &rows);
     }
 }
