@@ -262,11 +262,11 @@ fn metrics_outside_any_span_are_said_to_belong_to_no_operation() {
     assert!(report.to_text().contains("belong to no operation"));
     // Inside a span they are the span's: no warning.
     let p = common::profiler();
-    p.in_scope(|| never_attached_step_with_metrics());
+    p.in_scope(step_with_metrics);
     assert!(p.get_performance_report().warnings.is_empty());
 }
 
 #[profile]
-fn never_attached_step_with_metrics() {
+fn step_with_metrics() {
     metrics!(energy_pj = 1.0);
 }
