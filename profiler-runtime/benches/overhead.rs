@@ -16,7 +16,10 @@
 //!   and its median per-round ratio to the floor (and of the one-argument rows to their own
 //!   empty rows): drift of a noisy machine hits all of them alike, unlike rows measured one after
 //!   another; with them, the profiler with a crash-safe journal (default 1 s interval), and its
-//!   median per-round ratio to the profiler without one; plus `profiler_layer_alloc_process`, a
+//!   median per-round ratio to the profiler without one; peers in the same rounds: puffin (one
+//!   `profile_function!` scope per call inside an outer frame scope, the frame handed over after
+//!   the timing) and tracing-tracy (`only-localhost`, `manual-lifetime`, no server connected;
+//!   100k calls a round, as it keeps every span in memory); plus `profiler_layer_alloc_process`, a
 //!   span with `#[profile(alloc = "process")]` (100k calls a round), which reads every thread's
 //!   heap counters at its enter and exit;
 //! - `threads_8x1M`: 8 threads x 1M calls, then the aggregates must count every call exactly;
@@ -48,6 +51,29 @@ fn empty() {}
 #[profile(alloc = "process")]
 #[inline(never)]
 fn empty_process() {}
+
+/// `empty` under puffin: one scope per call.
+#[inline(never)]
+fn puffin_empty() {
+    puffin::profile_function!();
+}
+
+/// ns per call of `puffin_empty` over `n` calls inside one outer frame scope (the frame is
+/// handed to puffin's global profiler after the timing, as a frame loop would).
+fn ns_per_call_puffin(n: u32) -> f64 {
+    puffin::set_scopes_on(true);
+    let t0 = Instant::now();
+    {
+        puffin::profile_scope!("frame");
+        for _ in 0..n {
+            puffin_empty();
+        }
+    }
+    let ns = t0.elapsed().as_nanos() as f64 / f64::from(n);
+    puffin::GlobalProfiler::lock().new_frame();
+    puffin::set_scopes_on(false);
+    ns
+}
 
 /// `empty` with one numeric argument (recorded as a field, as `#[profile]` records numbers).
 #[profile]
@@ -189,7 +215,7 @@ fn interleaved(_c: &mut Criterion) {
         .journal(dir.path().join("bench.journal"))
         .build()
         .expect("valid config");
-    let mut rows: [Vec<f64>; 10] = Default::default();
+    let mut rows: [Vec<f64>; 12] = Default::default();
     for _ in 0..ROUNDS {
         rows[0].push(ns_per_call(tracing_subscriber::registry().with(Noop), N));
         rows[1].push(ns_per_call_of(
@@ -209,6 +235,12 @@ fn interleaved(_c: &mut Criterion) {
         // Fewer calls: each reads every thread's heap counters twice and builds a side record.
         rows[8].push(ns_per_call_of(profiler.subscriber(), N / 10, empty_process));
         rows[9].push(ns_per_call_installed(&profiler, N / 10, empty_process));
+        rows[10].push(ns_per_call_puffin(N));
+        // Fewer calls: with no server connected, tracy keeps every span in memory.
+        rows[11].push(ns_per_call(
+            tracing_subscriber::registry().with(tracing_tracy::TracyLayer::default()),
+            N / 10,
+        ));
     }
     let names = [
         "baseline_noop_layer",
@@ -221,6 +253,8 @@ fn interleaved(_c: &mut Criterion) {
         "profiler_layer_journal",
         "profiler_layer_alloc_process",
         "profiler_installed_alloc_process",
+        "peer_puffin_frame_scope",
+        "peer_tracing_tracy",
     ];
     let ratio = |a: usize, b: usize| {
         let r = rows[a].iter().zip(&rows[b]).map(|(t, f)| t / f).collect();
@@ -233,7 +267,7 @@ fn interleaved(_c: &mut Criterion) {
             ratio(i, 0)
         );
     }
-    for (row, base) in [(4, 1), (6, 5), (4, 3), (5, 3), (6, 4)] {
+    for (row, base) in [(4, 1), (6, 5), (4, 3), (5, 3), (6, 4), (5, 10), (5, 11)] {
         println!(
             "interleaved/{} vs {}: median ratio {:.3}",
             names[row],
@@ -333,15 +367,17 @@ fn bounded_installed(_c: &mut Criterion) {
             empty();
         }
     });
+    let recording = peak_rss_kib();
     let p = profiler.snapshot();
     assert_eq!(p.total_events(), 10_000_000);
     println!(
         "bounded_installed_10M: kept {} raw events (capacity {}), dropped {}, peak RSS before \
-         {} KiB, after 10M calls and a snapshot {} KiB",
+         {} KiB, after 10M calls {} KiB, after a snapshot {} KiB",
         p.events.len(),
         p.raw_capacity,
         p.dropped_events,
         before.unwrap_or(0),
+        recording.unwrap_or(0),
         peak_rss_kib().unwrap_or(0)
     );
 }
@@ -349,10 +385,12 @@ fn bounded_installed(_c: &mut Criterion) {
 criterion_group!(
     benches,
     no_subscriber,
+    // Before the rows whose peers keep memory (puffin's frames, tracy's queue), so its peak RSS
+    // is the profiler's.
+    bounded_installed,
     layers,
     interleaved,
     threads,
-    bounded_installed,
     bounded
 );
 criterion_main!(benches);
