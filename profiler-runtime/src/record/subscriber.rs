@@ -407,6 +407,10 @@ impl Subscriber for ProfilerSubscriber {
     }
 
     fn clone_span(&self, span: &Id) -> Id {
+        // A sync span's count is only reachable through this thread's slot: a handle cloned by
+        // user code the profiler runs (a metrics iterator, a value's `Display`), while the slot
+        // is busy, is not counted: where such a clone and the other extra handles are all
+        // dropped before the call returns, the call is recorded at that last drop, early.
         let key = SpanKey::of(span);
         if is_shared(key) {
             if let Some(entry) = self.shared.get((key.raw() & !SHARED) as usize) {
