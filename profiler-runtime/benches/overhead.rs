@@ -6,17 +6,26 @@
 //!   profiler reads it) and sums the difference (the cost of the two clock reads any timing layer pays: not a product
 //!   path, a reference for the rows around it);
 //! - `profiler_layer`: the full profiler layer (timing, allocation counting, metrics);
+//! - `profiler_installed`: the profiler's own subscriber (what `install()` and `in_scope` use:
+//!   the same recorder without tracing-subscriber's registry);
 //! - `profiler_layer_metrics`: the same with one numeric argument and one `metrics!` value, and
 //!   `baseline_noop_layer_metrics`, that function under the floor's subscriber (its own floor);
-//! - `interleaved`: the floor, the clock-only layer and the profiler in alternating rounds of 1M
-//!   calls (15 rounds), printing each one's median ns and its median per-round ratio to the
-//!   floor: drift of a noisy machine hits all of them alike, unlike rows measured one after
+//! - `interleaved`: the floor, the clock-only layer, the profiler's layer and its own installed
+//!   subscriber (each for an empty function and for one with one numeric argument,
+//!   `*_one_arg`) in alternating rounds of 1M calls (15 rounds), printing each one's median ns
+//!   and its median per-round ratio to the floor (and of the one-argument rows to their own
+//!   empty rows): drift of a noisy machine hits all of them alike, unlike rows measured one after
 //!   another; with them, the profiler with a crash-safe journal (default 1 s interval), and its
-//!   median per-round ratio to the profiler without one; plus `profiler_layer_alloc_process`, a
+//!   median per-round ratio to the profiler without one; peers in the same rounds: puffin (one
+//!   `profile_function!` scope per call inside an outer frame scope, the frame handed over after
+//!   the timing) and tracing-tracy (`only-localhost`, `manual-lifetime`, no server connected;
+//!   100k calls a round, as it keeps every span in memory); plus `profiler_layer_alloc_process`, a
 //!   span with `#[profile(alloc = "process")]` (100k calls a round), which reads every thread's
 //!   heap counters at its enter and exit;
 //! - `threads_8x1M`: 8 threads x 1M calls, then the aggregates must count every call exactly;
-//! - `bounded_50M`: 50M calls into a raw buffer of 1M events; prints the peak RSS.
+//! - `bounded_50M`: 50M calls into a raw buffer of 1M events; prints the peak RSS;
+//! - `bounded_installed_10M`: 10M calls under the installed subscriber, with the default raw
+//!   capacity; prints the peak RSS.
 //!
 //! Run: `cargo bench -p profiler-runtime --bench overhead`.
 
@@ -42,6 +51,40 @@ fn empty() {}
 #[profile(alloc = "process")]
 #[inline(never)]
 fn empty_process() {}
+
+/// `empty` under puffin: one scope per call.
+#[inline(never)]
+fn puffin_empty() {
+    puffin::profile_function!();
+}
+
+/// ns per call of `puffin_empty` over `n` calls inside one outer frame scope (the frame is
+/// handed to puffin's global profiler after the timing, as a frame loop would).
+fn ns_per_call_puffin(n: u32) -> f64 {
+    puffin::set_scopes_on(true);
+    let t0 = Instant::now();
+    {
+        puffin::profile_scope!("frame");
+        for _ in 0..n {
+            puffin_empty();
+        }
+    }
+    let ns = t0.elapsed().as_nanos() as f64 / f64::from(n);
+    puffin::GlobalProfiler::lock().new_frame();
+    puffin::set_scopes_on(false);
+    ns
+}
+
+/// `empty` with one numeric argument (recorded as a field, as `#[profile]` records numbers).
+#[profile]
+#[inline(never)]
+fn one_arg(x: u64) {
+    black_box(x);
+}
+
+fn call_one_arg() {
+    one_arg(black_box(3));
+}
 
 #[profile(kind = "hardware_access")]
 #[inline(never)]
@@ -115,12 +158,30 @@ fn layers(c: &mut Criterion) {
             b.iter(|| with_metric(black_box(3)))
         });
     });
+    profiler.in_scope(|| {
+        g.bench_function("profiler_installed", |b| b.iter(empty));
+        g.bench_function("profiler_installed_one_arg", |b| b.iter(call_one_arg));
+        g.bench_function("profiler_installed_metrics", |b| {
+            b.iter(|| with_metric(black_box(3)))
+        });
+    });
     g.finish();
 }
 
 /// ns per call of `f` over `n` calls under `subscriber`.
 fn ns_per_call_of<S: Subscriber + Send + Sync + 'static>(subscriber: S, n: u32, f: fn()) -> f64 {
     tracing::subscriber::with_default(subscriber, || {
+        let t0 = Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        t0.elapsed().as_nanos() as f64 / f64::from(n)
+    })
+}
+
+/// ns per call of `f` over `n` calls under `profiler`'s own subscriber (as `install()` sets).
+fn ns_per_call_installed(profiler: &PerformanceProfiler, n: u32, f: fn()) -> f64 {
+    profiler.in_scope(|| {
         let t0 = Instant::now();
         for _ in 0..n {
             f();
@@ -154,37 +215,69 @@ fn interleaved(_c: &mut Criterion) {
         .journal(dir.path().join("bench.journal"))
         .build()
         .expect("valid config");
-    let mut rows: [Vec<f64>; 5] = Default::default();
+    let mut rows: [Vec<f64>; 12] = Default::default();
     for _ in 0..ROUNDS {
         rows[0].push(ns_per_call(tracing_subscriber::registry().with(Noop), N));
-        rows[1].push(ns_per_call(
+        rows[1].push(ns_per_call_of(
+            tracing_subscriber::registry().with(Noop),
+            N,
+            call_one_arg,
+        ));
+        rows[2].push(ns_per_call(
             tracing_subscriber::registry().with(ClockOnly),
             N,
         ));
-        rows[2].push(ns_per_call(profiler.subscriber(), N));
-        rows[3].push(ns_per_call(journaled.subscriber(), N));
+        rows[3].push(ns_per_call(profiler.subscriber(), N));
+        rows[4].push(ns_per_call_of(profiler.subscriber(), N, call_one_arg));
+        rows[5].push(ns_per_call_installed(&profiler, N, empty));
+        rows[6].push(ns_per_call_installed(&profiler, N, call_one_arg));
+        rows[7].push(ns_per_call(journaled.subscriber(), N));
         // Fewer calls: each reads every thread's heap counters twice and builds a side record.
-        rows[4].push(ns_per_call_of(profiler.subscriber(), N / 10, empty_process));
+        rows[8].push(ns_per_call_of(profiler.subscriber(), N / 10, empty_process));
+        rows[9].push(ns_per_call_installed(&profiler, N / 10, empty_process));
+        rows[10].push(ns_per_call_puffin(N));
+        // Fewer calls: with no server connected, tracy keeps every span in memory.
+        rows[11].push(ns_per_call(
+            tracing_subscriber::registry().with(tracing_tracy::TracyLayer::default()),
+            N / 10,
+        ));
     }
     let names = [
         "baseline_noop_layer",
+        "baseline_noop_layer_one_arg",
         "clock_only_layer",
         "profiler_layer",
+        "profiler_layer_one_arg",
+        "profiler_installed",
+        "profiler_installed_one_arg",
         "profiler_layer_journal",
         "profiler_layer_alloc_process",
+        "profiler_installed_alloc_process",
+        "peer_puffin_frame_scope",
+        "peer_tracing_tracy",
     ];
-    for (name, row) in names.iter().zip(&rows) {
-        let ratios = row.iter().zip(&rows[0]).map(|(t, f)| t / f).collect();
+    let ratio = |a: usize, b: usize| {
+        let r = rows[a].iter().zip(&rows[b]).map(|(t, f)| t / f).collect();
+        median(r)
+    };
+    for (i, name) in names.iter().enumerate() {
         println!(
             "interleaved/{name}: median {:.1} ns/call, median ratio to the floor {:.3}",
-            median(row.clone()),
-            median(ratios)
+            median(rows[i].clone()),
+            ratio(i, 0)
         );
     }
-    let ratios = rows[3].iter().zip(&rows[2]).map(|(j, p)| j / p).collect();
+    for (row, base) in [(4, 1), (6, 5), (4, 3), (5, 3), (6, 4), (5, 10), (5, 11)] {
+        println!(
+            "interleaved/{} vs {}: median ratio {:.3}",
+            names[row],
+            names[base],
+            ratio(row, base)
+        );
+    }
     println!(
         "interleaved/journal_cost: median ratio of the journaled profiler to the profiler without a journal {:.3} ({} journal bytes)",
-        median(ratios),
+        ratio(7, 3),
         std::fs::metadata(dir.path().join("bench.journal")).map_or(0, |m| m.len())
     );
 }
@@ -261,9 +354,40 @@ fn bounded(_c: &mut Criterion) {
     );
 }
 
+/// 10M calls under the installed subscriber with the default raw capacity: the peak RSS stays
+/// bounded by that capacity, not by the calls.
+fn bounded_installed(_c: &mut Criterion) {
+    let profiler = PerformanceProfiler::builder()
+        .without_monitor()
+        .build()
+        .expect("valid config");
+    let before = peak_rss_kib();
+    profiler.in_scope(|| {
+        for _ in 0..10_000_000u64 {
+            empty();
+        }
+    });
+    let recording = peak_rss_kib();
+    let p = profiler.snapshot();
+    assert_eq!(p.total_events(), 10_000_000);
+    println!(
+        "bounded_installed_10M: kept {} raw events (capacity {}), dropped {}, peak RSS before \
+         {} KiB, after 10M calls {} KiB, after a snapshot {} KiB",
+        p.events.len(),
+        p.raw_capacity,
+        p.dropped_events,
+        before.unwrap_or(0),
+        recording.unwrap_or(0),
+        peak_rss_kib().unwrap_or(0)
+    );
+}
+
 criterion_group!(
     benches,
     no_subscriber,
+    // Before the rows whose peers keep memory (puffin's frames, tracy's queue), so its peak RSS
+    // is the profiler's.
+    bounded_installed,
     layers,
     interleaved,
     threads,

@@ -32,7 +32,7 @@
 //! }
 //!
 //! # fn main() -> Result<(), profiler_runtime::ProfileError> {
-//! // 1. Install once, at start-up (a registry with this profiler's layer as the global default).
+//! // 1. Install once, at start-up (the profiler's own subscriber as the global default).
 //! let profiler = PerformanceProfiler::new();
 //! profiler.install()?;
 //!

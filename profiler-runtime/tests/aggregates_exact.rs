@@ -155,81 +155,83 @@ fn assert_metrics_agree(op: &OperationStats, evs: &[&ProfileEvent]) {
     }
 }
 
-#[test]
-fn operation_aggregates_agree_with_the_raw_events() {
-    let p = common::profiler();
-    p.in_scope(|| {
-        run_varied(1, 2000);
-        for seed in 0..20 {
-            black_box(batch(seed, 25));
+common::both_paths! {
+    #[test]
+    fn operation_aggregates_agree_with_the_raw_events() {
+        let p = common::profiler();
+        PATH.in_scope(&p, || {
+            run_varied(1, 2000);
+            for seed in 0..20 {
+                black_box(batch(seed, 25));
+            }
+        });
+        let snap = p.snapshot();
+        assert_eq!(snap.dropped_events, 0, "every raw event is kept");
+        for name in ["work", "batch"] {
+            let op = snap.operation(name).unwrap();
+            let evs: Vec<_> = snap.events_named(name).collect();
+            assert_timing_agrees(&op, &evs, true);
+            assert_metrics_agree(&op, &evs);
         }
-    });
-    let snap = p.snapshot();
-    assert_eq!(snap.dropped_events, 0, "every raw event is kept");
-    for name in ["work", "batch"] {
-        let op = snap.operation(name).unwrap();
-        let evs: Vec<_> = snap.events_named(name).collect();
+        assert_eq!(snap.operation("work").unwrap().count, 2000 + 20 * 26);
+        let batch = snap.operation("batch").unwrap();
+        assert!(
+            batch.self_ns < batch.busy_ns,
+            "a batch's children are not its own time"
+        );
+        assert_eq!(snap.total_events(), snap.events.len() as u64);
+    }
+
+    #[test]
+    fn aggregates_over_several_threads_agree_with_the_raw_events() {
+        let p = common::profiler();
+        std::thread::scope(|s| {
+            for t in 0..2 {
+                let p = p.clone();
+                s.spawn(move || PATH.in_scope(&p, || run_varied(100 + t, 1000)));
+            }
+        });
+        let snap = p.snapshot();
+        assert_eq!(snap.dropped_events, 0);
+        assert_eq!(snap.threads.len(), 2);
+        let op = snap.operation("work").unwrap();
+        let evs: Vec<_> = snap.events_named("work").collect();
+        assert_eq!(op.count, 2000);
         assert_timing_agrees(&op, &evs, true);
         assert_metrics_agree(&op, &evs);
     }
-    assert_eq!(snap.operation("work").unwrap().count, 2000 + 20 * 26);
-    let batch = snap.operation("batch").unwrap();
-    assert!(
-        batch.self_ns < batch.busy_ns,
-        "a batch's children are not its own time"
-    );
-    assert_eq!(snap.total_events(), snap.events.len() as u64);
-}
 
-#[test]
-fn aggregates_over_several_threads_agree_with_the_raw_events() {
-    let p = common::profiler();
-    std::thread::scope(|s| {
-        for t in 0..2 {
-            let p = p.clone();
-            s.spawn(move || p.in_scope(|| run_varied(100 + t, 1000)));
-        }
-    });
-    let snap = p.snapshot();
-    assert_eq!(snap.dropped_events, 0);
-    assert_eq!(snap.threads.len(), 2);
-    let op = snap.operation("work").unwrap();
-    let evs: Vec<_> = snap.events_named("work").collect();
-    assert_eq!(op.count, 2000);
-    assert_timing_agrees(&op, &evs, true);
-    assert_metrics_agree(&op, &evs);
-}
-
-#[test]
-fn a_session_window_agrees_with_its_raw_events() {
-    let p = common::profiler();
-    let results = p.in_scope(|| {
-        run_varied(7, 500);
-        p.start_profiling("window");
-        run_varied(8, 1500);
-        p.stop_profiling("window").unwrap()
-    });
-    assert_eq!(results.events_count, 1500);
-    assert_eq!(results.metrics_summary.dropped_events, 0);
-    let op = results
-        .metrics_summary
-        .operations
-        .iter()
-        .find(|o| &*o.name == "work")
-        .expect("the window has work");
-    let evs: Vec<_> = results
-        .events
-        .iter()
-        .filter(|e| &*e.name == "work")
-        .collect();
-    assert_timing_agrees(op, &evs, false);
-    let wall: u64 = evs.iter().map(|e| e.duration_ns()).sum();
-    assert_eq!(
-        results.average_event_time.as_nanos(),
-        u128::from(wall / 1500)
-    );
-    // The whole stream still agrees too.
-    let snap = p.snapshot();
-    let all: Vec<_> = snap.events_named("work").collect();
-    assert_timing_agrees(&snap.operation("work").unwrap(), &all, true);
+    #[test]
+    fn a_session_window_agrees_with_its_raw_events() {
+        let p = common::profiler();
+        let results = PATH.in_scope(&p, || {
+            run_varied(7, 500);
+            p.start_profiling("window");
+            run_varied(8, 1500);
+            p.stop_profiling("window").unwrap()
+        });
+        assert_eq!(results.events_count, 1500);
+        assert_eq!(results.metrics_summary.dropped_events, 0);
+        let op = results
+            .metrics_summary
+            .operations
+            .iter()
+            .find(|o| &*o.name == "work")
+            .expect("the window has work");
+        let evs: Vec<_> = results
+            .events
+            .iter()
+            .filter(|e| &*e.name == "work")
+            .collect();
+        assert_timing_agrees(op, &evs, false);
+        let wall: u64 = evs.iter().map(|e| e.duration_ns()).sum();
+        assert_eq!(
+            results.average_event_time.as_nanos(),
+            u128::from(wall / 1500)
+        );
+        // The whole stream still agrees too.
+        let snap = p.snapshot();
+        let all: Vec<_> = snap.events_named("work").collect();
+        assert_timing_agrees(&snap.operation("work").unwrap(), &all, true);
+    }
 }

@@ -240,3 +240,32 @@ fn the_fmt_layer_still_sees_what_the_profiler_records() {
     assert!(text.contains("tile 6 failed"), "fmt output: {text}");
     assert!(text.contains("fmt_fallible"), "fmt output: {text}");
 }
+
+// ---- no filter: what the filtered tests above hide is recorded ------------------------------
+
+common::both_paths! {
+    #[test]
+    fn without_a_filter_spans_of_every_level_are_recorded_with_metrics_and_errors() {
+        let p = common::profiler();
+        PATH.in_scope(&p, || {
+            assert_eq!(info_step(1), 5);
+            warn_step(1);
+            info_with_energy(2);
+            assert!(info_fallible(4).is_err());
+        });
+        let snap = p.snapshot();
+        for name in ["info_step", "debug_step", "trace_step", "warn_step"] {
+            assert_eq!(snap.events_named(name).count(), 1, "{name}");
+        }
+        let info = snap.events_named("info_step").next().map(|e| e.id);
+        for name in ["debug_step", "trace_step"] {
+            let e = snap.events_named(name).next().expect("recorded");
+            assert_eq!(e.parent, info, "{name} nests in its caller");
+        }
+        let e = snap.events_named("info_with_energy").next().expect("recorded");
+        assert_eq!(e.metrics.get("energy_pj"), Some(&3.0));
+        let f = snap.events_named("info_fallible").next().expect("recorded");
+        assert!(f.error.as_deref().is_some_and(|t| t.contains('4')), "{:?}", f.error);
+        assert!(p.warnings(snap.total_events()).is_empty());
+    }
+}

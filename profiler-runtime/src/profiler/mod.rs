@@ -29,6 +29,7 @@ use crate::record::alloc;
 use crate::record::collector::{lock, Collector};
 use crate::record::heap::{user_growth_since, user_net};
 use crate::record::layer::ProfilerLayer;
+use crate::record::subscriber::ProfilerSubscriber;
 #[cfg(feature = "monitor")]
 use crate::sys::monitor::Monitor;
 use crate::sys::perf::SessionCounters;
@@ -167,17 +168,21 @@ impl PerformanceProfiler {
         tracing_subscriber::registry().with(self.layer())
     }
 
-    /// Installs [`subscriber`](Self::subscriber) as the process's global default.
+    /// Installs this profiler's own subscriber as the process's global default: the profiler
+    /// as the only subscriber, without tracing-subscriber's registry, for the lowest cost per
+    /// profiled call. Everything `tracing` offers works under it (`Span::current()`, other
+    /// crates' spans, `#[instrument]`, `record`, `metrics!`, async spans); to add `fmt`,
+    /// `EnvFilter` or other layers, compose [`layer`](Self::layer) instead.
     pub fn install(&self) -> Result<(), ProfileError> {
-        tracing::subscriber::set_global_default(self.subscriber())
+        tracing::subscriber::set_global_default(ProfilerSubscriber::new(self.layer()))
             .map_err(|_| ProfileError::AlreadyInstalled)
     }
 
-    /// Runs `f` with this profiler's [`subscriber`](Self::subscriber) as the calling thread's
-    /// default (other threads are unaffected): for tests, and for profiling one part of a
-    /// program without a global install.
+    /// Runs `f` with this profiler's own subscriber (the one [`install`](Self::install) sets)
+    /// as the calling thread's default (other threads are unaffected): for tests, and for
+    /// profiling one part of a program without a global install.
     pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
-        tracing::subscriber::with_default(self.subscriber(), f)
+        tracing::subscriber::with_default(ProfilerSubscriber::new(self.layer()), f)
     }
 
     /// Everything so far: events, exact aggregates, samples, sessions, system info (after

@@ -5,6 +5,8 @@ use std::backtrace::Backtrace;
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use tracing::Metadata;
+
 use crate::model::event::AllocStats;
 use crate::record::alloc;
 use crate::record::clock::ProfClock;
@@ -54,6 +56,12 @@ pub(crate) struct Frame {
     process: Option<Box<ProcessWindow>>,
     /// A backtrace taken at the close of a slow event.
     pub backtrace: Option<Arc<Backtrace>>,
+    /// The span's metadata, where the profiler's own subscriber opened it (for
+    /// `Span::current()`); `None` under the layer, whose registry keeps it.
+    pub meta: Option<&'static Metadata<'static>>,
+    /// Handles of the span (`clone_span` adds one, `try_close` takes one), counted by the
+    /// profiler's own subscriber for a sync span still on the stack.
+    pub refs: u32,
 }
 
 impl Frame {
@@ -90,6 +98,8 @@ impl Frame {
             opts: 0,
             process: None,
             backtrace: None,
+            meta: None,
+            refs: 1,
         }
     }
 
@@ -118,6 +128,8 @@ impl Frame {
         self.alloc = AllocStats::default();
         self.tracking = false;
         self.opts = 0;
+        self.meta = None;
+        self.refs = 1;
         debug_assert!(self.metrics.is_empty() && self.error.is_none());
         debug_assert!(self.process.is_none() && self.backtrace.is_none());
     }

@@ -40,6 +40,12 @@ impl SpanKey {
         (self.0 != 0 && self.0 & Self::VIRTUAL == 0).then(|| Id::from_u64(self.0))
     }
 
+    /// A key from its raw value (the ids the profiler's own subscriber gives its spans).
+    #[inline(always)]
+    pub(crate) fn from_raw(v: u64) -> Self {
+        SpanKey(v)
+    }
+
     /// The raw value, for a thread-local cell.
     #[inline(always)]
     pub(crate) fn raw(self) -> u64 {

@@ -321,7 +321,7 @@ where
 }
 
 /// Collects numeric fields as metrics; other values are ignored (never formatted).
-struct MetricVisitor<'a> {
+pub(crate) struct MetricVisitor<'a> {
     frame: &'a mut Frame,
     /// [`CallsiteInfo::reserved_args`]: arguments with reserved names, recorded as `arg.<name>`.
     reserved_args: u16,
@@ -329,7 +329,7 @@ struct MetricVisitor<'a> {
 
 impl<'a> MetricVisitor<'a> {
     #[inline(always)]
-    fn of_span(frame: &'a mut Frame, reserved_args: u16) -> Self {
+    pub(crate) fn of_span(frame: &'a mut Frame, reserved_args: u16) -> Self {
         MetricVisitor {
             frame,
             reserved_args,

@@ -21,6 +21,7 @@ use crate::record::frame::Frame;
 use crate::record::ids::SpanKey;
 use crate::record::layer::ProfilerLayer;
 use crate::record::slot::with_slot_leaf;
+use crate::record::subscriber::ProfilerSubscriber;
 
 /// Whether the current dispatcher has a profiler layer (so `metrics!` evaluates its values).
 #[inline]
@@ -107,11 +108,14 @@ impl ProfilerLayer {
     }
 }
 
-/// Runs `add` on the frame of `span` kept in the registry's extensions (a span that may move
-/// between threads); `false` where there is none (or the subscriber is not built on
-/// tracing-subscriber's [`Registry`]).
+/// Runs `add` on the frame of `span` kept in the registry's extensions, or in the shared table
+/// of the profiler's own subscriber (a span that may move between threads); `false` where there
+/// is none (or the subscriber is neither).
 #[cold]
 fn in_extensions(dispatch: &Dispatch, span: SpanKey, add: impl FnOnce(&mut Frame)) -> bool {
+    if let Some(own) = dispatch.downcast_ref::<ProfilerSubscriber>() {
+        return own.with_shared_frame(span, add).is_some();
+    }
     let Some(registry) = dispatch.downcast_ref::<Registry>() else {
         return false;
     };

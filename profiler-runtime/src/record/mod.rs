@@ -25,3 +25,4 @@ pub(crate) mod raw;
 pub(crate) mod ring;
 pub(crate) mod slot;
 pub(crate) mod stage;
+pub(crate) mod subscriber;

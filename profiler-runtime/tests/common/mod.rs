@@ -9,6 +9,52 @@ use std::thread::Thread;
 
 use profiler_runtime::PerformanceProfiler;
 
+/// The two ways a profiler records: its own subscriber (`install()`, `in_scope`) and its layer
+/// over tracing-subscriber's registry (the composable path). Behaviour tests run under both
+/// ([`both_paths!`]), so the two cannot drift apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// The profiler's own subscriber, as `install()` sets it.
+    Installed,
+    /// `registry().with(profiler.layer())`.
+    Layer,
+}
+
+impl Path {
+    /// Runs `f` with `p` recording on this path, as the calling thread's default subscriber.
+    pub fn in_scope<R>(self, p: &PerformanceProfiler, f: impl FnOnce() -> R) -> R {
+        match self {
+            Path::Installed => p.in_scope(f),
+            Path::Layer => tracing::subscriber::with_default(p.subscriber(), f),
+        }
+    }
+}
+
+/// Generates the items given once per [`Path`]: in a module `installed` and a module `layer`,
+/// each with a `PATH` constant (and the parent's items in scope), so every test runs, and is
+/// reported, under both paths.
+#[allow(unused_macros)]
+macro_rules! both_paths {
+    ($($body:tt)*) => {
+        mod installed {
+            #[allow(unused_imports)]
+            use super::*;
+            #[allow(dead_code)]
+            const PATH: common::Path = common::Path::Installed;
+            $($body)*
+        }
+        mod layer {
+            #[allow(unused_imports)]
+            use super::*;
+            #[allow(dead_code)]
+            const PATH: common::Path = common::Path::Layer;
+            $($body)*
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use both_paths;
+
 /// A profiler without the monitor thread (tests do not need samples unless they say so).
 pub fn profiler() -> PerformanceProfiler {
     PerformanceProfiler::builder()
