@@ -98,6 +98,10 @@ pub struct AnalysisSummary {
     pub total_energy_pj: f64,
     /// Whether per-span memory is known.
     pub alloc_tracking: bool,
+    /// Per-process figures of a profile of several processes ([`Profile::merge`]); empty
+    /// for one process.
+    #[serde(default)]
+    pub processes: Vec<super::ProcessShare>,
 }
 
 /// Everything [`BottleneckAnalyzer::analyze_bottlenecks`] finds. Serialises as JSON; renders as
@@ -279,6 +283,7 @@ impl<'a> BottleneckAnalyzer<'a> {
                 total_self_ns: total_self,
                 total_energy_pj: total_energy,
                 alloc_tracking: p.alloc_tracking,
+                processes: super::process_shares(p),
             },
             bottleneck_analysis: ba,
             energy,

@@ -17,6 +17,7 @@ mod fit;
 mod hardware;
 mod io;
 mod memory;
+mod processes;
 mod recommend;
 mod scan;
 mod series;
@@ -50,6 +51,7 @@ pub use memory::{
     Allocator, LeakSuspect, MemoryAnalysis, LEAK_MIN_BYTES_PER_CALL, LEAK_MIN_CALLS,
     LEAK_MIN_R_SQUARED, TOP_ALLOCATORS,
 };
+pub use processes::{process_shares, process_total, ProcessShare};
 pub use recommend::{MAX_HOTSPOTS, MIN_LISTED_SHARE};
 pub use scan::{is_output_metric, TIMELINE_BINS, TOP_SPANS};
 pub use series::{

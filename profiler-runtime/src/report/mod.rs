@@ -5,6 +5,7 @@
 pub mod diff;
 mod doc;
 mod render;
+mod render_processes;
 mod render_report;
 
 use std::collections::BTreeMap;
@@ -12,9 +13,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{energy_by_component, modelled_cpu_energy};
+use crate::analysis::{energy_by_component, modelled_cpu_energy, process_shares, ProcessShare};
 use crate::model::energy::{CpuEnergy, DEFAULT_WATTS_PER_CORE};
 use crate::model::event::EventKind;
+use crate::model::otlp_status::OtlpStatus;
 use crate::model::profile::Profile;
 use crate::model::stats::{saturating_fadd, saturating_sum, OperationStats, FOLDED_NAMES_TRACKED};
 use crate::model::system::SystemInfo;
@@ -199,6 +201,13 @@ pub struct PerformanceReport {
     /// Metric values that were NaN or infinite, over all operations (left out of every sum).
     #[serde(default)]
     pub non_finite_metrics: u64,
+    /// Per-process figures of a profile of several processes ([`Profile::merge`]); empty for
+    /// one process.
+    #[serde(default)]
+    pub processes: Vec<ProcessShare>,
+    /// What the live OTLP stream sent and dropped, where the profiler streamed.
+    #[serde(default)]
+    pub otlp: Option<OtlpStatus>,
 }
 
 impl PerformanceReport {
@@ -285,6 +294,8 @@ impl PerformanceReport {
             energy_by_component: energy_by_component(p),
             folded_names: saturating_sum(p.operations.iter().map(|o| o.folded_names)),
             non_finite_metrics: saturating_sum(p.operations.iter().map(OperationStats::non_finite)),
+            processes: process_shares(p),
+            otlp: p.otlp.clone(),
         }
     }
 }
@@ -310,6 +321,9 @@ impl fmt::Display for PerformanceReport {
             writeln!(f, "  {line}")?;
         }
         if let Some(line) = self.non_finite_line() {
+            writeln!(f, "  {line}")?;
+        }
+        for line in render_processes::short_lines(self) {
             writeln!(f, "  {line}")?;
         }
         if let Some(peak) = self.monitor.peak_rss_bytes {

@@ -24,6 +24,7 @@ pub(crate) fn render_analysis(a: &OptimizationAnalysis, style: Style) -> String 
     ));
     d.line(&cpu_line(&a.energy.cpu));
     d.gap();
+    super::render_processes::render_processes(&mut d, &s.processes);
 
     d.heading(2, "Bottlenecks");
     if b.bottlenecks.is_empty() {

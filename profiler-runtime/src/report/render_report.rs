@@ -46,7 +46,11 @@ pub(crate) fn render_report(r: &PerformanceReport, style: Style) -> String {
     if let Some(c) = &r.cpu_energy {
         d.line(&cpu_line(c));
     }
+    if let Some(line) = super::render_processes::otlp_line(r.otlp.as_ref()) {
+        d.line(&line);
+    }
     d.gap();
+    super::render_processes::render_processes(&mut d, &r.processes);
     d.heading(2, "Operations");
     let rows: Vec<Vec<String>> = r
         .operations

@@ -15,6 +15,8 @@ use super::consistency::Tally;
 use crate::error::ProfileError;
 use crate::model::event::{AllocStats, EventKind, Name, ProfileEvent};
 use crate::model::float::AnyF64;
+use crate::model::otlp_status::OtlpStatus;
+use crate::model::process::ProcessRecord;
 use crate::model::profile::{Profile, SessionRecord, ThreadInfo};
 use crate::model::sample::MonitorSample;
 use crate::model::stats::OperationStats;
@@ -32,6 +34,8 @@ pub(super) struct FileOut<'a> {
     alloc_tracking: bool,
     raw_capacity: usize,
     dropped_events: u64,
+    processes: &'a [ProcessRecord],
+    otlp: &'a Option<OtlpStatus>,
     threads: &'a [ThreadInfo],
     sessions: &'a [SessionRecord],
     operations: &'a [OperationStats],
@@ -49,6 +53,8 @@ impl<'a> FileOut<'a> {
             alloc_tracking,
             raw_capacity,
             dropped_events,
+            processes,
+            otlp,
             threads,
             sessions,
             operations,
@@ -63,6 +69,8 @@ impl<'a> FileOut<'a> {
             alloc_tracking: *alloc_tracking,
             raw_capacity: *raw_capacity,
             dropped_events: *dropped_events,
+            processes,
+            otlp,
             threads,
             sessions,
             operations,
@@ -82,6 +90,10 @@ pub(super) struct FileIn {
     alloc_tracking: bool,
     raw_capacity: usize,
     dropped_events: u64,
+    #[serde(default)]
+    processes: Vec<ProcessRecord>,
+    #[serde(default)]
+    otlp: Option<OtlpStatus>,
     threads: Vec<ThreadInfo>,
     sessions: Vec<SessionRecord>,
     operations: Vec<OperationStats>,
@@ -104,6 +116,8 @@ impl FileIn {
             alloc_tracking,
             raw_capacity,
             dropped_events,
+            processes,
+            otlp,
             threads,
             sessions,
             operations,
@@ -118,6 +132,8 @@ impl FileIn {
             alloc_tracking,
             raw_capacity,
             dropped_events,
+            processes,
+            otlp,
             threads,
             sessions,
             operations,
