@@ -360,8 +360,12 @@ mod tests {
         for k in 1..6 {
             r.push_chunk(chunk(k * s, s), origin(1, k * s));
         }
-        // Chunks 1 and 2 were evicted unseen; 3, 4 and 5 are new since 1.
-        assert_eq!(firsts(&r, 1), [vec![3 * s], vec![4 * s], vec![5 * s]]);
+        // The ring keeps whole chunks while the rest still holds the capacity: chunks 0 and 1
+        // were evicted (1 unseen), so 2, 3, 4 and 5 are new since 1.
+        assert_eq!(
+            firsts(&r, 1),
+            [vec![2 * s], vec![3 * s], vec![4 * s], vec![5 * s]]
+        );
         assert_eq!(r.since(6).0.count(), 0);
         // A small chunk of another thread grows the newest one: it is new again, with both runs.
         r.push_chunk(chunk(100 * s, 2), origin(2, 7));
