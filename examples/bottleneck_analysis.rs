@@ -66,7 +66,7 @@ fn main() {
     let ba = &analysis.bottleneck_analysis;
 
     println!("slowest operations by self time:");
-    for op in ba.slowest_operations.iter().take(3) {
+    for op in ba.slowest_by_self_time.iter().take(3) {
         println!(
             "  {:<14} {:<15} x{:<3} self {:>10.3?}  share {:>5.1}%  [{}]",
             op.name,
@@ -77,8 +77,8 @@ fn main() {
             op.severity
         );
     }
-    println!("top bottleneck: {}", ba.slowest_operations[0].name);
-    assert_eq!(ba.slowest_operations[0].name, "naive_matmul");
+    println!("top bottleneck: {}", ba.slowest_by_self_time[0].name);
+    assert_eq!(ba.slowest_by_self_time[0].name, "naive_matmul");
 
     // The same analysis rendered for a terminal (`generate_markdown_report` for Markdown).
     println!();

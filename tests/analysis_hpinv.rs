@@ -47,7 +47,7 @@ fn hp_inv_report_names_top_operations_and_energy_components() {
     let ba = &a.bottleneck_analysis;
 
     // Top operations: the solve encloses everything; its steps and crossbar ops are ranked.
-    assert_eq!(ba.slowest_inclusive[0].name, "hp_inv");
+    assert_eq!(ba.slowest_operations[0].name, "hp_inv");
     let ranked: Vec<&str> = ba
         .slowest_operations
         .iter()

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use rram_profiler::profiler_runtime::{profile, PerformanceProfiler};
+use rram_profiler::profiler_runtime::{profile, PerformanceProfiler, Profile};
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_rram-prof"))
@@ -518,15 +518,17 @@ fn plot_on_a_full_disk_keeps_the_old_chart() {
 #[test]
 fn lenient_repairs_what_strict_refuses() {
     let dir = tempfile::tempdir().unwrap();
-    let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(profile_json()).unwrap()).unwrap();
-    let rows = v["events"]["rows"].as_array_mut().unwrap();
-    let first_id = rows[0][0].clone();
+    // Edited through the runtime's own model (a JSON round trip through serde_json::Value would
+    // turn the integer sums beyond u64 into floats).
+    let mut p = Profile::load(profile_json()).unwrap();
+    let first_id = p.events[0].id;
     // A later event takes the first one's id (one that is not its child).
-    let k = (1..rows.len()).find(|&k| rows[k][1] != first_id).unwrap();
-    rows[k][0] = first_id;
+    let k = (1..p.events.len())
+        .find(|&k| p.events[k].parent != Some(first_id))
+        .unwrap();
+    p.events[k].id = first_id;
     let bad = dir.path().join("dup.json");
-    std::fs::write(&bad, serde_json::to_string(&v).unwrap()).unwrap();
+    p.save(&bad).unwrap();
     let b = bad.to_str().unwrap();
     assert_one_line_error(&run(&["report", b]), "inconsistent");
     assert_one_line_error(&run(&["analyze", b]), &format!("event #{k} has id"));

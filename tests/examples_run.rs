@@ -57,6 +57,12 @@ const CASES: &[Case] = &[
         files: &[],
     },
     Case {
+        name: "memory_scaling",
+        takes_dir: false,
+        stdout_contains: &["memory measured by Allocator", "memory exponent"],
+        files: &[],
+    },
+    Case {
         name: "multithreaded",
         takes_dir: false,
         stdout_contains: &[

@@ -207,25 +207,26 @@ fn prometheus_scrapes_the_demo_and_its_counts_equal_the_saved_profile() {
         .count;
     assert!(expected > 0);
 
-    // Prometheus scrapes the endpoint, and its query API gives the profile's exact count.
-    let query = r#"rram_profiler_calls_total{job="rram",operation="hp_inv",kind="computation"}"#;
-    let got = wait_for(
+    // Prometheus scrapes the endpoint, and its query API gives the profile's exact count of
+    // hp_inv. Counters only grow, so once the sum over every series is the profile's total,
+    // the scrape Prometheus holds is one taken after the sweep.
+    let total: u64 = profile.operations.iter().map(|o| o.count).sum();
+    let sum = r#"sum(rram_profiler_calls_total{job="rram"})"#;
+    wait_for(
         Duration::from_secs(120),
-        "Prometheus to scrape the final count",
-        || {
-            query_value(prom_addr, query)
-                .0
-                .filter(|&v| v == expected as f64)
-        },
+        "Prometheus to scrape the final counts",
+        || query_value(prom_addr, sum).0.filter(|&v| v == total as f64),
         || {
             format!(
-                "last answer: {}\nprometheus log:\n{}",
-                query_value(prom_addr, query).1,
+                "expected {total}; last answer: {}\nprometheus log:\n{}",
+                query_value(prom_addr, sum).1,
                 tail(&log)
             )
         },
     );
-    assert_eq!(got, expected as f64);
+    let query = r#"rram_profiler_calls_total{job="rram",operation="hp_inv",kind="computation"}"#;
+    let (got, body) = query_value(prom_addr, query);
+    assert_eq!(got, Some(expected as f64), "{body}");
 
     // Every operation of the profile is a series with its exact count.
     for op in profile.operations.iter().take(20) {

@@ -76,13 +76,15 @@ pub(crate) fn gen_span(
         Some((_, lit)) => lit.clone(),
         None => LitStr::new(default_name, sig.ident.span()),
     };
-    gen_span_macro(&name, args, !is_async, &recorded, rt)
+    // Every argument is a field of its own (none skipped, replaced, unrecordable or `self`).
+    let all_recorded = recorded.len() == sig.inputs.len();
+    gen_span_macro(&name, args, !is_async, &recorded, all_recorded, rt)
 }
 
 /// `profile_scope!`: a sync span, entered until the end of the enclosing block by a guard
 /// that user code cannot name.
 pub(crate) fn gen_scope(scope: &ScopeArgs, rt: &Support) -> TokenStream {
-    let span = gen_span_macro(&scope.name, &scope.options, true, &[], rt);
+    let span = gen_span_macro(&scope.name, &scope.options, true, &[], false, rt);
     let guard = local("scope");
     quote! {
         let #guard = #span.entered();
@@ -90,13 +92,16 @@ pub(crate) fn gen_scope(scope: &ScopeArgs, rt: &Support) -> TokenStream {
 }
 
 /// `span!(target: module_path!(), LEVEL, "name", <kind marker>, [<sync marker>,]
-/// [<process allocation marker>,] <recorded>, <user fields>)`. The sync marker promises the
-/// runtime that the span is created, entered once, exited and closed on one thread.
+/// [<process allocation marker>,] [<arguments-recorded marker>,] <recorded>, <user fields>)`.
+/// The sync marker promises the runtime that the span is created, entered once, exited and
+/// closed on one thread; the arguments-recorded marker that every argument of the function is
+/// among the recorded fields.
 fn gen_span_macro(
     name: &LitStr,
     args: &ProfileArgs,
     sync: bool,
     recorded: &[TokenStream],
+    all_recorded: bool,
     rt: &Support,
 ) -> TokenStream {
     let level = gen_level(args.level(), rt);
@@ -107,20 +112,40 @@ fn gen_span_macro(
     if args.alloc() == AllocMode::Process {
         markers.push(gen_marker(quote!(PROCESS_ALLOC_FIELD), rt));
     }
+    if all_recorded {
+        markers.push(gen_marker(quote!(ARGS_RECORDED_FIELD), rt));
+    }
+    // After the arguments, a marker: the runtime records an argument with a reserved metric
+    // name (`n`, `tile`, ...) as `arg.<name>`, and only `fields(..)` entries as themselves.
+    let args_end = (!recorded.is_empty()).then(|| {
+        let marker = gen_marker(quote!(ARGS_END_FIELD), rt);
+        quote!(#marker,)
+    });
     let fields = args
         .fields
         .iter()
         .flat_map(|f| f.0.iter())
         .map(|f| gen_field(f, rt));
+    let (span_var, note) = (local("new_span"), local("NOTE"));
+    // A disabled span is noted once per callsite (one relaxed load after that), so sessions and
+    // reports can say which `#[profile]` spans a filter hid from the profiler.
     quote! {
-        #rt::tracing::span!(
-            target: ::core::module_path!(),
-            #level,
-            #name,
-            #(#markers,)*
-            #(#recorded,)*
-            #(#fields,)*
-        )
+        {
+            let #span_var = #rt::tracing::span!(
+                target: ::core::module_path!(),
+                #level,
+                #name,
+                #(#markers,)*
+                #(#recorded,)*
+                #args_end
+                #(#fields,)*
+            );
+            if #span_var.is_disabled() {
+                static #note: #rt::DisabledNote = #rt::DisabledNote::new(#name);
+                #note.note();
+            }
+            #span_var
+        }
     }
 }
 

@@ -24,6 +24,7 @@
 //!     { contract::KIND_<KIND> } = Empty,           // the kind's marker field
 //!     { contract::SYNC_FIELD } = Empty,            // unless the function is `async`
 //!     { contract::PROCESS_ALLOC_FIELD } = Empty,   // with `alloc = "process"`
+//!     { contract::ARGS_RECORDED_FIELD } = Empty,   // when every argument is recorded
 //!     <arg> = <arg>,                               // each recorded argument, as itself
 //!     <fields(..)>)
 //!

@@ -295,6 +295,61 @@ fn async_trait_output_is_instrumented_as_async() {
 }
 
 #[test]
+fn only_a_function_whose_every_argument_is_recorded_gets_the_arguments_marker() {
+    let marker = format!("{{{RT}::contract::ARGS_RECORDED_FIELD}}={RT}::tracing::field::Empty");
+    let has = |attr: TokenStream, f: TokenStream| expanded(attr, f).contains(&marker);
+    assert!(has(
+        quote!(),
+        quote!(
+            fn f(n: usize, tol: f64) {}
+        )
+    ));
+    assert!(has(
+        quote!(),
+        quote!(
+            fn f() {}
+        )
+    ));
+    // Skipped, unrecordable, replaced by a field of the same name, or a receiver: not all.
+    assert!(!has(
+        quote!(skip(tol)),
+        quote!(
+            fn f(n: usize, tol: f64) {}
+        )
+    ));
+    assert!(!has(
+        quote!(skip_all),
+        quote!(
+            fn f(n: usize) {}
+        )
+    ));
+    assert!(!has(
+        quote!(),
+        quote!(
+            fn f(n: usize, g: &Matrix) {}
+        )
+    ));
+    assert!(!has(
+        quote!(fields(n = 3)),
+        quote!(
+            fn f(n: usize) {}
+        )
+    ));
+    assert!(!has(
+        quote!(),
+        quote!(
+            fn f(&self, n: usize) {}
+        )
+    ));
+    assert!(!has(
+        quote!(),
+        quote!(
+            fn f(_n: usize) {}
+        )
+    ));
+}
+
+#[test]
 fn alloc_process_adds_its_marker() {
     let f = quote!(
         fn f() {}
@@ -397,14 +452,20 @@ fn profile_scope_is_a_sync_span_entered_to_the_end_of_the_block() {
         fields(n = 3)
     ));
     assert!(
-        out.starts_with(&format!("let__profile_scope={RT}::tracing::span!(")),
+        out.starts_with(&format!(
+            "let__profile_scope={{let__profile_new_span={RT}::tracing::span!("
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("DisabledNote::new(\"solve.factorise\")"),
         "{out}"
     );
     assert!(out.contains("\"solve.factorise\""), "{out}");
     assert!(out.contains("contract::KIND_COMPUTATION}="), "{out}");
     assert!(out.contains("contract::SYNC_FIELD}="), "{out}");
     assert!(out.contains("n=3"), "{out}");
-    assert!(out.ends_with(").entered();"), "{out}");
+    assert!(out.ends_with("__profile_new_span}.entered();"), "{out}");
     let out = scope(quote!("x"));
     assert!(out.contains("contract::KIND_FUNCTION_CALL}="), "{out}");
     assert!(out.contains("Level::INFO"), "{out}");

@@ -173,7 +173,12 @@ fn a_process_alloc_span_is_recorded_with_its_kind_and_arguments() {
     let snap = profiled(|| assert_eq!(alloc_on_workers(1024), 2048));
     let e = only(&snap, "alloc_on_workers");
     assert_eq!(e.kind, EventKind::Computation);
-    assert_eq!(e.metric("n"), Some(1024.0), "the marker is not an argument");
+    // `n` is a reserved key: the argument is recorded as `arg.n`.
+    assert_eq!(
+        e.metric("arg.n"),
+        Some(1024.0),
+        "the marker is not an argument"
+    );
 }
 
 /// Polls `f` to completion on this thread (the futures here never wait).

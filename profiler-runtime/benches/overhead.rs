@@ -12,7 +12,9 @@
 //!   calls (15 rounds), printing each one's median ns and its median per-round ratio to the
 //!   floor: drift of a noisy machine hits all of them alike, unlike rows measured one after
 //!   another; with them, the profiler with a crash-safe journal (default 1 s interval), and its
-//!   median per-round ratio to the profiler without one;
+//!   median per-round ratio to the profiler without one; plus `profiler_layer_alloc_process`, a
+//!   span with `#[profile(alloc = "process")]` (100k calls a round), which reads every thread's
+//!   heap counters at its enter and exit;
 //! - `threads_8x1M`: 8 threads x 1M calls, then the aggregates must count every call exactly;
 //! - `bounded_50M`: 50M calls into a raw buffer of 1M events; prints the peak RSS.
 //!
@@ -35,6 +37,11 @@ static ALLOC: CountingAllocator = CountingAllocator::system();
 #[profile]
 #[inline(never)]
 fn empty() {}
+
+/// `empty` counting every thread's allocations while open (`alloc = "process"`).
+#[profile(alloc = "process")]
+#[inline(never)]
+fn empty_process() {}
 
 #[profile(kind = "hardware_access")]
 #[inline(never)]
@@ -111,15 +118,20 @@ fn layers(c: &mut Criterion) {
     g.finish();
 }
 
-/// ns per call of `empty` over `n` calls under `subscriber`.
-fn ns_per_call<S: Subscriber + Send + Sync + 'static>(subscriber: S, n: u32) -> f64 {
+/// ns per call of `f` over `n` calls under `subscriber`.
+fn ns_per_call_of<S: Subscriber + Send + Sync + 'static>(subscriber: S, n: u32, f: fn()) -> f64 {
     tracing::subscriber::with_default(subscriber, || {
         let t0 = Instant::now();
         for _ in 0..n {
-            empty();
+            f();
         }
         t0.elapsed().as_nanos() as f64 / f64::from(n)
     })
+}
+
+/// ns per call of `empty` over `n` calls under `subscriber`.
+fn ns_per_call<S: Subscriber + Send + Sync + 'static>(subscriber: S, n: u32) -> f64 {
+    ns_per_call_of(subscriber, n, empty)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -142,7 +154,7 @@ fn interleaved(_c: &mut Criterion) {
         .journal(dir.path().join("bench.journal"))
         .build()
         .expect("valid config");
-    let mut rows: [Vec<f64>; 4] = Default::default();
+    let mut rows: [Vec<f64>; 5] = Default::default();
     for _ in 0..ROUNDS {
         rows[0].push(ns_per_call(tracing_subscriber::registry().with(Noop), N));
         rows[1].push(ns_per_call(
@@ -151,12 +163,15 @@ fn interleaved(_c: &mut Criterion) {
         ));
         rows[2].push(ns_per_call(profiler.subscriber(), N));
         rows[3].push(ns_per_call(journaled.subscriber(), N));
+        // Fewer calls: each reads every thread's heap counters twice and builds a side record.
+        rows[4].push(ns_per_call_of(profiler.subscriber(), N / 10, empty_process));
     }
     let names = [
         "baseline_noop_layer",
         "clock_only_layer",
         "profiler_layer",
         "profiler_layer_journal",
+        "profiler_layer_alloc_process",
     ];
     for (name, row) in names.iter().zip(&rows) {
         let ratios = row.iter().zip(&rows[0]).map(|(t, f)| t / f).collect();

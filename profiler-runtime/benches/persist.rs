@@ -94,6 +94,7 @@ fn big_profile() -> Profile {
             t_ns: i * 100_000,
             rss_bytes: (40 << 20) + i * 4096,
             cpu_percent: 97.5,
+            ..MonitorSample::default()
         })
         .collect();
     p.duration_ns = EVENTS * 1_000 + 1_000;

@@ -9,8 +9,11 @@
 //! # Reserved metric keys
 //!
 //! The analysis reads only the keys below; any other metric is the user's own and is never
-//! interpreted (an argument that happens to be called `tile` is not a tile index unless it is
-//! reported as [`TILE`]).
+//! interpreted. A key is *reported* by `metrics!` or a `fields(..)` entry of `#[profile]`;
+//! a function argument that happens to have a reserved name is recorded as `arg.<name>`
+//! ([`ARG_KEYS`]), so a `tile: usize` argument is not a tile index and an `n: usize` argument
+//! is not a problem size unless the function says so: `#[profile(fields(n = n))]`. (Other
+//! layers still see the argument under its own name.)
 //!
 //! | key | meaning | read by |
 //! |---|---|---|
@@ -25,6 +28,8 @@
 //! | [`TEMPERATURE_K`] `temperature_k` | device temperature, kelvin | temperature dependence |
 //! | [`UTILIZATION`] `utilization` | fraction of an array's cells in use, 0..1 | hardware utilisation |
 //! | [`RETURN`] `return` | a numeric return value (`#[profile(ret)]`) | nothing (shown as recorded) |
+//! | [`CONVERGED`] `converged` | a solver's verdict on its run, 1 or 0 (0: a failed solve) | convergence, findings |
+//! | [`DIVERGED`] `diverged` | 1 when the solver found its iteration diverging | convergence, findings |
 
 pub use crate::model::event::EventKind;
 
@@ -35,6 +40,11 @@ pub const SYNC_FIELD: &str = "profile.sync";
 /// Name of the empty marker field of spans that count every thread's allocations while open
 /// (`#[profile(alloc = "process")]`).
 pub const PROCESS_ALLOC_FIELD: &str = "profile.alloc.process";
+
+/// Name of the empty marker field of `#[profile]` spans whose every function argument is
+/// recorded as a field (all of them numbers or bools, none skipped, no `self`): only for those
+/// do equal fields mean equal arguments, which repeated-call detection needs.
+pub const ARGS_RECORDED_FIELD: &str = "profile.args.recorded";
 
 /// Prefix of the empty marker field that carries a span's kind: `profile.kind.<kind>`.
 pub const KIND_FIELD_PREFIX: &str = "profile.kind.";
@@ -95,24 +105,62 @@ pub const TEMPERATURE_K: &str = "temperature_k";
 pub const UTILIZATION: &str = "utilization";
 /// A numeric return value recorded by `#[profile(ret)]`.
 pub const RETURN: &str = "return";
+/// A solver's verdict on its own run, reported on the solver's span: 1 when the solve met its
+/// tolerance, 0 when it stopped (or failed) without. A 0 is a failed solve.
+pub const CONVERGED: &str = "converged";
+/// 1 when the solver found its iteration diverging (the error grows each step).
+pub const DIVERGED: &str = "diverged";
 /// Keys naming the array an operation ran on, most preferred first (the hardware analysis
 /// groups by the first one an event reports).
 pub const DEVICE_KEYS: [&str; 3] = [TILE, "device", "array"];
 
 /// Every reserved metric key that is a single name (the per-component energy keys are a
 /// pattern: [`is_component_energy`]).
-pub const RESERVED_KEYS: [&str; 10] = [
+pub const RESERVED_KEYS: [&str; 14] = [
     ENERGY_PJ,
     SIZE,
     ITERATION,
     RESIDUAL,
     TILE,
+    DEVICE_KEYS[1],
+    DEVICE_KEYS[2],
     BYTES,
     FLOPS,
     TEMPERATURE_K,
     UTILIZATION,
     RETURN,
+    CONVERGED,
+    DIVERGED,
 ];
+
+/// Name of the empty marker field that ends a `#[profile]` function's recorded arguments: the
+/// fields between the markers and it are arguments. An argument whose name is a reserved key
+/// is recorded as [`ARG_KEYS`]`[i]` (`arg.<name>`): a `tile: usize` argument is not a tile
+/// index unless the function reports one (`fields(tile = tile)` or `metrics!`).
+pub const ARGS_END_FIELD: &str = "profile.args_end";
+
+/// The metric key an argument named [`RESERVED_KEYS`]`[i]` is recorded under.
+pub const ARG_KEYS: [&str; RESERVED_KEYS.len()] = [
+    "arg.energy_pj",
+    "arg.n",
+    "arg.k",
+    "arg.residual",
+    "arg.tile",
+    "arg.device",
+    "arg.array",
+    "arg.bytes",
+    "arg.flops",
+    "arg.temperature_k",
+    "arg.utilization",
+    "arg.return",
+    "arg.converged",
+    "arg.diverged",
+];
+
+/// The index of `key` in [`RESERVED_KEYS`].
+pub fn reserved_index(key: &str) -> Option<usize> {
+    RESERVED_KEYS.iter().position(|k| *k == key)
+}
 
 /// The component of a per-component energy key (`energy.adc_pj` -> `adc`).
 ///
@@ -135,6 +183,13 @@ pub fn is_component_energy(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_reserved_key_has_its_argument_key() {
+        for (k, a) in RESERVED_KEYS.iter().zip(ARG_KEYS) {
+            assert_eq!(a, format!("arg.{k}"));
+        }
+    }
 
     #[test]
     fn every_kind_has_its_marker_field() {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 /// Everything the runtime can refuse or fail at. Each variant names what was wrong.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum ProfileError {
     /// A kind string that is not one of [`EventKind::ALL`](crate::EventKind::ALL).
@@ -87,4 +87,26 @@ pub enum ProfileError {
     /// A study or analysis given inputs it cannot use.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+}
+
+/// Prints the same one-line message as `Display`, so `.unwrap()` and `.expect()` on a result
+/// show what went wrong in words (for example "no profiling session named `never` is running")
+/// rather than the variant's fields.
+impl std::fmt::Debug for ProfileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unwrap_shows_the_message_not_the_variant() {
+        let e = ProfileError::NoSuchSession("never".into());
+        assert_eq!(format!("{e:?}"), e.to_string());
+        assert!(format!("{e:?}").contains("no profiling session named `never`"));
+        assert!(format!("{:?}", ProfileError::AlreadyInstalled).contains("compose"));
+    }
 }

@@ -336,6 +336,7 @@ macro_rules! hardware_span {
             $name,
             profile.kind.hardware_access = Empty,
             profile.sync = Empty,
+            profile.alloc.process = Empty,
         )
     };
 }

@@ -182,6 +182,8 @@ pub use output::otlp::{OtlpExport, OtlpOptions};
 pub use output::plot::PlotType;
 #[cfg(feature = "prometheus")]
 pub use output::prometheus::MetricsServer;
+#[cfg(feature = "persist")]
+pub use profiler::SaveOnDrop;
 #[cfg(feature = "analysis")]
 pub use profiler::{ScalingResults, ScalingStudy};
 #[cfg(feature = "analysis")]

@@ -28,6 +28,7 @@ pub use tracing;
 pub use crate::contract;
 pub use crate::contract::{KIND_FIELD_PREFIX, METRICS_TARGET, SYNC_FIELD};
 pub use crate::record::metrics::{add_metrics, metrics_enabled, record_error, record_error_debug};
+pub use crate::record::notes::DisabledNote;
 /// Converts a metric value of any primitive numeric type to `f64`.
 pub trait MetricValue {
     /// The value as `f64`.

@@ -337,6 +337,10 @@ fn event() -> impl Strategy<Value = ProfileEvent> {
                     }),
                     error,
                     panicked,
+                    process_alloc: None,
+                    alloc_sizes: None,
+                    backtrace: None,
+                    args_recorded: false,
                 }
             },
         )
@@ -379,6 +383,7 @@ fn arb_profile() -> impl Strategy<Value = Profile> {
                     t_ns: t,
                     rss_bytes: rss,
                     cpu_percent: cpu,
+                    ..Default::default()
                 })
                 .collect();
             p.threads = vec![profiler_runtime::ThreadInfo {

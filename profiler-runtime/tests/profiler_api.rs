@@ -9,8 +9,8 @@ use std::time::Duration;
 use profiler_runtime::{metrics, profile, EventKind, MemorySource};
 
 #[profile]
-fn leaf(k: u64) -> u64 {
-    std::hint::black_box((0..2000u64).fold(k, |a, b| a.wrapping_mul(31).wrapping_add(b)))
+fn leaf(i: u64) -> u64 {
+    std::hint::black_box((0..2000u64).fold(i, |a, b| a.wrapping_mul(31).wrapping_add(b)))
 }
 
 #[profile(kind = "computation")]
@@ -231,15 +231,15 @@ fn bounded_buffer_drops_raw_events_but_not_counts() {
     assert_eq!(snap.events.len(), 1000);
     assert_eq!(snap.dropped_events, 4000);
     assert_eq!(
-        snap.events.last().unwrap().metric("k"),
+        snap.events.last().unwrap().metric("i"),
         Some(4999.0),
         "the newest are kept"
     );
 }
 
 #[profile]
-fn tagged(k: u64) {
-    std::hint::black_box(k);
+fn tagged(i: u64) {
+    std::hint::black_box(i);
 }
 
 /// Events leave a tiny raw buffer far faster than they are folded into the aggregates (on the
@@ -279,7 +279,7 @@ fn a_tiny_raw_buffer_under_many_threads_keeps_aggregates_exact() {
     let snap = p.snapshot();
     let op = snap.operation("tagged").unwrap();
     assert_eq!(op.count, THREADS * CALLS);
-    let k = &op.metrics["k"];
+    let k = &op.metrics["i"];
     assert_eq!(k.count, THREADS * CALLS);
     // Each thread's 0 + 1 + ... + (CALLS - 1): a chunk folded twice or never would show here.
     assert_eq!(k.sum, (THREADS * CALLS * (CALLS - 1) / 2) as f64);

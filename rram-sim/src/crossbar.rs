@@ -174,6 +174,13 @@ impl Crossbar {
         energy.emit_metrics();
     }
 
+    /// Reports the array's temperature to the current span: once, at the start of each
+    /// profiled operation (never from `charge`, which also runs inside other spans, such as
+    /// BlockAMC's tile programming, where a repeated metric would add up).
+    fn report_temperature(&self) {
+        profiler_runtime::metrics!(temperature_k = self.temperature_k);
+    }
+
     fn next_noise(&mut self) -> CounterRng {
         self.ops += 1;
         CounterRng::new(self.seed, stream::READ).derive(self.ops)
@@ -188,6 +195,7 @@ impl Crossbar {
         err
     )]
     pub fn write_matrix(&mut self, m: &DMatrix<f64>) -> Result<WriteReport, SimError> {
+        self.report_temperature();
         self.write_scaled(m, None)
     }
 
@@ -278,6 +286,7 @@ impl Crossbar {
     /// Reads every cell (one column at a time, rows in parallel) through the ADC, with read noise.
     #[profile(kind = "hardware_access", name = "crossbar.read_matrix", skip_all, err)]
     pub fn read_matrix(&mut self) -> Result<ReadReport, SimError> {
+        self.report_temperature();
         self.validate()?;
         let noise = self.next_noise();
         let (temp, dev, per) = (
@@ -323,6 +332,7 @@ impl Crossbar {
     /// `adc_bits`) and shift-added digitally. Read noise per device per slice.
     #[profile(kind = "hardware_access", name = "crossbar.mvm", skip_all, err)]
     pub fn matrix_vector_multiply(&mut self, x: &DVector<f64>) -> Result<MvmReport, SimError> {
+        self.report_temperature();
         self.validate()?;
         let noise = self.next_noise();
         let (temp, dev, per) = (

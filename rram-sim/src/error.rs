@@ -1,7 +1,7 @@
 //! The simulator's error type: every refusal names the input and why.
 
 /// Everything `rram-sim` can refuse. Each message names the offending input and what was expected.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SimError {
     /// A matrix that must be square is not.
@@ -188,5 +188,14 @@ pub(crate) fn check_range(
             value: format!("{value}"),
             why,
         })
+    }
+}
+
+/// Prints the same one-line message as `Display`, so `.unwrap()` and `.expect()` on a result
+/// show what went wrong in words (for example "no profiling session named `never` is running")
+/// rather than the variant's fields.
+impl std::fmt::Debug for SimError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
     }
 }

@@ -93,8 +93,17 @@ where
     let done: Vec<(S, Partial)> = if parts.len() <= 1 {
         parts.into_iter().map(run).collect()
     } else {
+        // The workers run inside the caller's span: tracing context (and the profiler's
+        // parent links and metrics) follow the work onto them.
+        let span = tracing::Span::current();
         std::thread::scope(|s| {
-            let handles: Vec<_> = parts.into_iter().map(|p| s.spawn(move || run(p))).collect();
+            let handles: Vec<_> = parts
+                .into_iter()
+                .map(|p| {
+                    let span = span.clone();
+                    s.spawn(move || span.in_scope(|| run(p)))
+                })
+                .collect();
             // A worker's panic is a bug: re-raise it rather than return a partial matrix.
             handles
                 .into_iter()

@@ -15,14 +15,14 @@ use crate::model::profile::ProfileSource;
 use super::categories::TypeAnalysis;
 use super::compute::{ComputeAnalysis, DEFAULT_MACHINE_BALANCE};
 use super::convergence::{ConvergenceAnalysis, DEFAULT_TARGET_RESIDUAL};
-use super::cpu_energy::modelled_cpu_energy;
+use super::cpu_energy::cpu_energy;
 use super::energy::EnergyAnalysis;
 use super::hardware::HardwareAnalysis;
 use super::io::IoAnalysis;
+use super::machine::MachineAnalysis;
 use super::memory::MemoryAnalysis;
 use super::recommend;
 use super::scan::scan;
-use super::series::convergence_runs_scanned;
 use super::severity::{share, Bottleneck, Severity};
 use crate::model::energy::{CpuEnergy, DEFAULT_WATTS_PER_CORE};
 
@@ -61,10 +61,13 @@ pub struct SlowOperation {
 /// The bottleneck part of an analysis (names fixed by the API).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BottleneckAnalysis {
-    /// Operations by self time, largest first (at most [`TOP_OPERATIONS`]).
+    /// Operations by [`execution_time`](SlowOperation::execution_time) (inclusive wall time),
+    /// largest first (at most [`TOP_OPERATIONS`]): the order the original module printed them
+    /// in.
     pub slowest_operations: Vec<SlowOperation>,
-    /// Operations by inclusive time, largest first (at most [`TOP_OPERATIONS`]).
-    pub slowest_inclusive: Vec<SlowOperation>,
+    /// Operations by [`self_time`](SlowOperation::self_time) (their own code, child spans
+    /// excluded), largest first (at most [`TOP_OPERATIONS`]): where time is spent.
+    pub slowest_by_self_time: Vec<SlowOperation>,
     /// Time and energy by kind.
     pub type_analysis: TypeAnalysis,
     /// Allocators, allocation rate, leak suspects.
@@ -102,6 +105,53 @@ pub struct AnalysisSummary {
     /// for one process.
     #[serde(default)]
     pub processes: Vec<super::ProcessShare>,
+    /// Operations with calls that returned an error or panicked (exact counts from the
+    /// aggregates), most failures first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<OperationFailures>,
+    /// What the profiler could not see (the profile's warnings, and a note when it has no
+    /// events): an analysis of an empty or filtered profile says so instead of "no bottleneck".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// Calls of one operation that failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationFailures {
+    /// Operation name.
+    pub name: String,
+    /// Its kind.
+    pub kind: EventKind,
+    /// Calls (exact).
+    pub calls: u64,
+    /// Calls that returned an error (`#[profile(err)]`, `record_error`).
+    pub errors: u64,
+    /// Calls that panicked.
+    pub panics: u64,
+}
+
+impl OperationFailures {
+    /// Every operation of `p` with a failed call, most failures first.
+    pub(crate) fn of(p: &Profile) -> Vec<OperationFailures> {
+        let mut v: Vec<OperationFailures> = p
+            .operations
+            .iter()
+            .filter(|o| o.errors > 0 || o.panics > 0)
+            .map(|o| OperationFailures {
+                name: o.name.to_string(),
+                kind: o.kind,
+                calls: o.count,
+                errors: o.errors,
+                panics: o.panics,
+            })
+            .collect();
+        v.sort_by(|a, b| {
+            (b.errors.saturating_add(b.panics))
+                .cmp(&a.errors.saturating_add(a.panics))
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        v
+    }
 }
 
 /// Everything [`BottleneckAnalyzer::analyze_bottlenecks`] finds. Serialises as JSON; renders as
@@ -116,6 +166,9 @@ pub struct OptimizationAnalysis {
     pub energy: EnergyAnalysis,
     /// Convergence of iterative solvers.
     pub convergence: ConvergenceAnalysis,
+    /// The machine around the profile: other processes' load, steal, hardware counters.
+    #[serde(default)]
+    pub machine: MachineAnalysis,
 }
 
 impl OptimizationAnalysis {
@@ -149,6 +202,7 @@ impl OptimizationAnalysis {
 /// let analyzer = BottleneckAnalyzer::new(&profiler);
 /// let analysis = analyzer.analyze_bottlenecks();
 /// assert_eq!(analysis.bottleneck_analysis.slowest_operations[0].name, "slow");
+/// assert_eq!(analysis.bottleneck_analysis.slowest_by_self_time[0].name, "slow");
 /// let text = analyzer.generate_optimization_report();
 /// assert!(text.contains("slow"));
 /// ```
@@ -157,7 +211,8 @@ pub struct BottleneckAnalyzer<'a> {
     source: Source<'a>,
     target_residual: f64,
     machine_balance: f64,
-    watts_per_core: f64,
+    /// `None`: the profile's own setting, else the default.
+    watts_per_core: Option<f64>,
     cpu_energy: Option<CpuEnergy>,
 }
 
@@ -201,7 +256,7 @@ impl<'a> BottleneckAnalyzer<'a> {
             source,
             target_residual: DEFAULT_TARGET_RESIDUAL,
             machine_balance: DEFAULT_MACHINE_BALANCE,
-            watts_per_core: DEFAULT_WATTS_PER_CORE,
+            watts_per_core: None,
             cpu_energy: None,
         }
     }
@@ -228,10 +283,11 @@ impl<'a> BottleneckAnalyzer<'a> {
         self
     }
 
-    /// Power of one busy core for the modelled CPU energy, W (default
-    /// [`DEFAULT_WATTS_PER_CORE`]).
+    /// Power of one busy core for the modelled CPU energy, W (default: the profile's own
+    /// [`cpu_watts_per_core`](Profile::cpu_watts_per_core), else [`DEFAULT_WATTS_PER_CORE`]).
+    /// Used only where the profile has no RAPL readings.
     pub fn watts_per_core(mut self, w: f64) -> Self {
-        self.watts_per_core = w;
+        self.watts_per_core = Some(w);
         self
     }
 
@@ -253,16 +309,20 @@ impl<'a> BottleneckAnalyzer<'a> {
         let total_self = type_analysis.total_self_ns;
         let total_energy = type_analysis.total_energy_pj;
         let (by_self, by_incl) = slowest(p, total_self);
+        let watts = self
+            .watts_per_core
+            .or(p.cpu_watts_per_core)
+            .unwrap_or(DEFAULT_WATTS_PER_CORE);
         let cpu = self
             .cpu_energy
             .clone()
-            .unwrap_or_else(|| modelled_cpu_energy(p, self.watts_per_core));
+            .unwrap_or_else(|| cpu_energy(p, watts));
         let energy = EnergyAnalysis::build(p, &sc, cpu);
-        let convergence =
-            ConvergenceAnalysis::from_runs(&convergence_runs_scanned(p, &sc), self.target_residual);
+        let convergence = ConvergenceAnalysis::from_scan(p, &sc, self.target_residual);
+        let machine = MachineAnalysis::from_profile(p);
         let mut ba = BottleneckAnalysis {
-            slowest_operations: by_self,
-            slowest_inclusive: by_incl,
+            slowest_operations: by_incl,
+            slowest_by_self_time: by_self,
             memory_analysis: MemoryAnalysis::build(p, &sc),
             hardware_analysis: HardwareAnalysis::build(p, &sc, total_self, total_energy),
             io_analysis: IoAnalysis::build(p, &sc, total_self),
@@ -272,7 +332,7 @@ impl<'a> BottleneckAnalyzer<'a> {
             recommendations: Vec::new(),
         };
         drop(sc);
-        ba.bottlenecks = recommend::bottlenecks(&ba, &energy, &convergence);
+        ba.bottlenecks = recommend::bottlenecks(&ba, &energy, &convergence, &machine);
         ba.recommendations = recommend::recommendation_lines(&ba.bottlenecks, p.alloc_tracking);
         OptimizationAnalysis {
             summary: AnalysisSummary {
@@ -284,10 +344,13 @@ impl<'a> BottleneckAnalyzer<'a> {
                 total_energy_pj: total_energy,
                 alloc_tracking: p.alloc_tracking,
                 processes: super::process_shares(p),
+                failures: OperationFailures::of(p),
+                warnings: p.warnings_for_readers(p.total_events()),
             },
             bottleneck_analysis: ba,
             energy,
             convergence,
+            machine,
         }
     }
 }

@@ -4,9 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::{SIZE, TEMPERATURE_K};
 use crate::model::profile::Profile;
 
-use super::series::{convergence_runs, ConvergenceRun};
+use super::scan::{scan, Scan};
+use super::series::{convergence_runs_scanned, ConvergenceRun, RunOutcome};
 
 /// The default target residual: 2^-24, "24-bit" (FP32-like) precision.
 pub const DEFAULT_TARGET_RESIDUAL: f64 = 5.960_464_477_539_063e-8;
@@ -45,8 +47,51 @@ pub struct RunSummary {
     pub energy_to_precision_pj: Option<f64>,
     /// Energy of all iterations, pJ.
     pub total_energy_pj: f64,
-    /// Whether the residual grew over the run (last above first): divergence.
+    /// Whether the run diverged: the residual grew over it (last above first), or the solver
+    /// said so.
     pub diverged: bool,
+    /// The solver's own verdict on convergence, where it reported one.
+    #[serde(default)]
+    pub converged: Option<bool>,
+    /// The error the solver returned, if any.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Whether the solve failed: an error, divergence, or a verdict of not converged.
+    #[serde(default)]
+    pub failed: bool,
+    /// The device temperature, where reported.
+    #[serde(default)]
+    pub temperature_k: Option<f64>,
+}
+
+impl RunSummary {
+    /// Whether this run's solve is among `c`'s failed solves.
+    pub(crate) fn failed_solve_listed(&self, c: &ConvergenceAnalysis) -> bool {
+        self.run_id
+            .is_some_and(|id| c.failed_solves.iter().any(|f| f.event_id == id))
+    }
+}
+
+/// A solver call that failed: it returned an error, diverged, or stopped without converging.
+/// Found on the solver's own span (which reports [`CONVERGED`](crate::contract::CONVERGED) /
+/// [`DIVERGED`](crate::contract::DIVERGED) or an error),
+/// with or without iterations recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedSolve {
+    /// The solver's operation name.
+    pub operation: String,
+    /// Its event id.
+    pub event_id: u64,
+    /// The problem size, where reported.
+    pub n: Option<f64>,
+    /// The device temperature, where reported.
+    pub temperature_k: Option<f64>,
+    /// Whether it diverged (then the finding's metric is stability; otherwise accuracy).
+    pub diverged: bool,
+    /// The error it returned, if any.
+    pub error: Option<String>,
+    /// The final relative residual it reported, if any.
+    pub final_residual: Option<f64>,
 }
 
 /// Spread of one figure across runs.
@@ -121,16 +166,28 @@ pub struct ConvergenceAnalysis {
     pub runs: Vec<RunSummary>,
     /// Per solver, across its runs.
     pub stability: Vec<Stability>,
+    /// Solver calls that failed (diverged, returned an error, or did not converge), in time
+    /// order.
+    #[serde(default)]
+    pub failed_solves: Vec<FailedSolve>,
 }
 
 impl ConvergenceAnalysis {
     /// Analyses the convergence runs of a profile against `target_residual` (relative; values
     /// that are not positive and finite fall back to [`DEFAULT_TARGET_RESIDUAL`]).
     pub fn from_profile(p: &Profile, target_residual: f64) -> Self {
-        Self::from_runs(&convergence_runs(p), target_residual)
+        Self::from_scan(p, &scan(p), target_residual)
     }
 
-    /// Analyses runs already extracted (see [`convergence_runs`]).
+    /// [`from_profile`](Self::from_profile) from a finished scan.
+    pub(crate) fn from_scan(p: &Profile, sc: &Scan, target_residual: f64) -> Self {
+        let runs = convergence_runs_scanned(p, sc);
+        let mut a = Self::from_runs(&runs, target_residual);
+        a.failed_solves = failed_solves(p, sc, &runs);
+        a
+    }
+
+    /// Analyses runs already extracted (see [`convergence_runs`](super::convergence_runs)).
     pub fn from_runs(runs: &[ConvergenceRun], target_residual: f64) -> Self {
         let target = if target_residual.is_finite() && target_residual > 0.0 {
             target_residual
@@ -164,8 +221,57 @@ impl ConvergenceAnalysis {
             target_residual: target,
             runs,
             stability,
+            failed_solves: Vec::new(),
         }
     }
+}
+
+/// Every failed solver call: spans with a verdict of failure, and the spans around
+/// convergence runs that returned an error.
+fn failed_solves(p: &Profile, sc: &Scan, runs: &[ConvergenceRun]) -> Vec<FailedSolve> {
+    let ev = &p.events;
+    let mut positions: Vec<u32> = sc
+        .verdicts
+        .iter()
+        .copied()
+        .filter(|&i| RunOutcome::of(&ev[i as usize]).failed())
+        .collect();
+    let run_ids: std::collections::HashSet<u64> = runs
+        .iter()
+        .filter(|r| r.outcome.error.is_some())
+        .filter_map(|r| r.run_id)
+        .collect();
+    if !run_ids.is_empty() {
+        positions.extend(
+            ev.iter()
+                .enumerate()
+                .filter(|(_, e)| run_ids.contains(&e.id))
+                .map(|(i, _)| i as u32),
+        );
+    }
+    positions.sort_unstable();
+    positions.dedup();
+    positions
+        .into_iter()
+        .map(|i| {
+            let e = &ev[i as usize];
+            let o = RunOutcome::of(e);
+            let grew = runs.iter().any(|r| {
+                r.run_id == Some(e.id)
+                    && matches!((r.points.first(), r.points.last()),
+                        (Some(a), Some(b)) if r.points.len() > 1 && (b.residual > a.residual || !b.residual.is_finite()))
+            });
+            FailedSolve {
+                operation: e.name.to_string(),
+                event_id: e.id,
+                n: e.metric(SIZE),
+                temperature_k: e.metric(TEMPERATURE_K),
+                diverged: o.diverged || grew,
+                error: o.error,
+                final_residual: e.metric("final_residual"),
+            }
+        })
+        .collect()
 }
 
 fn summarise(r: &ConvergenceRun, target: f64) -> RunSummary {
@@ -192,10 +298,17 @@ fn summarise(r: &ConvergenceRun, target: f64) -> RunSummary {
         } else {
             MAX_BITS
         },
-        diverged: match (residuals.first(), residuals.last()) {
-            (Some(a), Some(b)) => residuals.len() > 1 && (b > a || !b.is_finite()),
-            _ => false,
-        },
+        diverged: r.outcome.diverged
+            || match (residuals.first(), residuals.last()) {
+                (Some(a), Some(b)) => residuals.len() > 1 && (b > a || !b.is_finite()),
+                _ => false,
+            },
+        converged: r.outcome.converged,
+        error: r.outcome.error.clone(),
+        failed: r.outcome.failed()
+            || matches!((residuals.first(), residuals.last()),
+                (Some(a), Some(b)) if residuals.len() > 1 && (b > a || !b.is_finite())),
+        temperature_k: r.outcome.temperature_k,
         residuals,
         bits_per_iteration: bits,
         mean_bits_per_iteration: mean_bits,

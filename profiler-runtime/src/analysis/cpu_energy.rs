@@ -1,8 +1,37 @@
-//! Modelled CPU energy of a profile (labelled modelled: never a measurement).
+//! CPU energy of a profile: measured from RAPL where the monitor read it, otherwise modelled
+//! (and labelled modelled: never passed off as a measurement).
 
 use crate::model::energy::{CpuEnergy, EnergySource, DEFAULT_WATTS_PER_CORE};
 use crate::model::profile::Profile;
 use crate::model::stats::saturating_sum;
+
+/// CPU energy of a profile: measured from the RAPL package energy the monitor sampled (first
+/// to last sample; the whole package, every process on it) where at least two samples have it,
+/// otherwise [`modelled_cpu_energy`] with `watts_per_core`.
+pub fn cpu_energy(p: &Profile, watts_per_core: f64) -> CpuEnergy {
+    let rapl: Vec<(u64, u64)> = p
+        .samples
+        .iter()
+        .filter_map(|s| s.cpu_energy_uj.map(|e| (s.t_ns, e)))
+        .collect();
+    if let (Some(&(t0, e0)), Some(&(t1, e1))) = (rapl.first(), rapl.last()) {
+        if rapl.len() >= 2 && t1 > t0 {
+            let j = e1.saturating_sub(e0) as f64 / 1e6;
+            let s = (t1 - t0) as f64 / 1e9;
+            return CpuEnergy {
+                energy_j: j,
+                mean_power_w: j / s,
+                duration_s: s,
+                source: EnergySource::Rapl,
+                method: format!(
+                    "RAPL package counters over {} monitor samples (whole package, all processes)",
+                    rapl.len()
+                ),
+            };
+        }
+    }
+    modelled_cpu_energy(p, watts_per_core)
+}
 
 /// Modelled CPU energy of a profile: `watts_per_core` x CPU use integrated over the monitor's
 /// samples (each sample's CPU% held over the interval before it); without samples, the total
@@ -49,6 +78,23 @@ pub fn modelled_cpu_energy(p: &Profile, watts_per_core: f64) -> CpuEnergy {
 mod tests {
     use super::*;
     use crate::model::energy::EnergySource;
+
+    #[test]
+    fn rapl_samples_are_measured_and_their_absence_is_modelled() {
+        let mut p = Profile::empty();
+        p.samples = (0..3u64)
+            .map(|i| crate::MonitorSample {
+                t_ns: i * 500_000_000,
+                cpu_energy_uj: Some(i * 2_000_000),
+                ..Default::default()
+            })
+            .collect();
+        let e = cpu_energy(&p, 10.0);
+        assert_eq!(e.source, EnergySource::Rapl);
+        assert!((e.energy_j - 4.0).abs() < 1e-12 && (e.mean_power_w - 4.0).abs() < 1e-12);
+        p.samples.iter_mut().for_each(|s| s.cpu_energy_uj = None);
+        assert_eq!(cpu_energy(&p, 10.0).source, EnergySource::Modelled);
+    }
 
     #[test]
     fn modelled_without_samples_uses_self_time() {

@@ -1,4 +1,8 @@
-//! Memory analysis: top allocators, allocation rate, leak suspects.
+//! Memory analysis: top allocators, allocation rate, leak suspects, heap fragmentation and
+//! allocation sizes.
+//!
+//! Where an event counted every thread's allocations (`process_alloc`), that is what counts for
+//! it here; elsewhere its own thread's (`alloc`).
 
 use serde::{Deserialize, Serialize};
 
@@ -6,8 +10,9 @@ use crate::model::event::EventKind;
 use crate::model::profile::Profile;
 use crate::model::stats::saturating_sum;
 
-use super::scan::Scan;
-use super::severity::share;
+use super::heap_usage::{Fragmentation, SizeProfile};
+use super::scan::{OpScan, Scan};
+use super::severity::{share, Basis};
 
 /// Fewest allocation-tracked calls of an operation before it can be a leak suspect.
 pub const LEAK_MIN_CALLS: u64 = 3;
@@ -15,6 +20,14 @@ pub const LEAK_MIN_CALLS: u64 = 3;
 pub const LEAK_MIN_BYTES_PER_CALL: f64 = 1.0;
 /// Smallest R² of cumulative growth against call index that counts as steady growth.
 pub const LEAK_MIN_R_SQUARED: f64 = 0.8;
+/// Smallest growth per call over the last quarter of the calls, as a fraction of the growth
+/// per call over all of them: below it the memory stopped growing (a cache that filled, then
+/// plateaued).
+pub const LEAK_MIN_LATE_GROWTH: f64 = 0.5;
+/// Smallest share of a suspect's retained bytes that the process's live heap must have grown
+/// by over the profile: below it the memory was freed after the calls (a buffer returned to a
+/// caller that dropped it).
+pub const LEAK_MIN_HEAP_GROWTH: f64 = 0.5;
 /// How many allocators the analysis lists.
 pub const TOP_ALLOCATORS: usize = 10;
 
@@ -27,7 +40,8 @@ pub struct Allocator {
     pub kind: EventKind,
     /// Calls (exact).
     pub calls: u64,
-    /// Bytes allocated inclusive of child spans (exact, from aggregates).
+    /// Bytes allocated inclusive of child spans: exact from the aggregates (its own thread's),
+    /// or every thread's over the kept events where the operation counted them.
     pub allocated_bytes: u64,
     /// Bytes allocated in the operation's own code (child spans excluded; kept events only).
     pub self_allocated_bytes: u64,
@@ -39,13 +53,23 @@ pub struct Allocator {
     pub share: f64,
 }
 
-/// An operation whose memory keeps growing across calls.
+/// An operation whose memory stays live: it grows with the call count and is not freed by the
+/// end of the profile.
 ///
-/// Criterion (all of): at least [`LEAK_MIN_CALLS`] allocation-tracked calls; the cumulative
-/// self net growth (allocated less freed in the operation's own code, child spans excluded)
-/// against the call index fits a line whose slope is at least [`LEAK_MIN_BYTES_PER_CALL`] with
-/// R² at least [`LEAK_MIN_R_SQUARED`]; and the total retained is positive. A one-time cache
-/// fill is a step, not a slope, and does not qualify.
+/// Criterion (all of):
+///
+/// - at least [`LEAK_MIN_CALLS`] allocation-tracked calls;
+/// - the cumulative self net growth (allocated less freed in the operation's own code, child
+///   spans excluded) against the call index fits a line whose slope is at least
+///   [`LEAK_MIN_BYTES_PER_CALL`] with R² at least [`LEAK_MIN_R_SQUARED`], and the total
+///   retained is positive;
+/// - it goes on growing: over the last quarter of the calls at least [`LEAK_MIN_LATE_GROWTH`]
+///   of its overall growth per call (a cache that fills and then plateaus is not a leak);
+/// - the memory is still there at the end: the process's live heap (every thread, from the
+///   counting allocator) grew over the profile by at least [`LEAK_MIN_HEAP_GROWTH`] of what the
+///   suspects retain (a buffer returned to a caller that drops it is freed, so the heap does
+///   not grow). Where the profile has no live-heap readings (files from older versions, merged
+///   profiles) this cannot be checked: the suspect is then [`Basis::Heuristic`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LeakSuspect {
     /// Operation name.
@@ -62,6 +86,20 @@ pub struct LeakSuspect {
     pub r_squared: f64,
     /// Calls whose own net growth was positive.
     pub growing_calls: u64,
+    /// Growth per call over the last quarter of the calls, bytes.
+    #[serde(default)]
+    pub late_growth_per_call_bytes: f64,
+    /// Growth of the process's live heap over the profile, where known.
+    #[serde(default)]
+    pub heap_growth_bytes: Option<i64>,
+    /// [`Basis::Measured`] when the live heap confirms the memory stayed; otherwise
+    /// [`Basis::Heuristic`].
+    #[serde(default = "heuristic")]
+    pub basis: Basis,
+}
+
+fn heuristic() -> Basis {
+    Basis::Heuristic
 }
 
 /// Heap use of the profile.
@@ -85,6 +123,18 @@ pub struct MemoryAnalysis {
     pub peak_rss_bytes: Option<u64>,
     /// Last RSS sample less the first.
     pub rss_growth_bytes: Option<i64>,
+    /// Live heap against the allocator's footprint and RSS over time (monitor samples).
+    #[serde(default)]
+    pub fragmentation: Option<Fragmentation>,
+    /// Allocation sizes of the operations that counted them, with pool advice.
+    #[serde(default)]
+    pub sizes: Vec<SizeProfile>,
+    /// Growth of the process's live heap over the profile (counting allocator), where known.
+    #[serde(default)]
+    pub heap_growth_bytes: Option<i64>,
+    /// Operations whose memory figures count every thread's allocations.
+    #[serde(default)]
+    pub process_wide: Vec<String>,
 }
 
 impl MemoryAnalysis {
@@ -100,7 +150,13 @@ impl MemoryAnalysis {
                 name: o.name.to_string(),
                 kind: o.kind,
                 calls: o.count,
-                allocated_bytes: o.alloc.allocated_bytes,
+                // Exact from the aggregates (own thread), or every thread's over the kept
+                // events where the operation counted them.
+                allocated_bytes: if s.process_events > 0 {
+                    s.incl_allocated
+                } else {
+                    o.alloc.allocated_bytes
+                },
                 self_allocated_bytes: s.self_allocated,
                 self_allocations: s.self_allocations,
                 bytes_per_call: if s.alloc_events > 0 {
@@ -117,29 +173,31 @@ impl MemoryAnalysis {
                 .then(b.allocated_bytes.cmp(&a.allocated_bytes))
         });
         top.truncate(TOP_ALLOCATORS);
+        let heap_growth_bytes = p.heap_growth_bytes;
         let mut leaks: Vec<LeakSuspect> = p
             .operations
             .iter()
             .zip(&scan.ops)
-            .filter_map(|(o, s)| {
-                if s.alloc_events < LEAK_MIN_CALLS || s.self_net <= 0 {
-                    return None;
-                }
-                let (slope, _, r2) = s.growth.fit()?;
-                (slope >= LEAK_MIN_BYTES_PER_CALL && r2 >= LEAK_MIN_R_SQUARED).then(|| {
-                    LeakSuspect {
-                        name: o.name.to_string(),
-                        kind: o.kind,
-                        calls: s.alloc_events,
-                        growth_per_call_bytes: slope,
-                        retained_bytes: s.self_net,
-                        r_squared: r2,
-                        growing_calls: s.growing_calls,
-                    }
-                })
-            })
+            .filter_map(|(o, s)| growing(o.name.to_string(), o.kind, s))
             .collect();
         leaks.sort_by_key(|l| std::cmp::Reverse(l.retained_bytes));
+        // What stayed live must fit in what the heap kept: the largest suspects first, each
+        // needing the heap to have grown by a share of what it retains.
+        match heap_growth_bytes {
+            Some(growth) => {
+                let mut room = growth;
+                leaks.retain_mut(|l| {
+                    l.heap_growth_bytes = Some(growth);
+                    let keep = room as f64 >= LEAK_MIN_HEAP_GROWTH * l.retained_bytes as f64;
+                    if keep {
+                        l.basis = Basis::Measured;
+                        room = room.saturating_sub(l.retained_bytes).max(0);
+                    }
+                    keep
+                });
+            }
+            None => leaks.iter_mut().for_each(|l| l.basis = Basis::Heuristic),
+        }
         let secs = p.duration_ns as f64 / 1e9;
         let per_sec = |x: f64| if secs > 0.0 { x / secs } else { 0.0 };
         let rss_growth_bytes = match (p.samples.first(), p.samples.last()) {
@@ -158,6 +216,54 @@ impl MemoryAnalysis {
             leak_suspects: leaks,
             peak_rss_bytes: p.peak_rss_bytes(),
             rss_growth_bytes,
+            fragmentation: Fragmentation::of(&p.samples),
+            sizes: SizeProfile::of(p, scan),
+            heap_growth_bytes,
+            process_wide: p
+                .operations
+                .iter()
+                .zip(&scan.ops)
+                .filter(|(_, s)| s.process_events > 0)
+                .map(|(o, _)| o.name.to_string())
+                .collect(),
         }
     }
+}
+
+/// A leak suspect by its growth alone (the live-heap check comes after), or `None`.
+fn growing(name: String, kind: EventKind, s: &OpScan) -> Option<LeakSuspect> {
+    if s.alloc_events < LEAK_MIN_CALLS || s.self_net <= 0 {
+        return None;
+    }
+    let (slope, _, r2) = s.growth.fit()?;
+    if slope < LEAK_MIN_BYTES_PER_CALL || r2 < LEAK_MIN_R_SQUARED {
+        return None;
+    }
+    let late = late_growth_per_call(s)?;
+    let overall = s.self_net as f64 / s.alloc_events as f64;
+    (late >= LEAK_MIN_LATE_GROWTH * overall).then_some(LeakSuspect {
+        name,
+        kind,
+        calls: s.alloc_events,
+        growth_per_call_bytes: slope,
+        retained_bytes: s.self_net,
+        r_squared: r2,
+        growing_calls: s.growing_calls,
+        late_growth_per_call_bytes: late,
+        heap_growth_bytes: None,
+        basis: Basis::Heuristic,
+    })
+}
+
+/// Growth per call from the last mark at or before three quarters of the calls to the end.
+fn late_growth_per_call(s: &OpScan) -> Option<f64> {
+    let n = s.alloc_events;
+    let three_quarters = n.saturating_mul(3) / 4;
+    let &(at, net) = s
+        .growth_marks
+        .iter()
+        .rev()
+        .find(|(k, _)| *k <= three_quarters)?;
+    let calls = n.checked_sub(at).filter(|c| *c > 0)?;
+    Some(s.self_net.saturating_sub(net) as f64 / calls as f64)
 }

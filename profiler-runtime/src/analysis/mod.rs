@@ -15,18 +15,22 @@ mod cpu_energy;
 mod energy;
 mod fit;
 mod hardware;
+mod heap_usage;
 mod io;
+mod machine;
 mod memory;
+mod memory_findings;
 mod processes;
 mod recommend;
 mod scan;
 mod series;
 mod severity;
+mod solver_findings;
 mod trend;
 
 pub use bottleneck::{
-    AnalysisSummary, BottleneckAnalysis, BottleneckAnalyzer, OptimizationAnalysis, SlowOperation,
-    TOP_OPERATIONS,
+    AnalysisSummary, BottleneckAnalysis, BottleneckAnalyzer, OperationFailures,
+    OptimizationAnalysis, SlowOperation, TOP_OPERATIONS,
 };
 pub use categories::{KindShare, TypeAnalysis};
 pub use compute::{
@@ -34,9 +38,10 @@ pub use compute::{
     TOP_REPEATS,
 };
 pub use convergence::{
-    ConvergenceAnalysis, RunSummary, Spread, Stability, DEFAULT_TARGET_RESIDUAL, MAX_BITS,
+    ConvergenceAnalysis, FailedSolve, RunSummary, Spread, Stability, DEFAULT_TARGET_RESIDUAL,
+    MAX_BITS,
 };
-pub use cpu_energy::modelled_cpu_energy;
+pub use cpu_energy::{cpu_energy, modelled_cpu_energy};
 pub use energy::{
     ComponentEnergy, EnergyAnalysis, EnergyPoint, KindEnergy, OperationEnergy, SpanEnergy,
     TemperatureDependence, UNATTRIBUTED,
@@ -46,18 +51,24 @@ pub use hardware::{
     DeviceLoad, HardwareAnalysis, Imbalance, TransferStats, IMBALANCE_RATIO, MANY_TRANSFERS,
     SMALL_TRANSFER_BYTES,
 };
+pub use heap_usage::{
+    Fragmentation, SizeProfile, POOL_MAX_CLASS, POOL_MIN_ALLOCATIONS, POOL_MIN_SHARE,
+};
 pub use io::{IoAnalysis, SerialisationOp, SERIALISATION_HINTS};
+pub use machine::{BackgroundLoad, MachineAnalysis, SessionCounters};
 pub use memory::{
     Allocator, LeakSuspect, MemoryAnalysis, LEAK_MIN_BYTES_PER_CALL, LEAK_MIN_CALLS,
-    LEAK_MIN_R_SQUARED, TOP_ALLOCATORS,
+    LEAK_MIN_HEAP_GROWTH, LEAK_MIN_LATE_GROWTH, LEAK_MIN_R_SQUARED, TOP_ALLOCATORS,
 };
 pub use processes::{process_shares, process_total, ProcessShare};
 pub use recommend::{MAX_HOTSPOTS, MIN_LISTED_SHARE};
 pub use scan::{is_output_metric, TIMELINE_BINS, TOP_SPANS};
 pub use series::{
     convergence_runs, energy_by_component, energy_by_operation, scaling_series, ConvergencePoint,
-    ConvergenceRun, ScalingPoint, ScalingSeries,
+    ConvergenceRun, RunOutcome, ScalingPoint, ScalingSeries,
 };
 pub(crate) use severity::share;
-pub use severity::{Bottleneck, Category, Severity, CRITICAL_SHARE, HIGH_SHARE, MEDIUM_SHARE};
+pub use severity::{
+    severity_cap, Basis, Bottleneck, Category, Severity, CRITICAL_SHARE, HIGH_SHARE, MEDIUM_SHARE,
+};
 pub use trend::{find_trend_break, TrendBreak, BREAK_TOLERANCE};

@@ -1,13 +1,18 @@
-//! Turns the analyses into ranked [`Bottleneck`]s, each with evidence and a concrete next step.
+//! Turns the analyses into ranked [`Bottleneck`]s, each with evidence, the performance metric
+//! it concerns, how it is known ([`Basis`]) and a concrete next step. Memory findings are in
+//! `memory_findings`, solver findings in `solver_findings`.
 
-use crate::model::event::EventKind;
+use crate::model::event::{EventKind, PerformanceMetric};
 use crate::model::units::{fmt_bytes, fmt_ns, fmt_pj};
 
 use super::bottleneck::{BottleneckAnalysis, SlowOperation};
 use super::compute::Bound;
 use super::convergence::ConvergenceAnalysis;
 use super::energy::{EnergyAnalysis, UNATTRIBUTED};
-use super::severity::{share, Bottleneck, Category, Severity, MEDIUM_SHARE};
+use super::machine::MachineAnalysis;
+use super::memory_findings::memory_findings;
+use super::severity::{severity_cap, share, Basis, Bottleneck, Category, Severity, MEDIUM_SHARE};
+use super::solver_findings::convergence_findings;
 
 /// Smallest share of profiled self time for an operation to be listed as a time bottleneck.
 pub const MIN_LISTED_SHARE: f64 = 0.05;
@@ -98,13 +103,15 @@ fn hotspot(op: &SlowOperation, a: &BottleneckAnalysis) -> Bottleneck {
         .find(|r| r.name == op.name)
     {
         advice.push(format!(
-            "{} calls repeat earlier arguments: memoise the result",
+            "{} calls repeat earlier arguments: if it depends on nothing else, memoise the result",
             r.repeated_calls
         ));
     }
     advice.push(kind_advice(op.kind).to_owned());
     Bottleneck {
         category: category_of(op.kind),
+        metric: PerformanceMetric::ExecutionTime,
+        basis: Basis::Measured,
         severity: op.severity,
         subject: op.name.clone(),
         share: op.time_share,
@@ -132,6 +139,8 @@ fn energy_findings(e: &EnergyAnalysis, out: &mut Vec<Bottleneck>) {
     for o in e.by_operation.iter().filter(|o| o.share >= MEDIUM_SHARE) {
         out.push(Bottleneck {
             category: Category::Energy,
+            metric: PerformanceMetric::PowerConsumption,
+            basis: Basis::Measured,
             severity: Severity::from_share(o.share),
             subject: o.name.clone(),
             share: o.share,
@@ -157,6 +166,8 @@ fn energy_findings(e: &EnergyAnalysis, out: &mut Vec<Bottleneck>) {
     for c in e.by_component.iter().filter(|c| c.share >= MEDIUM_SHARE) {
         out.push(Bottleneck {
             category: Category::Energy,
+            metric: PerformanceMetric::PowerConsumption,
+            basis: Basis::Measured,
             severity: Severity::from_share(c.share),
             subject: c.component.clone(),
             share: c.share,
@@ -171,59 +182,11 @@ fn energy_findings(e: &EnergyAnalysis, out: &mut Vec<Bottleneck>) {
     }
 }
 
-fn memory_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>) {
-    let m = &a.memory_analysis;
-    for l in &m.leak_suspects {
-        let s = share(l.retained_bytes as f64, m.total_allocated_bytes as f64);
-        out.push(Bottleneck {
-            category: Category::Memory,
-            severity: Severity::from_share(s).max(Severity::Medium),
-            subject: l.name.clone(),
-            share: s,
-            title: format!("`{}` leaks or keeps growing memory", l.name),
-            evidence: format!(
-                "net +{} per call over {} calls (fit R^2 {:.2}), {} retained; {} of the calls grew",
-                fmt_bytes(l.growth_per_call_bytes),
-                l.calls,
-                l.r_squared,
-                fmt_bytes(l.retained_bytes as f64),
-                l.growing_calls
-            ),
-            recommendation: "free what each call allocates, or bound the cache or collection it grows (an LRU, a capacity limit, clearing between runs)".to_owned(),
-        });
-    }
-    if let Some(t) = m
-        .top_allocators
-        .first()
-        .filter(|t| t.share >= 0.25 && t.self_allocations >= 1000)
-    {
-        out.push(Bottleneck {
-            category: Category::Memory,
-            severity: Severity::from_share(t.share * a.type_analysis.kind(t.kind).map_or(0.0, |k| k.time_share)),
-            subject: t.name.clone(),
-            share: t.share,
-            title: format!("`{}` does {:.0}% of all allocation", t.name, t.share * 100.0),
-            evidence: format!(
-                "{} in {} allocations ({} per call), {:.0} allocations/s overall",
-                fmt_bytes(t.self_allocated_bytes as f64),
-                t.self_allocations,
-                fmt_bytes(t.bytes_per_call),
-                m.allocations_per_sec
-            ),
-            recommendation: "allocate once and reuse: pass in a scratch buffer, use `Vec::with_capacity`, or `clear()` instead of re-creating".to_owned(),
-        });
-    }
-}
-
 fn hardware_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>) {
     let h = &a.hardware_analysis;
     let total = a.type_analysis.total_self_ns as f64;
     for t in h.transfers.iter().filter(|t| t.many_small) {
-        let op_share = a
-            .slowest_operations
-            .iter()
-            .find(|o| o.name == t.name)
-            .map_or(0.0, |o| o.time_share);
+        let op_share = self_share(a, &t.name);
         let fixed = t.fixed_cost_ns.map_or_else(String::new, |f| {
             format!(
                 ", fixed cost {} per call ({:.0}% of its time)",
@@ -233,6 +196,8 @@ fn hardware_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>) {
         });
         out.push(Bottleneck {
             category: Category::Hardware,
+            metric: PerformanceMetric::Throughput,
+            basis: Basis::Measured,
             severity: Severity::from_share(op_share),
             subject: t.name.clone(),
             share: op_share,
@@ -255,6 +220,8 @@ fn hardware_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>) {
         let s = h.time_share * (1.0 - 1.0 / i.max_over_mean);
         out.push(Bottleneck {
             category: Category::Hardware,
+            metric: PerformanceMetric::Throughput,
+            basis: Basis::Measured,
             severity: Severity::from_share(s),
             subject: i.busiest.clone(),
             share: s,
@@ -279,6 +246,8 @@ fn io_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>) {
         };
         out.push(Bottleneck {
             category: Category::Io,
+            metric: PerformanceMetric::ExecutionTime,
+            basis: Basis::Measured,
             severity: Severity::from_share(io.time_share),
             subject: "io_operation".to_owned(),
             share: io.time_share,
@@ -304,11 +273,22 @@ fn io_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>) {
     {
         out.push(Bottleneck {
             category: Category::Io,
+            metric: PerformanceMetric::ExecutionTime,
+            // Found by its name: the time is measured, that it serialises is a guess.
+            basis: Basis::Heuristic,
             severity: Severity::from_share(s.time_share),
             subject: s.name.clone(),
             share: s.time_share,
-            title: format!("serialisation in `{}` takes {:.0}%", s.name, s.time_share * 100.0),
-            evidence: format!("{} calls, self {}", s.calls, fmt_ns(s.self_ns as f64)),
+            title: format!(
+                "`{}` may be serialisation (by its name) and takes {:.0}%",
+                s.name,
+                s.time_share * 100.0
+            ),
+            evidence: format!(
+                "{} calls, self {}; named like serialisation code (a guess from the name)",
+                s.calls,
+                fmt_ns(s.self_ns as f64)
+            ),
             recommendation: "use a binary format or stream instead of building whole documents; serialise less often".to_owned(),
         });
     }
@@ -324,12 +304,16 @@ fn compute_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>) {
         }
         out.push(Bottleneck {
             category: Category::Compute,
+            metric: PerformanceMetric::ExecutionTime,
+            // Equal arguments are measured (every argument recorded); that the result is equal
+            // too assumes the function depends on nothing else.
+            basis: Basis::Heuristic,
             severity: Severity::from_share(s),
             subject: r.name.clone(),
             share: s,
-            title: format!("`{}` recomputes identical calls", r.name),
+            title: format!("`{}` is called again with identical arguments", r.name),
             evidence: format!(
-                "{} repeated calls in {} argument sets (by recorded fields) cost {}; {:?} was called {} times",
+                "{} repeated calls in {} argument sets (every argument recorded) cost {}; {:?} was called {} times",
                 r.repeated_calls,
                 r.groups,
                 fmt_ns(r.repeated_ns as f64),
@@ -337,7 +321,7 @@ fn compute_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>) {
                 r.example_calls
             ),
             recommendation:
-                "memoise the result by its arguments, or hoist the call out of the loop".to_owned(),
+                "if the result depends only on these arguments, memoise it or hoist the call out of the loop".to_owned(),
         });
     }
     for f in c
@@ -345,13 +329,11 @@ fn compute_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>) {
         .iter()
         .filter(|f| f.exponent >= 2.0 && f.r_squared >= 0.8)
     {
-        let s = a
-            .slowest_operations
-            .iter()
-            .find(|o| o.name == f.operation)
-            .map_or(0.0, |o| o.time_share);
+        let s = self_share(a, &f.operation);
         out.push(Bottleneck {
             category: Category::Algorithm,
+            metric: PerformanceMetric::Scalability,
+            basis: Basis::Measured,
             severity: Severity::from_share(s),
             subject: f.operation.clone(),
             share: s,
@@ -368,16 +350,15 @@ fn compute_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>) {
         });
     }
     for i in c.intensity.iter().filter(|i| i.bound == Bound::Memory) {
-        let s = a
-            .slowest_operations
-            .iter()
-            .find(|o| o.name == i.name)
-            .map_or(0.0, |o| o.time_share);
+        let s = self_share(a, &i.name);
         if s < MIN_LISTED_SHARE {
             continue;
         }
         out.push(Bottleneck {
             category: Category::Compute,
+            metric: PerformanceMetric::Throughput,
+            // Compared against an assumed machine balance.
+            basis: Basis::Modelled,
             severity: Severity::from_share(s),
             subject: i.name.clone(),
             share: s,
@@ -391,53 +372,63 @@ fn compute_findings(a: &BottleneckAnalysis, out: &mut Vec<Bottleneck>) {
     }
 }
 
-fn convergence_findings(c: &ConvergenceAnalysis, out: &mut Vec<Bottleneck>) {
-    for s in &c.stability {
-        let runs: Vec<_> = c
-            .runs
-            .iter()
-            .filter(|r| r.operation == s.operation)
-            .collect();
-        let diverged = runs.iter().filter(|r| r.diverged).count();
-        if diverged > 0 {
-            out.push(Bottleneck {
-                category: Category::Algorithm,
-                severity: Severity::High,
-                subject: s.operation.clone(),
-                share: diverged as f64 / runs.len().max(1) as f64,
-                title: format!("`{}` diverged in {diverged} of {} runs", s.operation, runs.len()),
-                evidence: format!("residual grew from first to last iteration in {diverged} runs"),
-                recommendation: "the iteration's contraction factor is >= 1: use more bits in the low-precision inverse, or precondition / rescale the matrix".to_owned(),
-            });
-        }
-        if let Some(b) = runs
-            .iter()
-            .filter_map(|r| r.mean_bits_per_iteration)
-            .reduce(f64::min)
-        {
-            if b < 1.0 && diverged == 0 {
-                out.push(Bottleneck {
-                    category: Category::Algorithm,
-                    severity: Severity::Medium,
-                    subject: s.operation.clone(),
-                    share: 0.0,
-                    title: format!("`{}` converges slowly", s.operation),
-                    evidence: format!("as few as {b:.2} bits gained per iteration"),
-                    recommendation: "improve the low-precision inverse (more bits per slice, better conditioning) so each step gains more bits".to_owned(),
-                });
-            }
-        }
-    }
+/// The share of profiled self time of operation `name` (0 where it is not among the slowest).
+pub(crate) fn self_share(a: &BottleneckAnalysis, name: &str) -> f64 {
+    a.slowest_by_self_time
+        .iter()
+        .find(|o| o.name == name)
+        .map_or(0.0, |o| o.time_share)
 }
 
-/// Every finding, most severe (then largest share) first.
+fn machine_findings(m: &MachineAnalysis, out: &mut Vec<Bottleneck>) {
+    let Some(b) = &m.background else { return };
+    let other = b.other_share();
+    let steal = b.steal_share();
+    if other < 0.25 && steal < 0.10 {
+        return;
+    }
+    out.push(Bottleneck {
+        category: Category::Compute,
+        metric: PerformanceMetric::ExecutionTime,
+        basis: Basis::Measured,
+        // About how far the timings can be trusted, not about the program itself.
+        severity: if other >= 0.5 || steal >= 0.25 {
+            Severity::Medium
+        } else {
+            Severity::Low
+        },
+        subject: "machine".to_owned(),
+        share: other.max(steal),
+        title: format!(
+            "other processes used {:.0}% of the machine while profiling",
+            other * 100.0
+        ),
+        evidence: format!(
+            "over {} samples on {} CPUs: the machine used {:.0}% CPU (of one core), this process {:.0}%, the rest {:.0}% (peak {:.0}%); steal {:.1}% (peak {:.1}%)",
+            b.samples,
+            b.cpus,
+            b.mean_machine_cpu_percent,
+            b.mean_own_cpu_percent,
+            b.mean_other_cpu_percent,
+            b.peak_other_cpu_percent,
+            b.mean_steal_percent,
+            b.peak_steal_percent
+        ),
+        recommendation: "timings may be inflated by competition for CPUs: profile on a quiet machine, pin the run to idle cores, or time with `ScalingClock::ThreadCpu`".to_owned(),
+    });
+}
+
+/// Every finding, most severe first; at one severity, measured before modelled before
+/// heuristic, then the largest share. A heuristic finding is capped at
+/// [`Severity::Medium`].
 pub(crate) fn bottlenecks(
     a: &BottleneckAnalysis,
     e: &EnergyAnalysis,
     c: &ConvergenceAnalysis,
+    m: &MachineAnalysis,
 ) -> Vec<Bottleneck> {
     let mut out: Vec<Bottleneck> = a
-        .slowest_operations
+        .slowest_by_self_time
         .iter()
         .take(MAX_HOTSPOTS)
         .filter(|o| o.time_share >= MIN_LISTED_SHARE)
@@ -449,9 +440,14 @@ pub(crate) fn bottlenecks(
     io_findings(a, &mut out);
     compute_findings(a, &mut out);
     convergence_findings(c, &mut out);
+    machine_findings(m, &mut out);
+    for b in &mut out {
+        b.severity = b.severity.min(severity_cap(b.basis));
+    }
     out.sort_by(|x, y| {
         y.severity
             .cmp(&x.severity)
+            .then(x.basis.cmp(&y.basis))
             .then(y.share.total_cmp(&x.share))
     });
     out
@@ -464,8 +460,8 @@ pub(crate) fn recommendation_lines(list: &[Bottleneck], alloc_tracked: bool) -> 
         .iter()
         .map(|b| {
             format!(
-                "[{}] {} ({}): {}",
-                b.severity, b.subject, b.category, b.recommendation
+                "[{}] [{}] {} ({}): {}",
+                b.severity, b.basis, b.subject, b.metric, b.recommendation
             )
         })
         .collect();

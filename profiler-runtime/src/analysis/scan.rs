@@ -19,9 +19,10 @@ use crate::model::stats::saturating_fadd;
 use super::fit::LinearFit;
 
 use crate::contract::{
-    component_of, BYTES, DEVICE_KEYS, ENERGY_PJ, FLOPS, ITERATION, RESIDUAL, SIZE, TEMPERATURE_K,
-    UTILIZATION,
+    component_of, BYTES, CONVERGED, DEVICE_KEYS, DIVERGED, ENERGY_PJ, FLOPS, ITERATION, RESIDUAL,
+    SIZE, TEMPERATURE_K, UTILIZATION,
 };
+use crate::model::event::{AllocSizes, AllocStats};
 
 /// Number of most energetic spans kept.
 pub const TOP_SPANS: usize = 10;
@@ -35,7 +36,7 @@ pub const TIMELINE_BINS: usize = 100;
 ///
 /// Outcomes: keys starting with `energy`; keys ending in `_pj`, `_ns`, `_bytes`, `_count`,
 /// `_conversions` or `_pulses`; and `residual`, `final_residual`, `bits_gained`,
-/// `iterations`, `bytes`, `flops`, `utilization`, `error`.
+/// `iterations`, `bytes`, `flops`, `utilization`, `error`, `converged`, `diverged`.
 ///
 /// ```
 /// use profiler_runtime::analysis::is_output_metric;
@@ -57,7 +58,16 @@ pub fn is_output_metric(key: &str) -> bool {
                 | FLOPS
                 | UTILIZATION
                 | "error"
+                | CONVERGED
+                | DIVERGED
         )
+}
+
+/// The heap traffic the analyses use for an event: every thread's where the span counted it
+/// (`process_alloc`), else its own thread's.
+#[inline]
+pub(crate) fn effective_alloc(e: &ProfileEvent) -> Option<AllocStats> {
+    e.process_alloc.or(e.alloc)
 }
 
 /// Per-operation accumulators over the kept events.
@@ -77,6 +87,20 @@ pub(crate) struct OpScan {
     pub growing_calls: u64,
     /// Cumulative self net growth against call index.
     pub growth: LinearFit,
+    /// Cumulative self net growth at evenly spaced calls (at most [`GROWTH_MARKS`], every
+    /// `mark_stride`-th call): how the growth went on late in the profile (a cache that fills
+    /// and plateaus stops growing).
+    pub growth_marks: Vec<(u64, i64)>,
+    /// Calls between two growth marks (doubles whenever the marks fill up).
+    pub mark_stride: u64,
+    /// Self allocations by size class (kept events that counted them).
+    pub sizes: AllocSizes,
+    /// Kept events with size classes.
+    pub size_events: u64,
+    /// Kept events with every thread's allocations (`process_alloc`).
+    pub process_events: u64,
+    /// Bytes allocated inclusive of child spans (every thread's where counted), kept events.
+    pub incl_allocated: u64,
     /// Wall time against `bytes`.
     pub transfer: LinearFit,
     /// Energy per call against temperature.
@@ -85,6 +109,27 @@ pub(crate) struct OpScan {
     pub t_max: f64,
     /// Events whose parent also reports `energy_pj` (energy may be counted twice).
     pub nested_energy: u64,
+}
+
+/// Most growth marks kept per operation.
+pub(crate) const GROWTH_MARKS: usize = 64;
+
+impl OpScan {
+    /// Marks the cumulative growth at this call if it falls on the stride; when the marks fill
+    /// up, keeps every other one and doubles the stride (so they stay evenly spaced).
+    #[inline]
+    fn mark_growth(&mut self) {
+        let stride = self.mark_stride.max(1);
+        if self.alloc_events % stride != 0 {
+            return;
+        }
+        self.growth_marks.push((self.alloc_events, self.self_net));
+        if self.growth_marks.len() >= GROWTH_MARKS {
+            let wider = stride.saturating_mul(2);
+            self.growth_marks.retain(|(k, _)| k % wider == 0);
+            self.mark_stride = wider;
+        }
+    }
 }
 
 /// Per device/tile accumulators.
@@ -143,6 +188,8 @@ pub(crate) struct Scan {
     pub sized: Vec<(u32, f64, u32)>,
     /// `algorithm_step` events that report a `residual`.
     pub steps: Vec<StepRec>,
+    /// Events that report a solver's verdict (`converged` or `diverged`): positions.
+    pub verdicts: Vec<u32>,
 }
 
 /// An `algorithm_step` event with a `residual`, as the scan read it.
@@ -168,6 +215,7 @@ struct Known {
     residual: Option<f64>,
     k: Option<f64>,
     bits: Option<f64>,
+    verdict: bool,
     /// (index into `DEVICE_KEYS`, value): the most preferred device key reported.
     device: Option<(usize, f64)>,
 }
@@ -284,16 +332,21 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
     let mut lookup = OpLookup::new(profile);
     let events = &profile.events;
     let parent_pos = parent_positions(events);
-    // Heap traffic of each event's children, summed into the parent.
+    // Heap traffic of each event's children, summed into the parent (size classes, rare, in
+    // a map by parent position).
     let mut child: Vec<ChildSums> = Vec::new();
+    let mut child_sizes: IntMap<u32, AllocSizes> = IntMap::default();
     if profile.alloc_tracking {
         child = vec![ChildSums::default(); events.len()];
         for (e, &p) in events.iter().zip(&parent_pos) {
-            if let (Some(a), true) = (e.alloc, p != u32::MAX) {
+            if let (Some(a), true) = (effective_alloc(e), p != u32::MAX) {
                 let c = &mut child[p as usize];
                 c.net = c.net.saturating_add(a.net_bytes());
                 c.allocated = c.allocated.saturating_add(a.allocated_bytes);
                 c.allocations = c.allocations.saturating_add(a.allocations);
+                if let Some(sz) = &e.alloc_sizes {
+                    child_sizes.entry(p).or_default().add(sz);
+                }
             }
         }
     }
@@ -342,6 +395,7 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
                 UTILIZATION => known.utilization = Some(v),
                 RESIDUAL => known.residual = Some(v),
                 "bits_gained" => known.bits = Some(v),
+                CONVERGED | DIVERGED => known.verdict = true,
                 _ => {}
             }
             if k == SIZE {
@@ -372,7 +426,7 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
         let o = &mut s.ops[op];
         let call = o.kept as f64;
         o.kept += 1;
-        if let Some(a) = e.alloc {
+        if let Some(a) = effective_alloc(e) {
             let c = child.get(i).copied().unwrap_or_default();
             let net = a.net_bytes().saturating_sub(c.net);
             o.alloc_events += 1;
@@ -387,6 +441,19 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
                 o.growing_calls += 1;
             }
             o.growth.add(call, o.self_net as f64);
+            o.mark_growth();
+            if e.process_alloc.is_some() {
+                o.process_events += 1;
+            }
+            o.incl_allocated = o.incl_allocated.saturating_add(a.allocated_bytes);
+            if let Some(sz) = &e.alloc_sizes {
+                let own = match child_sizes.get(&(i as u32)) {
+                    Some(c) => sz.saturating_sub(c),
+                    None => *sz,
+                };
+                o.sizes.add(&own);
+                o.size_events += 1;
+            }
         }
         let energy = known.energy;
         if let Some(b) = known.bytes {
@@ -426,8 +493,12 @@ pub(crate) fn scan(profile: &Profile) -> Scan {
                 bits: known.bits,
             });
         }
+        if known.verdict {
+            s.verdicts.push(i as u32);
+        }
         // Iterations repeat their index in every run with a different state: never repeats.
-        if has_args && e.kind != EventKind::AlgorithmStep {
+        // Only calls whose every argument is recorded can be told to repeat their arguments.
+        if has_args && e.args_recorded && e.kind != EventKind::AlgorithmStep {
             args.write_u64(op as u64);
             s.repeats
                 .entry(args.finish())

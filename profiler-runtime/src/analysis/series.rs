@@ -15,10 +15,10 @@ use serde::{Deserialize, Serialize};
 use crate::model::event::EventKind;
 use crate::model::profile::Profile;
 
-use crate::contract::{component_of, ENERGY_PJ, SIZE};
+use crate::contract::{component_of, CONVERGED, DIVERGED, ENERGY_PJ, SIZE, TEMPERATURE_K};
 
 use super::fit::median;
-use super::scan::{scan, Scan, StepRec};
+use super::scan::{effective_alloc, scan, Scan, StepRec};
 
 /// Energy by circuit component over the whole profile (exact: from aggregates), pJ.
 ///
@@ -114,7 +114,7 @@ pub(crate) fn scaling_series_scanned(profile: &Profile, sc: &Scan) -> Vec<Scalin
                     .filter(|e| !e.is_nan())
                     .collect();
                 let mut al: Vec<f64> = evs()
-                    .filter_map(|i| events[i].alloc.map(|a| a.allocated_bytes as f64))
+                    .filter_map(|i| effective_alloc(&events[i]).map(|a| a.allocated_bytes as f64))
                     .collect();
                 ScalingPoint {
                     n: f64::from_bits(size[0].1),
@@ -162,6 +162,39 @@ pub struct ConvergenceRun {
     pub n: Option<f64>,
     /// The iterations, in order.
     pub points: Vec<ConvergencePoint>,
+    /// What the solver said of the run, on its span (the iterations' parent), where kept.
+    #[serde(default)]
+    pub outcome: RunOutcome,
+}
+
+/// What a solver's own span says of its run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunOutcome {
+    /// The solver's verdict ([`CONVERGED`](crate::contract::CONVERGED)), where reported.
+    pub converged: Option<bool>,
+    /// Whether the solver reported it diverging ([`DIVERGED`](crate::contract::DIVERGED)).
+    pub diverged: bool,
+    /// The error the solver returned (`#[profile(err)]`), if it failed.
+    pub error: Option<String>,
+    /// The device temperature it ran at, where reported.
+    pub temperature_k: Option<f64>,
+}
+
+impl RunOutcome {
+    /// What `e` (a solver's span) says of its run.
+    pub fn of(e: &crate::model::event::ProfileEvent) -> RunOutcome {
+        RunOutcome {
+            converged: e.metric(CONVERGED).map(|v| v != 0.0),
+            diverged: e.metric(DIVERGED).is_some_and(|v| v != 0.0),
+            error: e.error.clone(),
+            temperature_k: e.metric(TEMPERATURE_K),
+        }
+    }
+
+    /// Whether the solve failed: it returned an error, diverged, or said it did not converge.
+    pub fn failed(&self) -> bool {
+        self.error.is_some() || self.diverged || self.converged == Some(false)
+    }
 }
 
 /// Convergence runs: `algorithm_step` events that report a `residual`, grouped by the run
@@ -254,6 +287,7 @@ pub(crate) fn convergence_runs_scanned(profile: &Profile, sc: &Scan) -> Vec<Conv
                 run_id,
                 n: run_ev.and_then(|r| r.metric(SIZE)),
                 points,
+                outcome: run_ev.map(RunOutcome::of).unwrap_or_default(),
             };
             (run_start, run)
         })
@@ -297,6 +331,10 @@ mod tests {
             alloc: None,
             error: None,
             panicked: false,
+            process_alloc: None,
+            alloc_sizes: None,
+            backtrace: None,
+            args_recorded: false,
         }
     }
 

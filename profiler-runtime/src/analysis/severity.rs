@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::event::PerformanceMetric;
+
 /// How much a bottleneck matters, from its share of the total it is measured against
 /// (profiled self time for time bottlenecks, reported energy for energy bottlenecks, allocated
 /// bytes for memory bottlenecks).
@@ -114,11 +116,61 @@ impl fmt::Display for Category {
     }
 }
 
-/// One finding: what, how bad, the numbers behind it, and what to do.
+/// How a finding knows what it says.
+///
+/// | basis | meaning |
+/// |---|---|
+/// | [`Measured`](Basis::Measured) | from what the profiler timed or counted, or what the code under profile reported (rram-sim's energies are its own model's) |
+/// | [`Modelled`](Basis::Modelled) | from a model with stated assumptions (watts per busy core, a machine balance) |
+/// | [`Heuristic`](Basis::Heuristic) | inferred from names or patterns that can be wrong (a name containing "json", a function assumed to depend only on its recorded arguments, growth whose fate is unknown) |
+///
+/// A heuristic finding never ranks above [`Severity::Medium`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// Timed, counted or reported.
+    Measured,
+    /// Computed from a model with stated assumptions.
+    Modelled,
+    /// Inferred from names or patterns.
+    Heuristic,
+}
+
+impl Basis {
+    /// `measured`, `modelled` or `heuristic`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Basis::Measured => "measured",
+            Basis::Modelled => "modelled",
+            Basis::Heuristic => "heuristic",
+        }
+    }
+}
+
+impl fmt::Display for Basis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The highest severity a finding on `basis` may have alone: [`Severity::Medium`] for a
+/// heuristic one.
+pub const fn severity_cap(basis: Basis) -> Severity {
+    match basis {
+        Basis::Heuristic => Severity::Medium,
+        Basis::Measured | Basis::Modelled => Severity::Critical,
+    }
+}
+
+/// One finding: what, how bad, the numbers behind it, how they are known, and what to do.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Bottleneck {
     /// What it is about.
     pub category: Category,
+    /// The performance metric it concerns (reports group findings by it).
+    pub metric: PerformanceMetric,
+    /// How it is known; a [`Basis::Heuristic`] finding is at most [`Severity::Medium`].
+    pub basis: Basis,
     /// How much it matters (see [`Severity`] for the thresholds).
     pub severity: Severity,
     /// The operation (span name) or component it concerns, if one.

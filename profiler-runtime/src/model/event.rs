@@ -102,6 +102,38 @@ pub enum PerformanceMetric {
     Scalability,
 }
 
+impl PerformanceMetric {
+    /// Every metric, in declaration order.
+    pub const ALL: [PerformanceMetric; 7] = [
+        PerformanceMetric::ExecutionTime,
+        PerformanceMetric::MemoryUsage,
+        PerformanceMetric::PowerConsumption,
+        PerformanceMetric::Throughput,
+        PerformanceMetric::Accuracy,
+        PerformanceMetric::Stability,
+        PerformanceMetric::Scalability,
+    ];
+
+    /// A heading for it: `execution time`, `memory usage`, ...
+    pub const fn label(self) -> &'static str {
+        match self {
+            PerformanceMetric::ExecutionTime => "execution time",
+            PerformanceMetric::MemoryUsage => "memory usage",
+            PerformanceMetric::PowerConsumption => "power consumption",
+            PerformanceMetric::Throughput => "throughput",
+            PerformanceMetric::Accuracy => "accuracy",
+            PerformanceMetric::Stability => "stability",
+            PerformanceMetric::Scalability => "scalability",
+        }
+    }
+}
+
+impl fmt::Display for PerformanceMetric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
 /// Heap traffic of one span on its thread while it was entered, from
 /// [`CountingAllocator`](crate::CountingAllocator). Inclusive of child spans; the profiler's own
 /// allocations are excluded.
@@ -134,11 +166,114 @@ impl AllocStats {
         }
     }
 
+    /// Field-wise saturating difference (`self` less `other`, never below 0).
+    pub fn saturating_sub(&self, other: &AllocStats) -> AllocStats {
+        AllocStats {
+            allocated_bytes: self.allocated_bytes.saturating_sub(other.allocated_bytes),
+            freed_bytes: self.freed_bytes.saturating_sub(other.freed_bytes),
+            allocations: self.allocations.saturating_sub(other.allocations),
+        }
+    }
+
     /// Field-wise sum.
     pub fn add(&mut self, other: &AllocStats) {
         self.allocated_bytes = self.allocated_bytes.saturating_add(other.allocated_bytes);
         self.freed_bytes = self.freed_bytes.saturating_add(other.freed_bytes);
         self.allocations = self.allocations.saturating_add(other.allocations);
+    }
+}
+
+/// Number of allocation size classes in [`AllocSizes`].
+pub const ALLOC_SIZE_CLASSES: usize = 16;
+
+/// Allocations counted by size class: class 0 holds sizes up to 8 bytes, class `k` (1 to 14)
+/// sizes in `(2^(k+2), 2^(k+3)]` bytes, and the last class everything above 128 KiB.
+///
+/// ```
+/// use profiler_runtime::model::event::AllocSizes;
+/// assert_eq!(AllocSizes::class_of(24), 2);
+/// assert_eq!(AllocSizes::class_bounds(2), (17, Some(32)));
+/// assert_eq!(AllocSizes::class_label(2), "17-32 B");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllocSizes {
+    /// Allocations per class.
+    pub counts: [u64; ALLOC_SIZE_CLASSES],
+}
+
+impl AllocSizes {
+    /// The size class of an allocation of `size` bytes.
+    #[inline(always)]
+    pub const fn class_of(size: u64) -> usize {
+        // ceil(log2(size)) for size >= 2, 0 for 0 and 1.
+        let ceil_log2 = if size <= 1 {
+            0
+        } else {
+            64 - (size - 1).leading_zeros() as usize
+        };
+        let c = ceil_log2.saturating_sub(3);
+        if c >= ALLOC_SIZE_CLASSES {
+            ALLOC_SIZE_CLASSES - 1
+        } else {
+            c
+        }
+    }
+
+    /// The smallest and largest size of class `k` (`None`: unbounded).
+    pub const fn class_bounds(k: usize) -> (u64, Option<u64>) {
+        if k == 0 {
+            (0, Some(8))
+        } else if k + 1 >= ALLOC_SIZE_CLASSES {
+            ((1 << (ALLOC_SIZE_CLASSES + 1)) + 1, None)
+        } else {
+            ((1 << (k + 2)) + 1, Some(1 << (k + 3)))
+        }
+    }
+
+    /// `17-32 B`, `> 128 KiB`.
+    pub fn class_label(k: usize) -> String {
+        let fmt = |b: u64| {
+            if b >= 1024 && b % 1024 == 0 {
+                format!("{} KiB", b / 1024)
+            } else {
+                format!("{b} B")
+            }
+        };
+        match Self::class_bounds(k) {
+            (lo, Some(hi)) if lo < 1024 && hi <= 1024 => format!("{lo}-{hi} B"),
+            (lo, Some(hi)) => format!("{}-{}", fmt(lo.saturating_sub(1)), fmt(hi)),
+            (lo, None) => format!("> {}", fmt(lo.saturating_sub(1))),
+        }
+    }
+
+    /// Allocations over every class.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().fold(0u64, |a, &c| a.saturating_add(c))
+    }
+
+    /// The counts since `earlier`, a reading of the same monotonic counters (wrapping).
+    pub fn since(&self, earlier: &AllocSizes) -> AllocSizes {
+        let mut out = *self;
+        for (o, e) in out.counts.iter_mut().zip(&earlier.counts) {
+            *o = o.wrapping_sub(*e);
+        }
+        out
+    }
+
+    /// Class-wise saturating sum.
+    pub fn add(&mut self, other: &AllocSizes) {
+        for (o, x) in self.counts.iter_mut().zip(&other.counts) {
+            *o = o.saturating_add(*x);
+        }
+    }
+
+    /// Class-wise saturating difference.
+    pub fn saturating_sub(&self, other: &AllocSizes) -> AllocSizes {
+        let mut out = *self;
+        for (o, x) in out.counts.iter_mut().zip(&other.counts) {
+            *o = o.saturating_sub(*x);
+        }
+        out
     }
 }
 
@@ -173,6 +308,25 @@ pub struct ProfileEvent {
     pub error: Option<String>,
     /// Whether the span closed while its thread was panicking.
     pub panicked: bool,
+    /// Heap traffic of the whole process (every thread) from the span's first enter to its
+    /// last exit, for spans that count it: `#[profile(alloc = "process")]`,
+    /// `profile_function`, `profile_algorithm` and the hardware profiler's calls. `None`
+    /// elsewhere, or without a `CountingAllocator`. Other threads' unrelated work in that window
+    /// counts too.
+    #[serde(default)]
+    pub process_alloc: Option<AllocStats>,
+    /// The allocations of [`process_alloc`](Self::process_alloc) by size class.
+    #[serde(default)]
+    pub alloc_sizes: Option<AllocSizes>,
+    /// Where the span was when it closed, for events slower than
+    /// [`ProfilerBuilder::backtrace_slower_than`](crate::ProfilerBuilder::backtrace_slower_than).
+    #[serde(default)]
+    pub backtrace: Option<String>,
+    /// Whether every argument of the function is recorded among the metrics (a `#[profile]`
+    /// function whose arguments are all numbers or bools, none skipped): only then can two calls
+    /// with equal metrics be told to have had equal arguments.
+    #[serde(default)]
+    pub args_recorded: bool,
 }
 
 impl ProfileEvent {
@@ -211,6 +365,10 @@ impl ProfileEvent {
             alloc: None,
             error: None,
             panicked: false,
+            process_alloc: None,
+            alloc_sizes: None,
+            backtrace: None,
+            args_recorded: false,
         }
     }
 

@@ -30,10 +30,15 @@ pub(crate) fn merge(loaded: &Profile, live: Profile) -> Profile {
     let id_offset = loaded.events.iter().map(|e| e.id).max().unwrap_or(0);
     let thread_offset = loaded.threads.iter().map(|t| t.id).max().unwrap_or(0);
     let mut out = loaded.clone();
+    out.cpu_watts_per_core = live.cpu_watts_per_core.or(out.cpu_watts_per_core);
+    // The live heap's growth says nothing of the loaded events' memory, nor the loaded one of
+    // the live events': a merged profile has none (its leak findings say so).
+    out.heap_growth_bytes = None;
     // Ids, times and counts from a file can be anything: every sum saturates.
     out.duration_ns = out.duration_ns.max(live.duration_ns.saturating_add(shift));
     out.dropped_events = out.dropped_events.saturating_add(live.dropped_events);
     out.alloc_tracking |= live.alloc_tracking;
+    out.warnings.extend(live.warnings.iter().cloned());
     out.samples.extend(shift_samples(&live, loaded));
     out.threads.extend(live.threads.into_iter().map(|mut t| {
         t.id = t.id.saturating_add(thread_offset);
@@ -245,7 +250,7 @@ fn merge_processes(mut inputs: Vec<Profile>) -> Result<Profile, ProfileError> {
         for mut r in records_of(&mut p) {
             if let Some(j) = out.processes.iter().position(|o| o.same_run(&r)) {
                 return Err(invalid(format!(
-                    "input {n} and the input of process {} hold the same run of {}                      (process start {} ns, profiler start {} ns): its events would count twice",
+                    "input {n} and the input of process {} hold the same run of {} (process start {} ns, profiler start {} ns): its events would count twice",
                     j + 1,
                     r.host_pid(),
                     r.process_started_at_unix_ns,
@@ -263,6 +268,12 @@ fn merge_processes(mut inputs: Vec<Profile>) -> Result<Profile, ProfileError> {
         out.dropped_events = out.dropped_events.saturating_add(p.dropped_events);
         out.raw_capacity = out.raw_capacity.saturating_add(p.raw_capacity);
         out.alloc_tracking |= p.alloc_tracking;
+        out.cpu_watts_per_core = out.cpu_watts_per_core.or(p.cpu_watts_per_core);
+        for w in &p.warnings {
+            if !out.warnings.contains(w) {
+                out.warnings.push(w.clone());
+            }
+        }
         if let Some(o) = &p.otlp {
             out.otlp.get_or_insert_with(Default::default).add(o);
         }

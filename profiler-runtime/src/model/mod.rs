@@ -5,6 +5,7 @@
 //! consistent snapshot of everything (events, aggregates, monitor samples, sessions, threads,
 //! system info). Nothing here records, reads the machine or renders.
 
+pub mod counters;
 pub mod energy;
 pub mod event;
 pub mod float;

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::counters::HardwareCounters;
 use crate::model::event::{EventKind, ProfileEvent};
 use crate::model::otlp_status::OtlpStatus;
 use crate::model::process::ProcessRecord;
@@ -35,6 +36,10 @@ pub struct SessionRecord {
     pub end_ns: Option<u64>,
     /// Events closed within the window (exact); `None` while running.
     pub events_count: Option<u64>,
+    /// Hardware counters over the session, or why there are none; `None` while running (and
+    /// in files written before they existed).
+    #[serde(default)]
+    pub hardware_counters: Option<HardwareCounters>,
 }
 
 /// Anything that can produce a [`Profile`] of its data as it is now: a live
@@ -82,6 +87,24 @@ pub struct Profile {
     pub samples: Vec<MonitorSample>,
     /// The raw events kept, ordered by start time.
     pub events: Vec<ProfileEvent>,
+    /// What the profiler could not see when the snapshot was taken, in words: a profiler never
+    /// attached to a subscriber, `#[profile]` spans a filter disabled (see
+    /// [`PerformanceProfiler::warnings`](crate::PerformanceProfiler::warnings)). Saved with the
+    /// profile, so `rram-prof report` shows them too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Power of one busy core for the modelled CPU energy, W, as set with
+    /// [`ProfilerBuilder::cpu_watts`](crate::ProfilerBuilder::cpu_watts); `None`: the default
+    /// ([`DEFAULT_WATTS_PER_CORE`](crate::model::energy::DEFAULT_WATTS_PER_CORE)).
+    #[serde(default)]
+    pub cpu_watts_per_core: Option<f64>,
+    /// Growth of the program's live heap (every thread, allocated less freed through the
+    /// `CountingAllocator`, the profiler's own allocations left out) from the profiler's start
+    /// (or the last [`load_profile_data`](crate::PerformanceProfiler::load_profile_data)) to
+    /// the snapshot: what stayed allocated over the profile, where a leak must show. `None`
+    /// without a counting allocator, and for merged profiles.
+    #[serde(default)]
+    pub heap_growth_bytes: Option<i64>,
 }
 
 impl Profile {
@@ -102,6 +125,9 @@ impl Profile {
             operations: Vec::new(),
             samples: Vec::new(),
             events: Vec::new(),
+            warnings: Vec::new(),
+            cpu_watts_per_core: None,
+            heap_growth_bytes: None,
         }
     }
 
@@ -144,6 +170,52 @@ impl Profile {
         self.operations
             .iter()
             .fold(0.0, |t, o| saturating_fadd(t, o.metric_sum(key)))
+    }
+
+    /// The span path of event `event_id`: the names of its outermost ancestor down to itself.
+    /// Ancestors not kept in [`events`](Self::events) end the path where the chain breaks;
+    /// an unknown id gives an empty path.
+    ///
+    /// ```
+    /// use profiler_runtime::{EventKind, Profile, ProfileEvent};
+    /// let mut p = Profile::empty();
+    /// let solve = ProfileEvent::new(1, "hp_inv".into(), EventKind::Computation, 1, 0, 100);
+    /// let mut step = ProfileEvent::new(2, "hp_inv.iteration".into(), EventKind::AlgorithmStep, 1, 10, 20);
+    /// step.parent = Some(1);
+    /// p.events = vec![solve, step];
+    /// assert_eq!(p.stack_of(2), ["hp_inv", "hp_inv.iteration"]);
+    /// assert!(p.stack_of(7).is_empty());
+    /// ```
+    pub fn stack_of(&self, event_id: u64) -> Vec<&str> {
+        let by_id: std::collections::HashMap<u64, &ProfileEvent> =
+            self.events.iter().map(|e| (e.id, e)).collect();
+        let mut path = Vec::new();
+        let mut next = by_id.get(&event_id).copied();
+        // At most one step per event: a malformed (cyclic) chain cannot loop forever.
+        while let Some(e) = next {
+            if path.len() >= self.events.len() {
+                break;
+            }
+            path.push(&*e.name);
+            next = e.parent.and_then(|p| by_id.get(&p).copied());
+        }
+        path.reverse();
+        path
+    }
+
+    /// The profile's warnings, and one more when it has no events at all (`total_events`):
+    /// what reports and analyses print first.
+    #[cfg_attr(not(feature = "analysis"), allow(dead_code))]
+    pub(crate) fn warnings_for_readers(&self, total_events: u64) -> Vec<String> {
+        let mut w = self.warnings.clone();
+        if total_events == 0 && w.is_empty() {
+            w.push(
+                "no events were recorded: no `#[profile]` function, `record_event` or \
+                 `profile_function` ran while this profiler was recording"
+                    .to_owned(),
+            );
+        }
+        w
     }
 
     /// Peak RSS among the monitor's samples, bytes.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::counters::HardwareCounters;
 use crate::model::event::{EventKind, ProfileEvent};
 use crate::model::stats::OperationStats;
 
@@ -48,6 +49,14 @@ pub struct SessionResults {
     pub events: Vec<ProfileEvent>,
     /// Summary figures.
     pub metrics_summary: MetricsSummary,
+    /// What the profiler could not see in this window, in words (empty when all is well):
+    /// see [`PerformanceProfiler::warnings`](crate::PerformanceProfiler::warnings).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Cycles, instructions and cache references and misses over the session (the thread that
+    /// started it and the threads it started meanwhile), or why they are unavailable.
+    #[serde(default)]
+    pub hardware_counters: Option<HardwareCounters>,
 }
 
 /// A running session.

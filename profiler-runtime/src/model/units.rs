@@ -29,6 +29,8 @@ pub fn fmt_bytes(b: f64) -> String {
 
 /// Formats picojoules with a readable unit.
 pub fn fmt_pj(pj: f64) -> String {
+    // A sum of nothing can be -0.0: print it as 0.
+    let pj = if pj == 0.0 { 0.0 } else { pj };
     let a = pj.abs();
     if a < 1e3 {
         format!("{pj:.1} pJ")

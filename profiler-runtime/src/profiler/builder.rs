@@ -8,7 +8,7 @@ use crate::record::collector::Collector;
 #[cfg(feature = "monitor")]
 use crate::sys::monitor::Monitor;
 
-use super::{Inner, PerformanceProfiler, SessionBook};
+use super::{DataBook, Inner, PerformanceProfiler, SessionBook};
 
 /// Default capacity of the raw event buffer.
 pub const DEFAULT_RAW_CAPACITY: usize = 262_144;
@@ -38,6 +38,8 @@ pub struct ProfilerBuilder {
     otlp: Option<String>,
     #[cfg(feature = "otlp")]
     pub(crate) otlp_options: crate::output::otlp::OtlpOptions,
+    backtrace_slower_than: Option<Duration>,
+    cpu_watts: Option<f64>,
 }
 
 impl Default for ProfilerBuilder {
@@ -51,6 +53,8 @@ impl Default for ProfilerBuilder {
             otlp: None,
             #[cfg(feature = "otlp")]
             otlp_options: crate::output::otlp::OtlpOptions::default(),
+            backtrace_slower_than: None,
+            cpu_watts: None,
         }
     }
 }
@@ -94,6 +98,44 @@ impl ProfilerBuilder {
     /// No background monitor thread (no RSS/CPU samples).
     pub fn without_monitor(mut self) -> Self {
         self.monitor_interval = None;
+        self
+    }
+
+    /// Captures a backtrace (as [`ProfileEvent::backtrace`](crate::ProfileEvent::backtrace))
+    /// of every event that takes at least `threshold`, at its close. Only slow events pay for
+    /// it (tens of microseconds each, plus symbol lookup when a snapshot first reads them);
+    /// the fast path of the others gains one comparison.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use profiler_runtime::{profile, PerformanceProfiler};
+    ///
+    /// #[profile]
+    /// fn slow() { std::thread::sleep(Duration::from_millis(20)); }
+    /// #[profile]
+    /// fn fast() {}
+    ///
+    /// let p = PerformanceProfiler::builder()
+    ///     .backtrace_slower_than(Duration::from_millis(10))
+    ///     .build()
+    ///     .unwrap();
+    /// p.in_scope(|| { slow(); fast(); });
+    /// let snap = p.snapshot();
+    /// assert!(snap.events_named("slow").all(|e| e.backtrace.is_some()));
+    /// assert!(snap.events_named("fast").all(|e| e.backtrace.is_none()));
+    /// ```
+    pub fn backtrace_slower_than(mut self, threshold: Duration) -> Self {
+        self.backtrace_slower_than = Some(threshold);
+        self
+    }
+
+    /// Power of one busy core, W, for the modelled CPU energy where RAPL cannot be read
+    /// (default [`DEFAULT_WATTS_PER_CORE`](crate::model::energy::DEFAULT_WATTS_PER_CORE)).
+    /// Kept in the profile ([`Profile::cpu_watts_per_core`](crate::Profile::cpu_watts_per_core)),
+    /// so reports of a saved profile model it the same way; the CLI's `--cpu-watts` overrides
+    /// it. Must be positive and finite (at most 1000 W).
+    pub fn cpu_watts(mut self, watts_per_core: f64) -> Self {
+        self.cpu_watts = Some(watts_per_core);
         self
     }
 
@@ -144,6 +186,13 @@ impl ProfilerBuilder {
                 )));
             }
         }
+        if let Some(w) = self.cpu_watts {
+            if !(w.is_finite() && w > 0.0 && w <= 1000.0) {
+                return Err(ProfileError::InvalidConfig(format!(
+                    "cpu_watts must be a power per busy core in (0, 1000] W, got {w}"
+                )));
+            }
+        }
         if self.journal_interval < Duration::from_millis(1) {
             return Err(ProfileError::InvalidConfig(format!(
                 "journal_interval must be at least 1 ms, got {:?}",
@@ -188,6 +237,9 @@ impl ProfilerBuilder {
                 "OTLP endpoint `{url}` needs the `otlp` feature of profiler-runtime"
             )));
         }
+        if let Some(t) = self.backtrace_slower_than {
+            collector.set_backtrace_threshold(t);
+        }
         #[cfg(feature = "monitor")]
         let monitor = match self.monitor_interval {
             Some(i) => Some(Monitor::start(collector.clone(), i)?),
@@ -203,7 +255,11 @@ impl ProfilerBuilder {
                 raw_capacity: self.raw_capacity,
                 sessions,
                 system: OnceLock::new(),
-                loaded: Mutex::new(None),
+                data: Mutex::new(DataBook {
+                    heap_start: crate::record::heap::user_net(),
+                    ..DataBook::default()
+                }),
+                cpu_watts: self.cpu_watts,
                 #[cfg(feature = "monitor")]
                 _monitor: monitor,
             }),

@@ -11,6 +11,7 @@ use crate::model::event::{AllocStats, EventKind};
 use crate::model::session::{MetricsSummary, SessionResults};
 use crate::record::alloc;
 use crate::record::collector::Collector;
+use crate::record::frame::Frame;
 use crate::record::ids::SpanKey;
 use crate::record::slot::with_slot;
 use crate::sys::rss::current_rss_bytes;
@@ -21,7 +22,8 @@ use super::PerformanceProfiler;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MemorySource {
-    /// The `CountingAllocator`: exact heap bytes on the calling thread.
+    /// The `CountingAllocator`: exact heap bytes (of the calling thread for
+    /// `profile_function`'s `memory_delta_bytes`, of every thread for a `ScalingStudy`).
     Allocator,
     /// Process RSS before and after: coarse, includes other threads.
     Rss,
@@ -38,8 +40,13 @@ pub struct FunctionMetrics {
     pub memory_delta_bytes: i64,
     /// Bytes allocated during the call; `None` without a `CountingAllocator`.
     pub allocated_bytes: Option<u64>,
-    /// Full heap traffic; `None` without a `CountingAllocator`.
+    /// Full heap traffic of the calling thread; `None` without a `CountingAllocator`.
     pub alloc: Option<AllocStats>,
+    /// Heap traffic of the whole process (every thread: workers the call started, thread
+    /// pools, and anything else running meanwhile) during the call; `None` without a
+    /// `CountingAllocator`.
+    #[serde(default)]
+    pub process_alloc: Option<AllocStats>,
     /// Where `memory_delta_bytes` came from.
     pub memory_source: MemorySource,
 }
@@ -107,6 +114,8 @@ impl PerformanceProfiler {
             let event_id = slot.next_event_id();
             slot.push_entered(span);
             let frame = slot.open_frame(span, event_id, parent, parent_span, op);
+            // The call counts every thread's allocations (the event's `process_alloc`).
+            frame.opts = Frame::PROCESS_ALLOC;
             frame.enter(c.clock.raw());
             span
         });
@@ -116,7 +125,7 @@ impl PerformanceProfiler {
             done: false,
         };
         let r = f();
-        let alloc = guard.finish(false);
+        let (alloc, process_alloc) = guard.finish(false);
         let execution_time = t0.elapsed();
         let (memory_delta_bytes, memory_source) = match (alloc, rss_before) {
             (Some(a), _) => (a.net_bytes(), MemorySource::Allocator),
@@ -133,6 +142,7 @@ impl PerformanceProfiler {
                 memory_delta_bytes,
                 allocated_bytes: alloc.map(|a| a.allocated_bytes),
                 alloc,
+                process_alloc,
                 memory_source,
             },
         )
@@ -159,6 +169,10 @@ fn unreachable_session(name: &str) -> SessionResults {
             dropped_events: 0,
             operations: Vec::new(),
         },
+        warnings: vec![format!(
+            "session `{name}` was stopped by the profiled code itself, so its results are empty"
+        )],
+        hardware_counters: None,
     }
 }
 
@@ -170,9 +184,12 @@ struct VirtualGuard {
 }
 
 impl VirtualGuard {
-    fn finish(&mut self, panicked: bool) -> Option<AllocStats> {
+    /// Closes the frame; returns the calling thread's and the whole process's heap traffic.
+    fn finish(&mut self, panicked: bool) -> (Option<AllocStats>, Option<AllocStats>) {
         self.done = true;
-        let span = self.span?;
+        let Some(span) = self.span else {
+            return (None, None);
+        };
         let c = &self.collector;
         let now = c.clock.raw();
         with_slot(c, |slot| {
@@ -181,14 +198,16 @@ impl VirtualGuard {
             frame.exit(now);
             slot.pop_entered(span);
             let alloc = alloc::is_active().then_some(frame.alloc);
+            let process = frame.process_alloc();
             let parent_span = frame.parent_span;
             let wall = slot.close_frame(c, frame, panicked);
             if let Some(parent) = slot.frame_mut(parent_span) {
                 parent.credit_child(wall, &c.clock);
             }
-            alloc
+            Some((alloc, process))
         })
         .flatten()
+        .unwrap_or((None, None))
     }
 }
 

@@ -5,10 +5,15 @@
 //! reports, charts, save/load and scaling studies.
 
 mod builder;
+#[cfg(feature = "persist")]
+mod data;
 mod function;
+#[cfg(feature = "persist")]
+mod save_guard;
 mod sessions;
 #[cfg(feature = "analysis")]
 mod study;
+mod warnings;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -17,18 +22,23 @@ use tracing_subscriber::Registry;
 
 use crate::error::ProfileError;
 use crate::model::profile::{Profile, ProfileSource, SessionRecord, FORMAT_VERSION};
-use crate::model::session::ActiveSession;
+use crate::model::session::{window, ActiveSession};
+use crate::model::stats::OperationStats;
 use crate::model::system::SystemInfo;
 use crate::record::alloc;
 use crate::record::collector::{lock, Collector};
+use crate::record::heap::{user_growth_since, user_net};
 use crate::record::layer::ProfilerLayer;
 #[cfg(feature = "monitor")]
 use crate::sys::monitor::Monitor;
+use crate::sys::perf::SessionCounters;
 
 pub use builder::{
     ProfilerBuilder, DEFAULT_MAX_OPERATIONS, DEFAULT_MONITOR_INTERVAL, DEFAULT_RAW_CAPACITY,
 };
 pub use function::{AlgorithmResults, FunctionMetrics, MemorySource};
+#[cfg(feature = "persist")]
+pub use save_guard::SaveOnDrop;
 #[cfg(feature = "analysis")]
 pub use study::{
     ScalingMeasurement, ScalingOutcome, ScalingResults, ScalingStudy, SeriesFit, StudyRun,
@@ -37,7 +47,8 @@ pub use study::{
 
 #[derive(Default)]
 struct SessionBook {
-    active: Vec<ActiveSession>,
+    /// Running sessions with their hardware counters.
+    active: Vec<(ActiveSession, SessionCounters)>,
     finished: Vec<SessionRecord>,
 }
 
@@ -45,14 +56,33 @@ impl SessionBook {
     /// Every session, finished then running.
     fn records(&self) -> Vec<SessionRecord> {
         let mut s = self.finished.clone();
-        s.extend(self.active.iter().map(|a| SessionRecord {
+        s.extend(self.active.iter().map(|(a, _)| SessionRecord {
             name: a.name.clone(),
             start_ns: a.start_ns,
             end_ns: None,
             events_count: None,
+            hardware_counters: None,
         }));
         s
     }
+}
+
+/// What the profiler shows besides its live recording: a loaded profile, and where the live
+/// recording starts counting (everything before a replacing load is hidden).
+#[derive(Default)]
+struct DataBook {
+    loaded: Option<Profile>,
+    cut: Option<Cut>,
+    /// User code's net heap reading at the start of what is shown live.
+    heap_start: Option<u64>,
+}
+
+/// The live recording as it was when a load replaced it: later snapshots show only what came
+/// after (aggregates as windows over these, raw events and samples from `ns` on).
+struct Cut {
+    ops: Vec<OperationStats>,
+    ns: u64,
+    dropped: u64,
 }
 
 struct Inner {
@@ -66,7 +96,9 @@ struct Inner {
     raw_capacity: usize,
     sessions: Arc<Mutex<SessionBook>>,
     system: OnceLock<SystemInfo>,
-    loaded: Mutex<Option<Profile>>,
+    data: Mutex<DataBook>,
+    /// Watts per busy core for the modelled CPU energy (`None`: the default).
+    cpu_watts: Option<f64>,
     // Dropped last-but-not-least: stops and joins the monitor thread.
     #[cfg(feature = "monitor")]
     _monitor: Option<Monitor>,
@@ -151,16 +183,33 @@ impl PerformanceProfiler {
         tracing::subscriber::with_default(self.subscriber(), f)
     }
 
-    /// Everything so far: events, exact aggregates, samples, sessions, system info.
+    /// Everything so far: events, exact aggregates, samples, sessions, system info (after
+    /// [`load_profile_data`](Self::load_profile_data), the loaded profile followed by what was
+    /// recorded since).
+    ///
+    /// Its memory is not charged to the calling thread's spans, but it is the caller's in the
+    /// process-wide heap (as every value the profiler returns is), so dropping it later
+    /// balances the books of the live-heap readings.
     pub fn snapshot(&self) -> Profile {
-        let _own = crate::record::alloc::OwnAllocations::begin();
+        let _returned = crate::record::alloc::OwnAllocations::returned();
+        {
+            let _own = crate::record::alloc::OwnAllocations::begin();
+            self.inner.system.get_or_init(SystemInfo::collect);
+        }
         let c = &self.inner.collector;
-        let snap = c.snapshot();
+        let mut snap = c.snapshot();
         let sessions = lock(&self.inner.sessions).records();
         let system = self.inner.system.get_or_init(SystemInfo::collect).clone();
         let process =
             crate::sys::this_process(&system.hostname, c.clock.epoch_unix_ns(), c.clock.source());
-        let live = Profile {
+        let data = lock(&self.inner.data);
+        if let Some(cut) = &data.cut {
+            snap.operations = window(&snap.operations, &cut.ops);
+            snap.events.retain(|e| e.end_ns >= cut.ns);
+            snap.samples.retain(|s| s.t_ns >= cut.ns);
+            snap.dropped = snap.dropped.saturating_sub(cut.dropped);
+        }
+        let mut live = Profile {
             format_version: FORMAT_VERSION,
             started_at_unix_ns: c.clock.epoch_unix_ns(),
             duration_ns: c.clock.now_ns(),
@@ -175,17 +224,53 @@ impl PerformanceProfiler {
             operations: snap.operations,
             samples: snap.samples,
             events: snap.events,
+            cpu_watts_per_core: self.inner.cpu_watts,
+            heap_growth_bytes: user_growth_since(data.heap_start),
+            warnings: Vec::new(),
         };
-        match &*lock(&self.inner.loaded) {
+        live.warnings = self.warnings(live.total_events());
+        match &data.loaded {
             Some(loaded) => crate::model::merge::merge(loaded, live),
             None => live,
         }
     }
 
+    /// Replaces everything this profiler shows with `profile`: what was recorded so far is
+    /// hidden from now on (sessions that finished included), and later recording follows the
+    /// loaded data.
+    #[cfg_attr(not(feature = "persist"), allow(dead_code))]
+    pub(crate) fn replace_data(&self, profile: Profile) {
+        let _own = crate::record::alloc::OwnAllocations::begin();
+        let c = &self.inner.collector;
+        let snap = c.snapshot();
+        let cut = Cut {
+            ops: snap.operations,
+            ns: c.clock.now_ns(),
+            dropped: snap.dropped,
+        };
+        lock(&self.inner.sessions).finished.clear();
+        let mut data = lock(&self.inner.data);
+        data.loaded = Some(profile);
+        data.cut = Some(cut);
+        data.heap_start = user_net();
+    }
+
+    /// Adds `profile` to what this profiler shows: the live recording stays, and any profile
+    /// loaded or merged before stays too.
+    #[cfg_attr(not(feature = "persist"), allow(dead_code))]
+    pub(crate) fn merge_data(&self, profile: Profile) {
+        let _own = crate::record::alloc::OwnAllocations::begin();
+        let mut data = lock(&self.inner.data);
+        data.loaded = Some(match data.loaded.take() {
+            Some(earlier) => crate::model::merge::merge(&earlier, profile),
+            None => profile,
+        });
+    }
+
     /// The performance report over everything so far.
     #[cfg(feature = "analysis")]
     pub fn get_performance_report(&self) -> crate::report::PerformanceReport {
-        let _own = crate::record::alloc::OwnAllocations::begin();
+        let _returned = crate::record::alloc::OwnAllocations::returned();
         crate::report::PerformanceReport::from_profile(&self.snapshot())
     }
 
@@ -217,11 +302,6 @@ impl PerformanceProfiler {
     #[cfg(feature = "persist")]
     pub(crate) fn journal_handle(&self) -> Option<&crate::output::journal::JournalHandle> {
         self.inner.journal.as_ref()
-    }
-
-    #[cfg_attr(not(feature = "persist"), allow(dead_code))]
-    pub(crate) fn set_loaded(&self, profile: Profile) {
-        *lock(&self.inner.loaded) = Some(profile);
     }
 }
 

@@ -13,6 +13,7 @@ use crate::record::collector::lock;
 use crate::record::frame::Frame;
 use crate::record::ids::SpanKey;
 use crate::record::slot::with_slot;
+use crate::sys::perf::SessionCounters;
 use crate::sys::rss::current_rss_bytes;
 
 use super::PerformanceProfiler;
@@ -22,37 +23,54 @@ impl PerformanceProfiler {
     /// already running nests a new window under the same name (stopped innermost first).
     pub fn start_profiling(&self, name: impl Into<String>) {
         let _own = crate::record::alloc::OwnAllocations::begin();
+        let counters = SessionCounters::start();
         let baseline = self.inner.collector.aggregates();
         let start_ns = self.inner.collector.clock.now_ns();
-        lock(&self.inner.sessions).active.push(ActiveSession {
-            name: name.into(),
-            start_ns,
-            baseline,
-        });
+        lock(&self.inner.sessions).active.push((
+            ActiveSession {
+                name: name.into(),
+                start_ns,
+                baseline,
+            },
+            counters,
+        ));
     }
 
     /// Stops the innermost running session named `name` and returns its results.
+    ///
+    /// The results are not charged to the calling thread's spans (they are the caller's in the
+    /// process-wide heap, like every value the profiler returns).
     pub fn stop_profiling(&self, name: &str) -> Result<SessionResults, ProfileError> {
-        let _own = crate::record::alloc::OwnAllocations::begin();
+        let _returned = crate::record::alloc::OwnAllocations::returned();
         let c = &self.inner.collector;
-        let session = {
+        let (session, counters) = {
             let mut book = lock(&self.inner.sessions);
             let i = book
                 .active
                 .iter()
-                .rposition(|s| s.name == name)
+                .rposition(|(s, _)| s.name == name)
                 .ok_or_else(|| ProfileError::NoSuchSession(name.to_owned()))?;
             book.active.remove(i)
         };
+        let hardware_counters = counters.read();
+        let ActiveSession {
+            start_ns, baseline, ..
+        } = session;
         let snap = c.snapshot();
         let end_ns = c.clock.now_ns();
-        let ops = window(&snap.operations, &session.baseline);
+        let ops = window(&snap.operations, &baseline);
+        {
+            // The session's own state goes as it came: as the profiler's.
+            let _own = crate::record::alloc::OwnAllocations::begin();
+            drop(baseline);
+            drop(counters);
+        }
         let events_count: u64 = ops.iter().map(|o| o.count).sum();
         let total_ns: u64 = ops.iter().map(|o| o.total_ns).sum();
         let events: Vec<_> = snap
             .events
             .into_iter()
-            .filter(|e| e.end_ns >= session.start_ns && e.end_ns <= end_ns)
+            .filter(|e| e.end_ns >= start_ns && e.end_ns <= end_ns)
             .collect();
         let mut events_by_kind = std::collections::BTreeMap::new();
         for o in &ops {
@@ -63,7 +81,7 @@ impl PerformanceProfiler {
         let sampled_peak = snap
             .samples
             .iter()
-            .filter(|s| s.t_ns >= session.start_ns && s.t_ns <= end_ns)
+            .filter(|s| s.t_ns >= start_ns && s.t_ns <= end_ns)
             .map(|s| s.rss_bytes)
             .max()
             .unwrap_or(0);
@@ -82,8 +100,8 @@ impl PerformanceProfiler {
         };
         let results = SessionResults {
             session_name: name.to_owned(),
-            start_ns: session.start_ns,
-            total_time: Duration::from_nanos(end_ns.saturating_sub(session.start_ns)),
+            start_ns,
+            total_time: Duration::from_nanos(end_ns.saturating_sub(start_ns)),
             events_count,
             average_event_time,
             peak_memory_bytes,
@@ -97,12 +115,16 @@ impl PerformanceProfiler {
                 operations: ops,
             },
             events,
+            warnings: self.warnings(events_count),
+            hardware_counters: Some(hardware_counters.clone()),
         };
+        let _own = crate::record::alloc::OwnAllocations::begin();
         lock(&self.inner.sessions).finished.push(SessionRecord {
             name: name.to_owned(),
-            start_ns: session.start_ns,
+            start_ns,
             end_ns: Some(end_ns),
             events_count: Some(events_count),
+            hardware_counters: Some(hardware_counters),
         });
         Ok(results)
     }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ProfileError;
 use crate::profiler::{MemorySource, PerformanceProfiler};
-use crate::record::alloc;
+use crate::record::heap;
 use crate::sys::rss::current_rss_bytes;
 
 use crate::analysis::{find_trend_break, TrendBreak, BREAK_TOLERANCE};
@@ -71,9 +71,12 @@ pub struct ScalingMeasurement {
     /// Fastest run by wall time, ns (parallel efficiency uses it whatever the clock).
     #[serde(default)]
     pub wall_time_ns: u64,
-    /// Median bytes allocated by the calling thread during a run (with a `CountingAllocator`).
+    /// Bytes allocated during a run by every thread of the process (the workload's own worker
+    /// threads and thread pools included), with a `CountingAllocator`: the fewest of any repeat,
+    /// as time is the fastest, so a one-time allocation (a thread pool's per-thread scratch on
+    /// its first use, a cache filled once) that falls in one repeat does not bend the fit.
     pub allocated_bytes: Option<u64>,
-    /// Median net heap growth of the calling thread during a run.
+    /// Median net heap growth of the process during a run.
     pub net_bytes: Option<i64>,
     /// Median RSS growth during a run, where no counting allocator is installed.
     pub rss_delta_bytes: Option<i64>,
@@ -190,8 +193,10 @@ impl ScalingResults {
 /// Each (size, threads) pair runs `repeats` times (default 3) after one untimed warm-up run at
 /// the first size. Time is the fastest repeat (the least disturbed; the median is kept too),
 /// by wall time or, with [`clock`](Self::clock), the calling thread's CPU time;
-/// memory is the calling thread's allocated bytes from the `CountingAllocator` where installed,
-/// else RSS growth; energy is what the workload returns ([`ScalingOutcome`]), or else the
+/// memory is the bytes allocated by every thread of the process during the run (so work on
+/// `std::thread::scope` workers, rayon or faer's pool counts; the fewest of any repeat) from
+/// the `CountingAllocator` where installed, else RSS growth; energy is what the workload
+/// returns ([`ScalingOutcome`]), or else the
 /// `energy_pj` recorded by the profiler given with [`profiler`](Self::profiler) during the run.
 /// Power laws are fitted in log-log space; a trend break is reported per
 /// [`find_trend_break`](crate::analysis::find_trend_break) with tolerance
@@ -354,7 +359,7 @@ impl<'p> ScalingStudy<'p> {
                     threads: t,
                     repeat,
                 };
-                let a0 = alloc::thread_counters();
+                let a0 = heap::totals();
                 let rss0 = if a0.is_none() {
                     current_rss_bytes()
                 } else {
@@ -375,6 +380,8 @@ impl<'p> ScalingStudy<'p> {
                     (Some(a), Some(b)) => b.saturating_sub(a),
                     _ => wall_ns,
                 };
+                // Before the session's results exist: they are not the workload's memory.
+                let a1 = heap::totals();
                 let recorded = self
                     .profiler
                     .and_then(|p| p.stop_profiling(&session).ok())
@@ -385,9 +392,9 @@ impl<'p> ScalingStudy<'p> {
                 if let Some(e) = out.energy_pj().or(recorded) {
                     acc.energy.push(e);
                 }
-                match (a0, alloc::thread_counters()) {
+                match (a0, a1) {
                     (Some(a), Some(b)) => {
-                        let d = b.since(&a);
+                        let (d, _) = b.since(&a);
                         acc.alloc.push(d.allocated_bytes as f64);
                         acc.net.push(d.net_bytes() as f64);
                         memory_source = MemorySource::Allocator;
@@ -499,7 +506,12 @@ impl RunSamples {
             median_time_ns: sorted.get(sorted.len() / 2).copied().unwrap_or(0),
             times_ns: self.times,
             wall_time_ns: self.wall.iter().copied().min().unwrap_or(0),
-            allocated_bytes: median(&mut self.alloc).map(|x| x as u64),
+            allocated_bytes: self
+                .alloc
+                .iter()
+                .copied()
+                .reduce(f64::min)
+                .map(|x| x as u64),
             net_bytes: median(&mut self.net).map(|x| x as i64),
             rss_delta_bytes: median(&mut self.rss).map(|x| x as i64),
             energy_pj: median(&mut self.energy),

@@ -211,6 +211,10 @@ pub(crate) struct Collector {
     ring: Mutex<Ring>,
     worker: FoldWorker,
     samples: Mutex<Vec<MonitorSample>>,
+    /// Whether a layer of this collector has been attached to a subscriber.
+    pub(crate) attached: std::sync::atomic::AtomicBool,
+    /// Events at least this long (raw ticks) get a backtrace; `u64::MAX`: none.
+    backtrace_ticks: AtomicU64,
 }
 
 impl Collector {
@@ -229,7 +233,27 @@ impl Collector {
             ring: Mutex::new(Ring::new(raw_capacity)),
             worker: FoldWorker::new(),
             samples: Mutex::new(Vec::new()),
+            attached: std::sync::atomic::AtomicBool::new(false),
+            backtrace_ticks: AtomicU64::new(u64::MAX),
         })
+    }
+
+    /// Events at least this many raw ticks long get a backtrace at their close.
+    #[inline(always)]
+    pub(crate) fn backtrace_ticks(&self) -> u64 {
+        self.backtrace_ticks.load(Ordering::Relaxed)
+    }
+
+    /// Takes a backtrace of every event slower than `threshold` from now on.
+    pub(crate) fn set_backtrace_threshold(&self, threshold: std::time::Duration) {
+        // ns to raw ticks through the clock's scale over a long span (linear).
+        const SPAN: u64 = 1 << 32;
+        let ns_per_span = u128::from(self.clock.ticks_ns(SPAN).max(1));
+        let ticks = threshold.as_nanos().saturating_mul(u128::from(SPAN)) / ns_per_span;
+        self.backtrace_ticks.store(
+            u64::try_from(ticks).unwrap_or(u64::MAX).max(1),
+            Ordering::Relaxed,
+        );
     }
 
     /// The dense index of an operation, interning it on first sight (or, beyond the cap on
@@ -514,6 +538,12 @@ fn to_public(table: &OpTable, clock: &ProfClock, e: EventRef<'_>) -> ProfileEven
     ev.alloc = e.alloc();
     ev.error = e.error().map(str::to_owned);
     ev.panicked = r.flags & RawEvent::PANICKED != 0;
+    ev.args_recorded = r.flags & RawEvent::ARGS_RECORDED != 0;
+    if let Some(p) = e.process() {
+        ev.process_alloc = Some(p.stats);
+        ev.alloc_sizes = Some(p.sizes);
+    }
+    ev.backtrace = e.backtrace();
     ev
 }
 

@@ -1,14 +1,24 @@
 //! Per-span state while a span is open, and how it becomes a [`RawEvent`] (plus, for a span
 //! that allocated, carried metrics or failed, its [`Aux`] and maybe an [`Extra`]).
 
+use std::backtrace::Backtrace;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::model::event::AllocStats;
 use crate::record::alloc;
 use crate::record::clock::ProfClock;
 use crate::record::collector::MetricBuf;
+use crate::record::heap::{self, HeapTotals};
 use crate::record::ids::{EventId, SpanKey};
-use crate::record::raw::{Aux, Extra, RawEvent, INLINE_METRICS};
+use crate::record::raw::{Aux, Extra, ProcessAlloc, RawEvent, INLINE_METRICS};
+
+/// The process-wide heap counters at a span's first enter and at its last exit so far.
+#[derive(Debug)]
+pub(crate) struct ProcessWindow {
+    start: HeapTotals,
+    end: HeapTotals,
+}
 
 /// State of one open span (or one `profile_function` call).
 #[derive(Debug)]
@@ -37,9 +47,21 @@ pub(crate) struct Frame {
     pub tracking: bool,
     pub metrics: MetricBuf,
     pub error: Option<Box<str>>,
+    /// Options from the callsite ([`Frame::PROCESS_ALLOC`], [`Frame::ARGS_RECORDED`]).
+    pub opts: u8,
+    /// Every thread's heap counters at the first enter and the last exit (spans with
+    /// [`Frame::PROCESS_ALLOC`], where a counting allocator is installed).
+    process: Option<Box<ProcessWindow>>,
+    /// A backtrace taken at the close of a slow event.
+    pub backtrace: Option<Arc<Backtrace>>,
 }
 
 impl Frame {
+    /// Count every thread's allocations while the span is open (`alloc = "process"`).
+    pub(crate) const PROCESS_ALLOC: u8 = 1;
+    /// Every argument of the function is among the span's fields.
+    pub(crate) const ARGS_RECORDED: u8 = 2;
+
     #[inline(always)]
     pub(crate) fn new(
         span: SpanKey,
@@ -65,6 +87,9 @@ impl Frame {
             tracking: false,
             metrics: MetricBuf::new(),
             error: None,
+            opts: 0,
+            process: None,
+            backtrace: None,
         }
     }
 
@@ -92,7 +117,9 @@ impl Frame {
         self.depth = 0;
         self.alloc = AllocStats::default();
         self.tracking = false;
+        self.opts = 0;
         debug_assert!(self.metrics.is_empty() && self.error.is_none());
+        debug_assert!(self.process.is_none() && self.backtrace.is_none());
     }
 
     /// Marks an enter at raw time `now`.
@@ -101,11 +128,39 @@ impl Frame {
         if self.depth == 0 {
             if self.start_raw == 0 {
                 self.start_raw = now;
+                if self.opts & Frame::PROCESS_ALLOC != 0 {
+                    self.process_begin();
+                }
             }
             self.enter_raw = now;
             self.alloc_begin();
         }
         self.depth += 1;
+    }
+
+    /// Reads every thread's heap counters at the first enter of a span that counts them.
+    #[cold]
+    #[inline(never)]
+    fn process_begin(&mut self) {
+        if let Some(start) = heap::totals() {
+            let _own = alloc::OwnAllocations::begin();
+            self.process = Some(Box::new(ProcessWindow { start, end: start }));
+        }
+    }
+
+    /// Every thread's heap traffic from the first enter to the last exit so far (spans that
+    /// count it, with a counting allocator).
+    pub(crate) fn process_alloc(&self) -> Option<AllocStats> {
+        self.process.as_ref().map(|w| w.end.since(&w.start).0)
+    }
+
+    /// Reads them again at an outermost exit: the last one counts.
+    #[cold]
+    #[inline(never)]
+    fn process_mark_end(&mut self) {
+        if let (Some(w), Some(now)) = (self.process.as_mut(), heap::totals()) {
+            w.end = now;
+        }
     }
 
     /// Starts an allocation window (at the outermost enter).
@@ -139,6 +194,9 @@ impl Frame {
             self.busy += now.saturating_sub(self.enter_raw);
             self.last_exit_raw = now;
             self.alloc_end();
+            if self.process.is_some() {
+                self.process_mark_end();
+            }
         }
     }
 
@@ -172,6 +230,9 @@ impl Frame {
         if alloc::is_active() {
             flags |= RawEvent::HAS_ALLOC;
         }
+        // Branch-free: the frame's bit moved onto the event's.
+        const _: () = assert!(Frame::ARGS_RECORDED << 1 == RawEvent::ARGS_RECORDED);
+        flags |= (self.opts & Frame::ARGS_RECORDED) << 1;
         RawEvent {
             id: self.event_id.raw(),
             parent: self.parent.raw(),
@@ -185,18 +246,28 @@ impl Frame {
         }
     }
 
-    /// Whether the closed frame has a side record to write: it allocated, carried metrics or
-    /// failed.
+    /// Whether the closed frame has a side record to write: it allocated, carried metrics,
+    /// failed, counted the process's allocations or has a backtrace.
     #[inline(always)]
     pub(crate) fn has_aux(&self) -> bool {
-        self.alloc != AllocStats::default() || !self.metrics.is_empty() || self.error.is_some()
+        self.alloc != AllocStats::default()
+            || !self.metrics.is_empty()
+            || self.error.is_some()
+            || self.process.is_some()
+            || self.backtrace.is_some()
     }
 
     /// Whether the frame was entered, is exited and has no side record: [`Frame::close`]
-    /// reads no clock and the event is all there is.
+    /// reads no clock and the event is all there is. (A backtrace is only ever attached after
+    /// this is asked, and a process window only exists with [`Frame::PROCESS_ALLOC`].)
     #[inline(always)]
     pub(crate) fn is_plain(&self) -> bool {
-        self.depth == 0 && self.start_raw != 0 && !self.has_aux()
+        self.depth == 0
+            && self.start_raw != 0
+            && self.opts & Frame::PROCESS_ALLOC == 0
+            && self.alloc == AllocStats::default()
+            && self.metrics.is_empty()
+            && self.error.is_none()
     }
 
     /// Writes the side record of a closed frame into `aux` (empty, in place), leaving the frame
@@ -224,10 +295,12 @@ impl Frame {
     }
 
     /// Moves the metrics and error into `aux`: inline when every key is static and they fit,
-    /// otherwise into an [`Extra`].
+    /// otherwise (or with a process window or a backtrace) into an [`Extra`].
     #[inline(always)]
     fn take_metrics(&mut self, aux: &mut Aux) -> Option<Extra> {
         let inline = self.error.is_none()
+            && self.process.is_none()
+            && self.backtrace.is_none()
             && self.metrics.len() <= INLINE_METRICS
             && self
                 .metrics
@@ -244,9 +317,15 @@ impl Frame {
             None
         } else {
             let _own = alloc::OwnAllocations::begin();
+            let process = self.process.take().map(|w| {
+                let (stats, sizes) = w.end.since(&w.start);
+                ProcessAlloc { stats, sizes }
+            });
             Some(Extra {
                 metrics: self.metrics.drain(..).collect(),
                 error: self.error.take(),
+                process,
+                backtrace: self.backtrace.take(),
             })
         }
     }

@@ -23,12 +23,12 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 
-use crate::contract::METRICS_TARGET;
+use crate::contract::{reserved_index, ARG_KEYS, METRICS_TARGET};
 use crate::record::alloc::OwnAllocations;
 use crate::record::collector::Collector;
 use crate::record::frame::Frame;
 use crate::record::ids::{EventId, SpanKey};
-use crate::record::slot::{with_slot, with_slot_leaf, ThreadSlot};
+use crate::record::slot::{with_slot, with_slot_leaf, CallsiteInfo, ThreadSlot};
 
 /// The profiler's tracing layer. Get one from
 /// [`PerformanceProfiler::layer`](crate::PerformanceProfiler::layer) and compose it with others:
@@ -96,6 +96,14 @@ impl<S> Layer<S> for ProfilerLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
+    fn on_layer(&mut self, _subscriber: &mut S) {
+        // Attached: sessions and reports stop warning that nothing can be recorded.
+        self.collector
+            .attached
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        crate::record::notes::profiler_attached();
+    }
+
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         // A close that did not follow its exit (the span's handle lives on) must not match
         // another span later, even one of another registry with the same id.
@@ -118,13 +126,15 @@ where
                 // A sync span lives and dies on this thread: its frame goes on this thread's
                 // stack (no allocation once warm) and is timed from its enter to its exit.
                 let top = slot.open_frame(SpanKey::of(id), event_id, parent, parent_span, info.op);
+                top.opts = info.opts;
                 if info.has_fields {
                     let _own = OwnAllocations::begin();
-                    attrs.record(&mut MetricVisitor { frame: top });
+                    attrs.record(&mut MetricVisitor::of_span(top, info.reserved_args));
                 }
             } else {
-                let frame = Frame::new(SpanKey::of(id), event_id, parent, parent_span, info.op);
-                open_async(attrs, id, ctx.clone(), frame, info.has_fields);
+                let mut frame = Frame::new(SpanKey::of(id), event_id, parent, parent_span, info.op);
+                frame.opts = info.opts;
+                open_async(attrs, id, ctx.clone(), frame, info);
             }
         });
     }
@@ -133,7 +143,7 @@ where
         with_slot_leaf(self.id, &self.collector, |slot| {
             let _own = OwnAllocations::begin();
             with_frame(slot, &ctx, SpanKey::of(id), |f| {
-                values.record(&mut MetricVisitor { frame: f })
+                values.record(&mut MetricVisitor::of_span(f, 0))
             });
         });
     }
@@ -207,11 +217,11 @@ where
                 None => SpanKey::NONE,
             };
             let found = with_frame(slot, &ctx, span, |f| {
-                event.record(&mut MetricVisitor { frame: f });
+                event.record(&mut MetricVisitor::of_span(f, 0));
             });
             if found.is_none() {
                 slot.close_standalone_metrics(c, |frame| {
-                    event.record(&mut MetricVisitor { frame })
+                    event.record(&mut MetricVisitor::of_span(frame, 0))
                 });
             }
         });
@@ -227,14 +237,14 @@ fn open_async<S>(
     id: &Id,
     ctx: Context<'_, S>,
     mut frame: Frame,
-    fields: bool,
+    info: CallsiteInfo,
 ) where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     let _own = OwnAllocations::begin();
     if let Some(span) = ctx.span(id) {
-        if fields {
-            attrs.record(&mut MetricVisitor { frame: &mut frame });
+        if info.has_fields {
+            attrs.record(&mut MetricVisitor::of_span(&mut frame, info.reserved_args));
         }
         span.extensions_mut().insert(frame);
     }
@@ -313,11 +323,30 @@ where
 /// Collects numeric fields as metrics; other values are ignored (never formatted).
 struct MetricVisitor<'a> {
     frame: &'a mut Frame,
+    /// [`CallsiteInfo::reserved_args`]: arguments with reserved names, recorded as `arg.<name>`.
+    reserved_args: u16,
+}
+
+impl<'a> MetricVisitor<'a> {
+    #[inline(always)]
+    fn of_span(frame: &'a mut Frame, reserved_args: u16) -> Self {
+        MetricVisitor {
+            frame,
+            reserved_args,
+        }
+    }
 }
 
 impl Visit for MetricVisitor<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.frame.add_metric(Cow::Borrowed(field.name()), value);
+        let mut key = field.name();
+        if self.reserved_args != 0 {
+            // An argument that is not a reported key (see `contract::ARG_KEYS`).
+            if let Some(i) = reserved_index(key).filter(|i| self.reserved_args & (1 << i) != 0) {
+                key = ARG_KEYS[i];
+            }
+        }
+        self.frame.add_metric(Cow::Borrowed(key), value);
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.record_f64(field, value as f64);

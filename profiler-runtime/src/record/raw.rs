@@ -9,18 +9,31 @@
 //! recycling a chunk of the bounded ring never reads its events or side records back to drop
 //! them.
 
+use std::backtrace::Backtrace;
 use std::borrow::Cow;
+use std::sync::Arc;
 
-use crate::model::event::AllocStats;
+use crate::model::event::{AllocSizes, AllocStats};
 use crate::record::clock::ProfClock;
 use crate::record::ids::EventId;
 
 /// The rare parts of an event, kept apart so the common records stay destructor-free: more
-/// metrics than an [`Aux`] holds inline, metrics with owned keys, an error text.
+/// metrics than an [`Aux`] holds inline, metrics with owned keys, an error text, the whole
+/// process's heap traffic of a span that counts it, a backtrace.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Extra {
     pub metrics: Vec<(Cow<'static, str>, f64)>,
     pub error: Option<Box<str>>,
+    pub process: Option<ProcessAlloc>,
+    /// Captured at the close of a slow event (resolved to text only when a snapshot reads it).
+    pub backtrace: Option<Arc<Backtrace>>,
+}
+
+/// Every thread's heap traffic while a span was open, by size class too.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ProcessAlloc {
+    pub stats: AllocStats,
+    pub sizes: AllocSizes,
 }
 
 /// A closed span in compact form (64 bytes); turned into a
@@ -51,6 +64,9 @@ impl RawEvent {
     /// The allocator was installed: allocation stats are known (zero unless an [`Aux`] says
     /// otherwise).
     pub(crate) const HAS_ALLOC: u8 = 2;
+    /// Every argument of the profiled function is among the metrics (see
+    /// [`ProfileEvent::args_recorded`](crate::ProfileEvent::args_recorded)).
+    pub(crate) const ARGS_RECORDED: u8 = 4;
 
     /// The profiler's id of the thread that recorded the event.
     #[inline(always)]
@@ -145,6 +161,18 @@ impl<'a> EventRef<'a> {
     pub(crate) fn error(&self) -> Option<&'a str> {
         self.extra.and_then(|x| x.error.as_deref())
     }
+
+    /// The whole process's heap traffic, for a span that counts it.
+    pub(crate) fn process(&self) -> Option<ProcessAlloc> {
+        self.extra.and_then(|x| x.process)
+    }
+
+    /// The backtrace captured at the close of a slow event, as text.
+    pub(crate) fn backtrace(&self) -> Option<String> {
+        self.extra
+            .and_then(|x| x.backtrace.as_ref())
+            .map(|b| b.to_string())
+    }
 }
 
 /// A run of events from one thread with their side records: the unit the ring keeps.
@@ -220,7 +248,7 @@ impl Chunk {
         };
         let extra = Extra {
             metrics: vec![(Cow::Owned(format!("m{id}")), 1.0)],
-            error: None,
+            ..Extra::default()
         };
         (ev, Aux::default(), extra)
     }

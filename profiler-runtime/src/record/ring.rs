@@ -360,8 +360,7 @@ mod tests {
         for k in 1..6 {
             r.push_chunk(chunk(k * s, s), origin(1, k * s));
         }
-        // The ring keeps whole chunks while the rest still holds the capacity: chunks 0 and 1
-        // were evicted (1 unseen), so 2, 3, 4 and 5 are new since 1.
+        // Chunks 0 and 1 were evicted (1 unseen); 2, 3, 4 and 5 are new since 1.
         assert_eq!(
             firsts(&r, 1),
             [vec![2 * s], vec![3 * s], vec![4 * s], vec![5 * s]]

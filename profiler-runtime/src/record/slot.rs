@@ -8,12 +8,16 @@ use std::sync::{Arc, Weak};
 
 use tracing::Metadata;
 
-use crate::contract::{KIND_FIELD_PREFIX, PROCESS_ALLOC_FIELD, SYNC_FIELD};
+use crate::contract::{
+    reserved_index, ARGS_END_FIELD, ARGS_RECORDED_FIELD, KIND_FIELD_PREFIX, PROCESS_ALLOC_FIELD,
+    SYNC_FIELD,
+};
 use crate::model::event::EventKind;
 use crate::model::hash::IntMap;
 use crate::record::collector::{Collector, Shard};
 use crate::record::frame::Frame;
 use crate::record::ids::{EventId, SpanKey};
+use crate::record::raw::RawEvent;
 
 /// What the layer knows of a callsite, computed once per thread.
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +26,11 @@ pub(crate) struct CallsiteInfo {
     pub sync: bool,
     /// Whether any field other than the markers exists (worth visiting).
     pub has_fields: bool,
+    /// Bit `i` set: an argument (not a reported field) is named `RESERVED_KEYS[i]`, and is
+    /// recorded as `ARG_KEYS[i]` instead.
+    pub reserved_args: u16,
+    /// The frame options its markers ask for ([`Frame::PROCESS_ALLOC`], [`Frame::ARGS_RECORDED`]).
+    pub opts: u8,
 }
 
 pub(crate) struct ThreadSlot {
@@ -62,6 +71,8 @@ impl ThreadSlot {
                     op: 0,
                     sync: false,
                     has_fields: false,
+                    reserved_args: 0,
+                    opts: 0,
                 },
             ),
             busy: false,
@@ -99,6 +110,10 @@ impl ThreadSlot {
         let mut kind = EventKind::FunctionCall;
         let mut sync = false;
         let mut markers = 0;
+        // Fields before the args-end marker that are not markers are the function's arguments.
+        let mut args: Vec<&'static str> = Vec::new();
+        let mut reserved_args = 0u16;
+        let mut opts = 0;
         for f in meta.fields() {
             let name = f.name();
             if let Some(k) = name.strip_prefix(KIND_FIELD_PREFIX) {
@@ -108,13 +123,28 @@ impl ThreadSlot {
                 sync = true;
                 markers += 1;
             } else if name == PROCESS_ALLOC_FIELD {
+                opts |= Frame::PROCESS_ALLOC;
                 markers += 1;
+            } else if name == ARGS_RECORDED_FIELD {
+                opts |= Frame::ARGS_RECORDED;
+                markers += 1;
+            } else if name == ARGS_END_FIELD {
+                markers += 1;
+                for a in args.drain(..) {
+                    if let Some(i) = reserved_index(a) {
+                        reserved_args |= 1 << i;
+                    }
+                }
+            } else {
+                args.push(name);
             }
         }
         let info = CallsiteInfo {
             op: collector.intern(meta.name(), kind),
             sync,
             has_fields: meta.fields().len() > markers,
+            reserved_args,
+            opts,
         };
         self.callsites.insert(key, info);
         self.last_callsite = (key, info);
@@ -284,11 +314,37 @@ fn close_into(collector: &Collector, shard: &Shard, frame: &mut Frame, panicked:
         // The common case: exited, nothing beside the event. Built straight into the stage.
         let ev = frame.close(&collector.clock, panicked);
         let wall = ev.wall;
-        collector.stage(shard, ev);
+        if wall < collector.backtrace_ticks() {
+            collector.stage(shard, ev);
+        } else {
+            close_slow_with_backtrace(collector, shard, frame, ev);
+        }
         wall
     } else {
         close_other_into(collector, shard, frame, panicked)
     }
+}
+
+/// Stages a closed event slower than the backtrace threshold, with a backtrace taken here
+/// (out of line: only slow events come this way).
+#[cold]
+#[inline(never)]
+fn close_slow_with_backtrace(
+    collector: &Collector,
+    shard: &Shard,
+    frame: &mut Frame,
+    ev: RawEvent,
+) {
+    frame.backtrace = Some(capture_backtrace());
+    collector.stage_with_aux(shard, ev, |aux| frame.fill_aux(aux));
+}
+
+/// A backtrace of the calling thread, taken without the profiler's own allocations counting.
+#[cold]
+#[inline(never)]
+fn capture_backtrace() -> Arc<std::backtrace::Backtrace> {
+    let _own = crate::record::alloc::OwnAllocations::begin();
+    Arc::new(std::backtrace::Backtrace::force_capture())
 }
 
 /// Closes a frame that is still entered, was never entered or has a side record (out of
@@ -302,6 +358,9 @@ fn close_other_into(
 ) -> u64 {
     let ev = frame.close(&collector.clock, panicked);
     let wall = ev.wall;
+    if wall >= collector.backtrace_ticks() {
+        frame.backtrace = Some(capture_backtrace());
+    }
     if frame.has_aux() {
         collector.stage_with_aux(shard, ev, |aux| frame.fill_aux(aux));
     } else {

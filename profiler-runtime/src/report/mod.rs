@@ -7,13 +7,17 @@ mod doc;
 mod render;
 mod render_processes;
 mod render_report;
+mod render_sections;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::{energy_by_component, modelled_cpu_energy, process_shares, ProcessShare};
+use crate::analysis::{
+    cpu_energy, energy_by_component, process_shares, BackgroundLoad, Fragmentation,
+    MachineAnalysis, ProcessShare, SessionCounters,
+};
 use crate::model::energy::{CpuEnergy, DEFAULT_WATTS_PER_CORE};
 use crate::model::event::EventKind;
 use crate::model::otlp_status::OtlpStatus;
@@ -186,8 +190,9 @@ pub struct PerformanceReport {
     pub profile_duration_ns: u64,
     /// Whether per-span memory is known (a counting allocator was installed).
     pub alloc_tracking: bool,
-    /// CPU energy over the profile: modelled from CPU use (a report built from a snapshot has
-    /// no RAPL window), labelled by its `source` wherever it is printed.
+    /// CPU energy over the profile: from the RAPL package counters the monitor sampled where it
+    /// could read them, otherwise modelled from CPU use; labelled by its `source` wherever it
+    /// is printed.
     #[serde(default)]
     pub cpu_energy: Option<CpuEnergy>,
     /// Energy by circuit component (`energy.<component>_pj` metrics), pJ.
@@ -208,11 +213,32 @@ pub struct PerformanceReport {
     /// What the live OTLP stream sent and dropped, where the profiler streamed.
     #[serde(default)]
     pub otlp: Option<OtlpStatus>,
+    /// What the profiler could not see, in words (the profile's warnings, and a note when the
+    /// report has no events at all); printed first in every form of the report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Live heap against the allocator's footprint and RSS over the monitor's samples.
+    #[serde(default)]
+    pub fragmentation: Option<Fragmentation>,
+    /// The rest of the machine's CPU load and steal time over the monitor's samples.
+    #[serde(default)]
+    pub background: Option<BackgroundLoad>,
+    /// Each finished session's hardware counters, or why there are none.
+    #[serde(default)]
+    pub hardware_counters: Vec<SessionCounters>,
 }
 
 impl PerformanceReport {
-    /// Builds the report of a profile.
+    /// Builds the report of a profile (CPU energy from RAPL samples where the profile has
+    /// them, else modelled at the profile's own
+    /// [`cpu_watts_per_core`](Profile::cpu_watts_per_core) or the default).
     pub fn from_profile(p: &Profile) -> Self {
+        Self::from_profile_with_cpu_watts(p, None)
+    }
+
+    /// [`from_profile`](Self::from_profile), modelling CPU energy (where there are no RAPL
+    /// samples) at `watts_per_core` when given (the CLI's `--cpu-watts`).
+    pub fn from_profile_with_cpu_watts(p: &Profile, watts_per_core: Option<f64>) -> Self {
         let mut ops: Vec<&OperationStats> = p.operations.iter().collect();
         ops.sort_by(|a, b| {
             b.total_ns
@@ -237,6 +263,7 @@ impl PerformanceReport {
             k.self_ns = k.self_ns.saturating_add(o.self_ns);
             k.energy_pj = saturating_fadd(k.energy_pj, o.metric_sum("energy_pj"));
         }
+        let machine = MachineAnalysis::from_profile(p);
         let total_events = p.total_events();
         let total_self = saturating_sum(p.operations.iter().map(|o| o.self_ns));
         let mut derived = BTreeMap::new();
@@ -290,12 +317,21 @@ impl PerformanceReport {
             kept_events: p.events.len(),
             profile_duration_ns: p.duration_ns,
             alloc_tracking: p.alloc_tracking,
-            cpu_energy: Some(modelled_cpu_energy(p, DEFAULT_WATTS_PER_CORE)),
+            cpu_energy: Some(cpu_energy(
+                p,
+                watts_per_core
+                    .or(p.cpu_watts_per_core)
+                    .unwrap_or(DEFAULT_WATTS_PER_CORE),
+            )),
             energy_by_component: energy_by_component(p),
             folded_names: saturating_sum(p.operations.iter().map(|o| o.folded_names)),
             non_finite_metrics: saturating_sum(p.operations.iter().map(OperationStats::non_finite)),
             processes: process_shares(p),
             otlp: p.otlp.clone(),
+            warnings: p.warnings_for_readers(total_events),
+            fragmentation: Fragmentation::of(&p.samples),
+            background: machine.background,
+            hardware_counters: machine.hardware_counters,
         }
     }
 }
@@ -304,6 +340,9 @@ impl fmt::Display for PerformanceReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = &self.system_info;
         writeln!(f, "Performance report")?;
+        for w in &self.warnings {
+            writeln!(f, "  warning: {}", crate::report::doc::clean(w))?;
+        }
         writeln!(
             f,
             "  system: {} ({}), {} x {}, {} MiB",
@@ -364,6 +403,20 @@ impl fmt::Display for PerformanceReport {
             "  {:<34} {:>16} {:>9} {:>11} {:>11} {:>11} {:>11} {:>11}",
             "operation", "kind", "count", "total", "self", "p50", "p99", "energy"
         )?;
+        for o in self
+            .operations
+            .iter()
+            .filter(|o| o.errors > 0 || o.panics > 0)
+        {
+            writeln!(
+                f,
+                "  failures: {} returned an error {} time(s) and panicked {} time(s) in {} call(s)",
+                crate::report::doc::clean(&o.name),
+                o.errors,
+                o.panics,
+                o.count
+            )?;
+        }
         for o in &self.operations {
             let energy = o.energy_pj.map_or_else(|| "-".to_owned(), fmt_pj);
             writeln!(

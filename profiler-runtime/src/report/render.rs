@@ -5,7 +5,10 @@
 use crate::model::units::{fmt_bytes, fmt_ns, fmt_pj};
 
 use super::doc::{cpu_line, pct, Doc, Style};
-use crate::analysis::{BottleneckAnalyzer, OptimizationAnalysis};
+use super::render_report::failures_table;
+use super::render_sections::{render_convergence, render_machine, render_memory};
+use crate::analysis::{BottleneckAnalyzer, OptimizationAnalysis, SlowOperation};
+use crate::model::event::PerformanceMetric;
 
 /// Renders an analysis.
 pub(crate) fn render_analysis(a: &OptimizationAnalysis, style: Style) -> String {
@@ -13,6 +16,9 @@ pub(crate) fn render_analysis(a: &OptimizationAnalysis, style: Style) -> String 
     let s = &a.summary;
     let b = &a.bottleneck_analysis;
     d.heading(1, "Optimization report");
+    for w in &s.warnings {
+        d.line(&format!("warning: {w}"));
+    }
     d.line(&format!(
         "{} events over {} ({} kept, {} dropped from the raw buffer); profiled self time {}; reported energy {}.",
         s.total_events,
@@ -26,57 +32,18 @@ pub(crate) fn render_analysis(a: &OptimizationAnalysis, style: Style) -> String 
     d.gap();
     super::render_processes::render_processes(&mut d, &s.processes);
 
-    d.heading(2, "Bottlenecks");
-    if b.bottlenecks.is_empty() {
-        d.line("No bottleneck above the reporting thresholds.");
-        d.gap();
-    }
-    for (i, x) in b.bottlenecks.iter().enumerate() {
-        d.line(&format!(
-            "{}. [{}] ({}) {}",
-            i + 1,
-            x.severity,
-            x.category,
-            x.title
-        ));
-        d.line(&format!("   evidence: {}", x.evidence));
-        d.line(&format!("   do: {}", x.recommendation));
-    }
-    d.gap();
-
-    d.heading(2, "Slowest operations (self time)");
-    let rows: Vec<Vec<String>> = b
-        .slowest_operations
-        .iter()
-        .take(10)
-        .map(|o| {
-            vec![
-                o.name.clone(),
-                o.kind.to_string(),
-                o.count.to_string(),
-                fmt_ns(o.self_time.as_nanos() as f64),
-                pct(o.time_share),
-                fmt_ns(o.execution_time.as_nanos() as f64),
-                fmt_ns(o.mean_ns),
-                fmt_ns(o.p99_ns as f64),
-                o.severity.to_string(),
-            ]
-        })
-        .collect();
-    d.table(
-        &[
-            "operation",
-            "kind",
-            "calls",
-            "self",
-            "share",
-            "inclusive",
-            "mean",
-            "p99",
-            "severity",
-        ],
-        &rows,
+    render_findings(&mut d, a);
+    failures_table(
+        &mut d,
+        s.failures
+            .iter()
+            .map(|f| (f.name.as_str(), f.kind, f.calls, f.errors, f.panics)),
     );
+
+    d.heading(2, "Slowest operations (inclusive time)");
+    slow_table(&mut d, &b.slowest_operations);
+    d.heading(2, "Where the time goes (self time)");
+    slow_table(&mut d, &b.slowest_by_self_time);
 
     d.heading(2, "Time by kind");
     let rows: Vec<Vec<String>> = b
@@ -110,12 +77,90 @@ pub(crate) fn render_analysis(a: &OptimizationAnalysis, style: Style) -> String 
     render_memory(&mut d, a);
     render_hw_io_compute(&mut d, a);
     render_convergence(&mut d, a);
+    render_machine(&mut d, &a.machine);
 
     d.heading(2, "Recommendations");
     for r in &b.recommendations {
         d.bullet(r);
     }
     d.out
+}
+
+/// The findings, grouped by the performance metric they concern (most severe group first),
+/// each with its severity and how it is known.
+fn render_findings(d: &mut Doc, a: &OptimizationAnalysis) {
+    let b = &a.bottleneck_analysis;
+    d.heading(2, "Bottlenecks");
+    if b.bottlenecks.is_empty() {
+        d.line("No bottleneck above the reporting thresholds.");
+        d.gap();
+        return;
+    }
+    d.line("Basis: measured (timed, counted or reported), modelled (from stated assumptions), heuristic (inferred from names or patterns; never above medium).");
+    d.gap();
+    // Metrics in the order of their most severe finding (the list is ranked).
+    let mut metrics: Vec<PerformanceMetric> = Vec::new();
+    for x in &b.bottlenecks {
+        if !metrics.contains(&x.metric) {
+            metrics.push(x.metric);
+        }
+    }
+    let mut i = 0;
+    for m in metrics {
+        d.heading(3, &capitalised(m.label()));
+        for x in b.bottlenecks.iter().filter(|x| x.metric == m) {
+            i += 1;
+            d.line(&format!(
+                "{i}. [{}] [{}] ({}) {}",
+                x.severity, x.basis, x.category, x.title
+            ));
+            d.line(&format!("   evidence: {}", x.evidence));
+            d.line(&format!("   do: {}", x.recommendation));
+        }
+        d.gap();
+    }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+fn slow_table(d: &mut Doc, ops: &[SlowOperation]) {
+    let rows: Vec<Vec<String>> = ops
+        .iter()
+        .take(10)
+        .map(|o| {
+            vec![
+                o.name.clone(),
+                o.kind.to_string(),
+                o.count.to_string(),
+                fmt_ns(o.execution_time.as_nanos() as f64),
+                fmt_ns(o.self_time.as_nanos() as f64),
+                pct(o.time_share),
+                fmt_ns(o.mean_ns),
+                fmt_ns(o.p99_ns as f64),
+                o.severity.to_string(),
+            ]
+        })
+        .collect();
+    d.table(
+        &[
+            "operation",
+            "kind",
+            "calls",
+            "inclusive",
+            "self",
+            "self share",
+            "mean",
+            "p99",
+            "severity",
+        ],
+        &rows,
+    );
 }
 
 fn render_energy(d: &mut Doc, a: &OptimizationAnalysis) {
@@ -186,69 +231,6 @@ fn render_energy(d: &mut Doc, a: &OptimizationAnalysis) {
         ));
     }
     if !e.temperature.is_empty() {
-        d.gap();
-    }
-}
-
-fn render_memory(d: &mut Doc, a: &OptimizationAnalysis) {
-    let m = &a.bottleneck_analysis.memory_analysis;
-    d.heading(2, "Memory");
-    if !m.tracked {
-        d.line("Per-span memory unknown: no CountingAllocator installed.");
-    } else {
-        d.line(&format!(
-            "{} allocated in {} allocations ({}/s, {:.0} allocations/s).",
-            fmt_bytes(m.total_allocated_bytes as f64),
-            m.total_allocations,
-            fmt_bytes(m.allocation_rate_bytes_per_sec),
-            m.allocations_per_sec
-        ));
-    }
-    if let Some(peak) = m.peak_rss_bytes {
-        d.line(&format!(
-            "Peak RSS {}{}.",
-            fmt_bytes(peak as f64),
-            m.rss_growth_bytes
-                .map_or_else(String::new, |g| format!(", growth {}", fmt_bytes(g as f64)))
-        ));
-    }
-    d.gap();
-    let rows: Vec<Vec<String>> = m
-        .top_allocators
-        .iter()
-        .map(|t| {
-            vec![
-                t.name.clone(),
-                t.calls.to_string(),
-                fmt_bytes(t.self_allocated_bytes as f64),
-                t.self_allocations.to_string(),
-                fmt_bytes(t.bytes_per_call),
-                pct(t.share),
-            ]
-        })
-        .collect();
-    d.table(
-        &[
-            "allocator",
-            "calls",
-            "self bytes",
-            "allocations",
-            "per call",
-            "share",
-        ],
-        &rows,
-    );
-    for l in &m.leak_suspects {
-        d.bullet(&format!(
-            "leak suspect `{}`: +{} per call over {} calls, {} retained (R^2 {:.2})",
-            l.name,
-            fmt_bytes(l.growth_per_call_bytes),
-            l.calls,
-            fmt_bytes(l.retained_bytes as f64),
-            l.r_squared
-        ));
-    }
-    if !m.leak_suspects.is_empty() {
         d.gap();
     }
 }
@@ -347,72 +329,6 @@ fn render_hw_io_compute(d: &mut Doc, a: &OptimizationAnalysis) {
         }
         d.gap();
     }
-}
-
-fn render_convergence(d: &mut Doc, a: &OptimizationAnalysis) {
-    let c = &a.convergence;
-    if c.runs.is_empty() {
-        return;
-    }
-    d.heading(2, "Convergence");
-    d.line(&format!(
-        "Target residual {:.3e} ({:.1} bits).",
-        c.target_residual,
-        -c.target_residual.log2()
-    ));
-    d.gap();
-    let rows: Vec<Vec<String>> = c
-        .runs
-        .iter()
-        .take(20)
-        .map(|r| {
-            vec![
-                r.operation.clone(),
-                r.n.map_or_else(|| "-".to_owned(), |n| n.to_string()),
-                r.iterations.to_string(),
-                format!("{:.2e}", r.final_residual),
-                format!("{:.1}", r.final_bits),
-                r.mean_bits_per_iteration
-                    .map_or_else(|| "-".to_owned(), |b| format!("{b:.2}")),
-                r.time_to_precision_ns
-                    .map_or_else(|| "not reached".to_owned(), |t| fmt_ns(t as f64)),
-                r.energy_to_precision_pj
-                    .map_or_else(|| "-".to_owned(), fmt_pj),
-            ]
-        })
-        .collect();
-    d.table(
-        &[
-            "solver",
-            "n",
-            "iters",
-            "final residual",
-            "bits",
-            "bits/iter",
-            "time to target",
-            "energy to target",
-        ],
-        &rows,
-    );
-    for s in &c.stability {
-        if s.runs > 1 {
-            d.bullet(&format!(
-                "`{}` over {} runs: success {}, final bits {}, iterations {}",
-                s.operation,
-                s.runs,
-                pct(s.success_rate),
-                s.final_bits.map_or_else(
-                    || "-".to_owned(),
-                    |x| format!("{:.1} ± {:.1}", x.mean, x.std)
-                ),
-                s.iterations.map_or_else(
-                    || "-".to_owned(),
-                    |x| format!("{:.1} ± {:.1}", x.mean, x.std)
-                )
-            ));
-        }
-    }
-    d.gap();
 }
 
 impl BottleneckAnalyzer<'_> {

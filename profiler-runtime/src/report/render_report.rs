@@ -1,16 +1,24 @@
 //! Text and Markdown rendering of a [`PerformanceReport`].
 
+use crate::model::event::EventKind;
 use crate::model::units::{fmt_bytes, fmt_ns, fmt_pj};
 use crate::report::PerformanceReport;
 
 use super::doc::{cpu_line, Doc, Style};
-use crate::analysis::share;
+use super::render_sections::counter_lines;
+use crate::analysis::{share, MachineAnalysis};
 
 /// Renders a performance report.
 pub(crate) fn render_report(r: &PerformanceReport, style: Style) -> String {
     let mut d = Doc::new(style);
     let s = &r.system_info;
     d.heading(1, "Performance report");
+    for w in &r.warnings {
+        d.bullet(&format!("Warning: {w}"));
+    }
+    if !r.warnings.is_empty() {
+        d.gap();
+    }
     d.line(&format!(
         "System: {} ({}), {} x {}, {} MiB.",
         s.os_version, s.arch, s.cpu_count, s.cpu_model, s.memory_total_mb
@@ -48,6 +56,32 @@ pub(crate) fn render_report(r: &PerformanceReport, style: Style) -> String {
     }
     if let Some(line) = super::render_processes::otlp_line(r.otlp.as_ref()) {
         d.line(&line);
+    }
+    if let Some(f) = &r.fragmentation {
+        d.line(&format!(
+            "Heap: live peak {}, allocator footprint {} (last sample: {} live of {} held).",
+            fmt_bytes(f.peak_live_bytes as f64),
+            f.peak_footprint_bytes.map_or_else(
+                || "unavailable".to_owned(),
+                |b| format!("peak {}", fmt_bytes(b as f64))
+            ),
+            fmt_bytes(f.last_live_bytes as f64),
+            f.last_footprint_bytes
+                .map_or_else(|| "-".to_owned(), |b| fmt_bytes(b as f64))
+        ));
+    }
+    if let Some(b) = &r.background {
+        d.line(&format!(
+            "Background load: other processes {:.0}% CPU (of one core; peak {:.0}%), steal {:.1}%, over {} samples.",
+            b.mean_other_cpu_percent, b.peak_other_cpu_percent, b.mean_steal_percent, b.samples
+        ));
+    }
+    let machine = MachineAnalysis {
+        background: None,
+        hardware_counters: r.hardware_counters.clone(),
+    };
+    for l in counter_lines(&machine) {
+        d.line(&format!("Hardware counters, {l}."));
     }
     d.gap();
     super::render_processes::render_processes(&mut d, &r.processes);
@@ -95,6 +129,12 @@ pub(crate) fn render_report(r: &PerformanceReport, style: Style) -> String {
             "energy",
         ],
         &rows,
+    );
+    failures_table(
+        &mut d,
+        r.operations
+            .iter()
+            .map(|o| (o.name.as_str(), o.kind, o.count, o.errors, o.panics)),
     );
     d.heading(2, "By kind");
     let rows: Vec<Vec<String>> = r
@@ -151,5 +191,29 @@ impl PerformanceReport {
     /// The report as plain text with every column (the `Display` form is the short one).
     pub fn to_text(&self) -> String {
         render_report(self, Style::Text)
+    }
+}
+
+/// The "Errors and panics" section: operations with a failed call as (name, kind, calls,
+/// errors, panics); nothing when none failed. Shared by the report and the analysis.
+pub(crate) fn failures_table<'a>(
+    d: &mut Doc,
+    ops: impl Iterator<Item = (&'a str, EventKind, u64, u64, u64)>,
+) {
+    let rows: Vec<Vec<String>> = ops
+        .filter(|&(_, _, _, errors, panics)| errors > 0 || panics > 0)
+        .map(|(name, kind, calls, errors, panics)| {
+            vec![
+                name.to_owned(),
+                kind.to_string(),
+                calls.to_string(),
+                errors.to_string(),
+                panics.to_string(),
+            ]
+        })
+        .collect();
+    if !rows.is_empty() {
+        d.heading(2, "Errors and panics");
+        d.table(&["operation", "kind", "calls", "errors", "panics"], &rows);
     }
 }

@@ -1,7 +1,11 @@
-//! The background monitor: a thread that samples the process's RSS and CPU% at an interval.
+//! The background monitor: a thread that samples the process's RSS and CPU% at an interval,
+//! with the live heap (the counting allocator's process-wide counters) against the allocator's
+//! own footprint (`mallinfo2`), the whole machine's CPU use and steal time (`/proc/stat`), and
+//! the RAPL package energy where readable.
 //!
 //! Sampling reads `/proc` (through sysinfo) about every 100 ms on its own thread, never on the
-//! path of a profiled call. It stops when the last handle of its profiler is dropped.
+//! path of a profiled call; its own allocations count as the profiler's. It stops when the last
+//! handle of its profiler is dropped.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -11,7 +15,12 @@ use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 
 use crate::error::ProfileError;
 use crate::model::sample::MonitorSample;
+use crate::record::alloc::OwnAllocations;
 use crate::record::collector::{lock, Collector};
+use crate::record::heap::live_heap_bytes;
+use crate::sys::footprint::allocator_footprint_bytes;
+use crate::sys::power::RaplReader;
+use crate::sys::procstat::{read_proc_stat, CpuTimes};
 
 /// RSS through sysinfo (platforms without `/proc/self/status`).
 #[cfg_attr(target_os = "linux", allow(dead_code))]
@@ -32,6 +41,10 @@ struct Sampler {
     /// The previous sample's time and the process's CPU time then (ns), for CPU% over the
     /// interval between them.
     last_cpu: Option<(u64, u64)>,
+    /// The machine's CPU times at the previous sample.
+    last_machine: Option<CpuTimes>,
+    /// RAPL counters (where readable), their last reading and the energy so far, µJ.
+    rapl: Option<(RaplReader, Vec<u64>, u64)>,
 }
 
 impl Sampler {
@@ -40,7 +53,42 @@ impl Sampler {
             sys: System::new().ok()?,
             pid: sysinfo::get_current_pid().ok()?,
             last_cpu: None,
+            last_machine: read_proc_stat(),
+            rapl: RaplReader::open().ok().map(|r| {
+                let now = r.read_uj();
+                (r, now, 0)
+            }),
         })
+    }
+
+    /// The machine's CPU use and steal since the previous sample, percent of one core.
+    fn machine(&mut self) -> (Option<f32>, Option<f32>) {
+        let now = read_proc_stat();
+        let pct = match (&self.last_machine, &now) {
+            (Some(a), Some(b)) => b.percent_since(a),
+            _ => None,
+        };
+        if now.is_some() {
+            self.last_machine = now;
+        }
+        match pct {
+            Some((busy, steal)) => (Some(busy as f32), Some(steal as f32)),
+            None => (None, None),
+        }
+    }
+
+    /// RAPL package energy since the monitor started, µJ.
+    fn rapl_uj(&mut self) -> Option<u64> {
+        let (r, last, total) = self.rapl.as_mut()?;
+        let now = r.read_uj();
+        let uj = (r.delta_j(last, &now) * 1e6).round();
+        *total = total.saturating_add(if uj.is_finite() && uj > 0.0 {
+            uj as u64
+        } else {
+            0
+        });
+        *last = now;
+        Some(*total)
     }
 
     /// CPU% since the previous sample from the process's CPU clock (ns resolution, any
@@ -68,10 +116,17 @@ impl Sampler {
         self.sys
             .refresh_processes_specifics(ProcessesToUpdate::Some(&[self.pid]), false, refresh);
         let p = self.sys.process(self.pid)?;
+        let (rss_bytes, cpu_percent) = (p.memory(), own_clock.unwrap_or_else(|| p.cpu_usage()));
+        let (machine_cpu_percent, steal_percent) = self.machine();
         Some(MonitorSample {
             t_ns,
-            rss_bytes: p.memory(),
-            cpu_percent: own_clock.unwrap_or_else(|| p.cpu_usage()),
+            rss_bytes,
+            cpu_percent,
+            heap_live_bytes: live_heap_bytes(),
+            heap_footprint_bytes: allocator_footprint_bytes(),
+            machine_cpu_percent,
+            steal_percent,
+            cpu_energy_uj: self.rapl_uj(),
         })
     }
 }
@@ -103,6 +158,8 @@ impl Monitor {
 }
 
 fn run(collector: &Collector, interval: Duration, stop: &(Mutex<bool>, Condvar)) {
+    // Everything this thread allocates is the profiler's own: never a user's span or heap.
+    let _own = OwnAllocations::begin();
     let Some(mut sampler) = Sampler::new() else {
         return;
     };

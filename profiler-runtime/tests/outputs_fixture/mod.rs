@@ -32,6 +32,10 @@ pub fn ev(
         alloc: None,
         error: None,
         panicked: false,
+        process_alloc: None,
+        alloc_sizes: None,
+        backtrace: None,
+        args_recorded: false,
     }
 }
 
@@ -243,6 +247,7 @@ pub fn profile() -> Profile {
             t_ns: i * 65_000,
             rss_bytes: (40 << 20) + i * 350_000 + (i % 3) * 20_000,
             cpu_percent: 95.5 + i as f32 * 0.25,
+            ..MonitorSample::default()
         })
         .collect();
     finish(p)

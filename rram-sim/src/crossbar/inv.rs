@@ -53,6 +53,7 @@ impl Crossbar {
     /// [`SimError::Unstable`] instead of an answer.
     #[profile(kind = "hardware_access", name = "crossbar.inv", skip_all, err)]
     pub fn solve(&mut self, b: &DVector<f64>) -> Result<InvReport, SimError> {
+        self.report_temperature();
         self.validate()?;
         let noise = self.next_noise();
         let lp = self.inv_loop()?;

@@ -6,7 +6,7 @@ use nalgebra::{DMatrix, DVector};
 use profiler_runtime::profile;
 use serde::{Deserialize, Serialize};
 
-use super::config::{check_scale, check_system, HpInvConfig, SolveOutput};
+use super::config::{check_scale, check_system, reported, HpInvConfig, SolveOutput};
 use super::hp_mvm::HpMvm;
 use super::refine::{divergence_error, spectral_radius, InvHardware, Refiner, RHO_LIMIT};
 use crate::area::ArrayKind;
@@ -47,8 +47,19 @@ impl Default for AdaptiveConfig {
 /// assert!(out.info.converged);
 /// assert!(out.info.slices_per_iteration[0] < *out.info.slices_per_iteration.last().unwrap());
 /// ```
-#[profile(kind = "computation", name = "adaptive_hp_inv", skip_all, fields(n = g.nrows()), err)]
+///
+/// Under the profiler the call is one `adaptive_hp_inv` span that counts every thread's
+/// allocations and reports `n`, `temperature_k` and its verdict (`converged`, `diverged`).
+#[profile(kind = "computation", name = "adaptive_hp_inv", skip_all, fields(n = g.nrows()), err, alloc = "process")]
 pub fn adaptive_hp_inv(
+    g: &DMatrix<f64>,
+    b: &DVector<f64>,
+    cfg: &AdaptiveConfig,
+) -> Result<SolveOutput, SimError> {
+    reported(cfg.base.temperature_k, || adaptive_run(g, b, cfg))
+}
+
+fn adaptive_run(
     g: &DMatrix<f64>,
     b: &DVector<f64>,
     cfg: &AdaptiveConfig,

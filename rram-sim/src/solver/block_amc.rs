@@ -8,7 +8,7 @@ use profiler_runtime::profile;
 use serde::{Deserialize, Serialize};
 
 use super::block_tree::{BlockTree, BuildCtx};
-use super::config::{check_scale, check_system, HpInvConfig, SolveOutput};
+use super::config::{check_scale, check_system, reported, HpInvConfig, SolveOutput};
 use super::hp_mvm::HpMvm;
 use super::refine::{divergence_error, spectral_radius, InvHardware, Refiner, RHO_LIMIT};
 use crate::area::AreaBreakdown;
@@ -49,8 +49,19 @@ impl Default for BlockAmcConfig {
 /// let out = block_amc(&g, &b, &BlockAmcConfig { tile_size: 8, ..Default::default() }).unwrap();
 /// assert!(out.info.converged && out.info.final_residual <= 2f64.powi(-24));
 /// ```
-#[profile(kind = "computation", name = "block_amc", skip_all, fields(n = g.nrows(), tile = cfg.tile_size), err)]
+///
+/// Under the profiler the call is one `block_amc` span that counts every thread's allocations
+/// and reports `n`, `tile`, `temperature_k` and its verdict (`converged`, `diverged`).
+#[profile(kind = "computation", name = "block_amc", skip_all, fields(n = g.nrows(), tile = cfg.tile_size), err, alloc = "process")]
 pub fn block_amc(
+    g: &DMatrix<f64>,
+    b: &DVector<f64>,
+    cfg: &BlockAmcConfig,
+) -> Result<SolveOutput, SimError> {
+    reported(cfg.hp.temperature_k, || block_amc_run(g, b, cfg))
+}
+
+fn block_amc_run(
     g: &DMatrix<f64>,
     b: &DVector<f64>,
     cfg: &BlockAmcConfig,

@@ -220,6 +220,29 @@ pub struct SolveOutput {
 
 /// Scale checks shared by the solvers: magnitudes the simulator cannot compute with in f64.
 /// `g` and `b` are finite and not all zero (checked first by [`check_system`]).
+/// Runs a solve inside its (solver) span and reports to that span the device temperature
+/// and the solve's verdict: `converged` (0 or 1) for a result, and `converged = 0,
+/// diverged = 1` for a divergence or `converged = 0` for a non-finite result (the profiler's
+/// analysis lists those as failed solves). Bad inputs report no verdict: nothing was solved.
+pub(crate) fn reported(
+    temperature_k: f64,
+    run: impl FnOnce() -> Result<SolveOutput, SimError>,
+) -> Result<SolveOutput, SimError> {
+    if temperature_k.is_finite() {
+        profiler_runtime::metrics!(temperature_k = temperature_k);
+    }
+    let r = run();
+    match &r {
+        Ok(o) => profiler_runtime::metrics!(converged = o.info.converged),
+        Err(SimError::Divergence { .. }) => {
+            profiler_runtime::metrics!(converged = false, diverged = true);
+        }
+        Err(SimError::NonFiniteResult { .. }) => profiler_runtime::metrics!(converged = false),
+        Err(_) => {}
+    }
+    r
+}
+
 pub(crate) fn check_scale(
     g: &DMatrix<f64>,
     b: &DVector<f64>,

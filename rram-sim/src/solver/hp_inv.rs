@@ -3,7 +3,7 @@
 use nalgebra::{DMatrix, DVector};
 use profiler_runtime::profile;
 
-use super::config::{check_scale, check_system, HpInvConfig, SolveOutput};
+use super::config::{check_scale, check_system, reported, HpInvConfig, SolveOutput};
 use super::hp_mvm::HpMvm;
 use super::refine::{divergence_error, spectral_radius, InvHardware, Refiner, RHO_LIMIT};
 use crate::area::ArrayKind;
@@ -31,13 +31,19 @@ use crate::error::SimError;
 /// assert!(out.info.converged && out.info.final_residual <= 2f64.powi(-24));
 /// assert!(out.iterations <= 10);
 /// ```
-#[profile(kind = "computation", name = "hp_inv", skip_all, fields(n = g.nrows()), err)]
+///
+/// Under the profiler the call is one `hp_inv` span that counts every thread's allocations
+/// (`alloc = "process"`: the programming threads and faer's pool included) and reports `n`,
+/// `temperature_k`, and its verdict (`converged`, `diverged`).
+#[profile(kind = "computation", name = "hp_inv", skip_all, fields(n = g.nrows()), err, alloc = "process")]
 pub fn hp_inv(
     g: &DMatrix<f64>,
     b: &DVector<f64>,
     cfg: &HpInvConfig,
 ) -> Result<SolveOutput, SimError> {
-    hp_inv_observed(g, b, cfg, &mut |_, _| {})
+    reported(cfg.temperature_k, || {
+        hp_inv_observed(g, b, cfg, &mut |_, _| {})
+    })
 }
 
 /// [`hp_inv`], calling `observer(k, x_k)` after each iteration k (1, 2, ...) with the

@@ -162,6 +162,7 @@ impl HpMvm {
         // The slice's own arrays report through this span, so the profile's energy adds up
         // to the solvers' ledgers.
         sd.ledger.emit_metrics();
+        profiler_runtime::metrics!(temperature_k = self.temp_k);
         self.programming.add_parallel(&sd.ledger);
         self.pulses = self.pulses.saturating_add(sd.pulses);
         self.cells_failed = self.cells_failed.saturating_add(sd.failed);
@@ -290,7 +291,11 @@ impl HpMvm {
                 + per.digital_latency_ns * (s * tiles).log2().ceil().max(1.0),
         };
         e.emit_metrics();
-        profiler_runtime::metrics!(bytes = (r + c) * 8, adc_conversions = conv);
+        profiler_runtime::metrics!(
+            bytes = (r + c) * 8,
+            adc_conversions = conv,
+            temperature_k = self.temp_k
+        );
         ledger.add_sequential(&e);
         Ok(y)
     }

@@ -28,6 +28,10 @@ pub enum Command {
         /// Print Markdown instead of text.
         #[arg(long)]
         markdown: bool,
+        /// Watts per busy core for the modelled CPU energy (where the profile has no RAPL
+        /// readings); default: the profile's own setting, else 10 W.
+        #[arg(long, value_name = "W", value_parser = parse_watts, allow_negative_numbers = true)]
+        cpu_watts: Option<f64>,
         #[command(flatten)]
         read: ReadArgs,
     },
@@ -38,6 +42,10 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = AnalyzeFormat::Text)]
         format: AnalyzeFormat,
+        /// Watts per busy core for the modelled CPU energy (where the profile has no RAPL
+        /// readings); default: the profile's own setting, else 10 W.
+        #[arg(long, value_name = "W", value_parser = parse_watts, allow_negative_numbers = true)]
+        cpu_watts: Option<f64>,
         #[command(flatten)]
         read: ReadArgs,
     },
@@ -222,6 +230,19 @@ fn parse_percent(s: &str) -> Result<f64, String> {
         return Err("threshold must be non-negative".to_owned());
     }
     Ok(v)
+}
+
+/// `--cpu-watts`: a power per busy core in (0, 1000] W.
+fn parse_watts(s: &str) -> Result<f64, String> {
+    let w: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of watts"))?;
+    if w.is_finite() && w > 0.0 && w <= 1000.0 {
+        Ok(w)
+    } else {
+        Err(format!("{w} W per core is outside (0, 1000] W"))
+    }
 }
 
 #[cfg(test)]

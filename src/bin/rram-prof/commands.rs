@@ -60,10 +60,15 @@ fn writer_for(output: &Path, input: &Path) -> Result<SafeWriter, CliError> {
     Ok(w)
 }
 
-/// `rram-prof report FILE`: reads the aggregates and counts the events without keeping them.
-pub fn report(file: &Path, markdown: bool, args: ReadArgs) -> Result<Outcome, CliError> {
+/// `rram-prof report FILE [--cpu-watts W]`: reads the aggregates and counts the events without keeping them.
+pub fn report(
+    file: &Path,
+    markdown: bool,
+    args: ReadArgs,
+    cpu_watts: Option<f64>,
+) -> Result<Outcome, CliError> {
     let loaded = read(file, args, false)?;
-    let mut report = PerformanceReport::from_profile(&loaded.profile);
+    let mut report = PerformanceReport::from_profile_with_cpu_watts(&loaded.profile, cpu_watts);
     // The events were counted, not kept.
     let kept = usize::try_from(loaded.events_in_file).unwrap_or(usize::MAX);
     report.kept_events = kept;
@@ -81,10 +86,19 @@ pub fn report(file: &Path, markdown: bool, args: ReadArgs) -> Result<Outcome, Cl
     Ok(Outcome::Ok)
 }
 
-/// `rram-prof analyze FILE`.
-pub fn analyze(file: &Path, format: AnalyzeFormat, args: ReadArgs) -> Result<Outcome, CliError> {
+/// `rram-prof analyze FILE [--cpu-watts W]`.
+pub fn analyze(
+    file: &Path,
+    format: AnalyzeFormat,
+    args: ReadArgs,
+    cpu_watts: Option<f64>,
+) -> Result<Outcome, CliError> {
     let profile = read(file, args, true)?.profile;
-    let analysis = BottleneckAnalyzer::from_profile(&profile).analyze_bottlenecks();
+    let mut analyzer = BottleneckAnalyzer::from_profile(&profile);
+    if let Some(w) = cpu_watts {
+        analyzer = analyzer.watts_per_core(w);
+    }
+    let analysis = analyzer.analyze_bottlenecks();
     let text = match format {
         AnalyzeFormat::Text => analysis.to_text(),
         AnalyzeFormat::Markdown => analysis.to_markdown(),

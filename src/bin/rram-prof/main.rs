@@ -66,8 +66,14 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
             file,
             markdown,
             read,
-        } => commands::report(&file, markdown, read),
-        Command::Analyze { file, format, read } => commands::analyze(&file, format, read),
+            cpu_watts,
+        } => commands::report(&file, markdown, read, cpu_watts),
+        Command::Analyze {
+            file,
+            format,
+            read,
+            cpu_watts,
+        } => commands::analyze(&file, format, read, cpu_watts),
         Command::Plot {
             file,
             plot_type,

@@ -196,7 +196,7 @@ fn bottlenecks(profile: &Profile, out: &mut String) {
         let _ = writeln!(out, "  none above the reporting threshold");
     }
     for b in list.iter().take(TOP_BOTTLENECKS) {
-        let _ = writeln!(out, "  [{}] {}", b.severity, b.title);
+        let _ = writeln!(out, "  [{}] [{}] {}", b.severity, b.basis, b.title);
         let _ = writeln!(out, "      -> {}", b.recommendation);
     }
 }

@@ -101,6 +101,10 @@ mod tests {
             alloc: None,
             error: None,
             panicked: false,
+            process_alloc: None,
+            alloc_sizes: None,
+            backtrace: None,
+            args_recorded: false,
         }
     }
 

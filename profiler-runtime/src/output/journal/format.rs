@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::event::{AllocStats, EventKind, Name, ProfileEvent};
+use crate::model::event::{AllocSizes, AllocStats, EventKind, Name, ProfileEvent};
 use crate::model::profile::{SessionRecord, ThreadInfo};
 use crate::model::sample::MonitorSample;
 use crate::model::stats::OperationStats;
@@ -110,6 +110,13 @@ pub(crate) struct EventOut<'a> {
     pub alloc: Option<AllocStats>,
     pub metrics: &'a [(u32, f64)],
     pub error: Option<&'a str>,
+    /// Every argument of the function was recorded (see `ProfileEvent::args_recorded`).
+    pub args_recorded: bool,
+    /// Every thread's allocations over the span, and their size classes
+    /// (`#[profile(alloc = "process")]`).
+    pub process: Option<(AllocStats, AllocSizes)>,
+    /// The backtrace of a slow event.
+    pub backtrace: Option<&'a str>,
 }
 
 pub(crate) fn put_event(out: &mut Vec<u8>, e: &EventOut<'_>) {
@@ -127,7 +134,10 @@ pub(crate) fn put_event(out: &mut Vec<u8>, e: &EventOut<'_>) {
     }
     let flags = u8::from(e.panicked)
         | (u8::from(e.alloc.is_some()) << 1)
-        | (u8::from(e.error.is_some()) << 2);
+        | (u8::from(e.error.is_some()) << 2)
+        | (u8::from(e.args_recorded) << 3)
+        | (u8::from(e.process.is_some()) << 4)
+        | (u8::from(e.backtrace.is_some()) << 5);
     out.push(flags);
     if let Some(a) = e.alloc {
         put_varint(out, a.allocated_bytes);
@@ -141,6 +151,17 @@ pub(crate) fn put_event(out: &mut Vec<u8>, e: &EventOut<'_>) {
     }
     if let Some(err) = e.error {
         put_str(out, err);
+    }
+    if let Some((a, sizes)) = &e.process {
+        put_varint(out, a.allocated_bytes);
+        put_varint(out, a.freed_bytes);
+        put_varint(out, a.allocations);
+        for &n in &sizes.counts {
+            put_varint(out, n);
+        }
+    }
+    if let Some(b) = e.backtrace {
+        put_str(out, b);
     }
 }
 
@@ -246,6 +267,22 @@ pub(crate) fn get_event(
     if flags & 4 != 0 {
         e.error = Some(c.str()?.to_owned());
     }
+    e.args_recorded = flags & 8 != 0;
+    if flags & 16 != 0 {
+        e.process_alloc = Some(AllocStats {
+            allocated_bytes: c.varint()?,
+            freed_bytes: c.varint()?,
+            allocations: c.varint()?,
+        });
+        let mut sizes = AllocSizes::default();
+        for n in &mut sizes.counts {
+            *n = c.varint()?;
+        }
+        e.alloc_sizes = Some(sizes);
+    }
+    if flags & 32 != 0 {
+        e.backtrace = Some(c.str()?.to_owned());
+    }
     Ok(e)
 }
 
@@ -278,6 +315,18 @@ mod tests {
                 }),
                 metrics: &metrics,
                 error: Some("bad ✓"),
+                args_recorded: true,
+                process: Some((
+                    AllocStats {
+                        allocated_bytes: 9,
+                        freed_bytes: 8,
+                        allocations: 2,
+                    },
+                    AllocSizes {
+                        counts: [1; crate::model::event::ALLOC_SIZE_CLASSES],
+                    },
+                )),
+                backtrace: Some("0: solve"),
             },
         );
         let e = get_event(&mut Cursor::new(&out), &ops, &keys).unwrap();
@@ -287,6 +336,10 @@ mod tests {
         );
         assert!(e.panicked && e.metric("n").unwrap().is_nan());
         assert_eq!(e.error.as_deref(), Some("bad ✓"));
+        assert!(e.args_recorded);
+        assert_eq!(e.process_alloc.map(|a| a.allocated_bytes), Some(9));
+        assert_eq!(e.alloc_sizes.map(|s| s.counts[15]), Some(1));
+        assert_eq!(e.backtrace.as_deref(), Some("0: solve"));
         // Every prefix is an error, never a panic.
         for cut in 0..out.len() {
             assert!(get_event(&mut Cursor::new(&out[..cut]), &ops, &keys).is_err());

@@ -342,6 +342,11 @@ impl Rebuild {
             operations,
             samples: self.samples,
             events,
+            warnings: Vec::new(),
+            // Neither is journaled: a recovered profile models CPU energy at the default power
+            // (or the CLI's --cpu-watts) and makes no claim on the heap's growth.
+            cpu_watts_per_core: None,
+            heap_growth_bytes: None,
         }
     }
 }

@@ -268,6 +268,7 @@ impl Writer {
                     }
                 });
                 let r = ev.ev;
+                let backtrace = ev.backtrace();
                 let start_ns = clock.to_ns(r.start_raw);
                 let (wall, busy, self_ns) = r.durations_ns(clock);
                 put_event(
@@ -285,6 +286,9 @@ impl Writer {
                         alloc: ev.alloc(),
                         metrics: &metrics,
                         error: ev.error(),
+                        args_recorded: r.flags & RawEvent::ARGS_RECORDED != 0,
+                        process: ev.process().map(|p| (p.stats, p.sizes)),
+                        backtrace: backtrace.as_deref(),
                     },
                 );
                 count += 1;

@@ -63,6 +63,7 @@
 pub(crate) mod budget;
 mod check;
 mod consistency;
+mod context;
 mod load;
 mod table;
 
@@ -165,16 +166,6 @@ impl PerformanceProfiler {
     pub fn save_profile_data(&self, path: impl AsRef<Path>) -> Result<(), ProfileError> {
         let _own = crate::record::alloc::OwnAllocations::begin();
         self.snapshot().save(path)
-    }
-
-    /// Loads a saved profile into this profiler: from now on [`snapshot`](Self::snapshot) (and
-    /// every report) shows the loaded data followed by what is recorded live. Replaces any
-    /// previously loaded profile.
-    pub fn load_profile_data(&self, path: impl AsRef<Path>) -> Result<(), ProfileError> {
-        let _own = crate::record::alloc::OwnAllocations::begin();
-        let p = Profile::load(path)?;
-        self.set_loaded(p);
-        Ok(())
     }
 }
 

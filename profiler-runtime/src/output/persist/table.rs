@@ -1,19 +1,20 @@
 //! The file's layout: [`Profile`]'s fields in order, with the events as a table (see the
 //! [module docs](super)).
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::path::PathBuf;
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Unexpected, Visitor};
-use serde::ser::{SerializeSeq, SerializeStruct};
+use serde::ser::{SerializeSeq, SerializeStruct, SerializeTuple};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::budget;
 use super::consistency::Tally;
+use super::context::{fail, settings, CONTEXT};
 use crate::error::ProfileError;
-use crate::model::event::{AllocStats, EventKind, Name, ProfileEvent};
+use crate::model::event::{
+    AllocSizes, AllocStats, EventKind, Name, ProfileEvent, ALLOC_SIZE_CLASSES,
+};
 use crate::model::float::AnyF64;
 use crate::model::otlp_status::OtlpStatus;
 use crate::model::process::ProcessRecord;
@@ -41,6 +42,10 @@ pub(super) struct FileOut<'a> {
     operations: &'a [OperationStats],
     samples: &'a [MonitorSample],
     events: EventTable<'a>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
+    cpu_watts_per_core: Option<f64>,
+    heap_growth_bytes: Option<i64>,
 }
 
 impl<'a> FileOut<'a> {
@@ -60,6 +65,9 @@ impl<'a> FileOut<'a> {
             operations,
             samples,
             events,
+            warnings,
+            cpu_watts_per_core,
+            heap_growth_bytes,
         } = p;
         FileOut {
             format_version: *format_version,
@@ -76,6 +84,9 @@ impl<'a> FileOut<'a> {
             operations,
             samples,
             events: EventTable(events),
+            warnings,
+            cpu_watts_per_core: *cpu_watts_per_core,
+            heap_growth_bytes: *heap_growth_bytes,
         }
     }
 }
@@ -99,6 +110,11 @@ pub(super) struct FileIn {
     operations: Vec<OperationStats>,
     samples: Vec<MonitorSample>,
     events: Events,
+    #[serde(default)]
+    warnings: Vec<String>,
+    cpu_watts_per_core: Option<f64>,
+    #[serde(default)]
+    heap_growth_bytes: Option<i64>,
 }
 
 impl FileIn {
@@ -123,6 +139,9 @@ impl FileIn {
             operations,
             samples,
             events,
+            warnings,
+            cpu_watts_per_core,
+            heap_growth_bytes,
         } = self;
         Profile {
             format_version,
@@ -139,12 +158,15 @@ impl FileIn {
             operations,
             samples,
             events: events.0,
+            warnings,
+            cpu_watts_per_core,
+            heap_growth_bytes,
         }
     }
 }
 
 /// The row layout of `events.rows`, written to the file as `events.columns` and checked on load.
-const COLUMNS: [&str; 13] = [
+const COLUMNS: [&str; 17] = [
     "id",
     "parent",
     "name",
@@ -158,9 +180,23 @@ const COLUMNS: [&str; 13] = [
     "alloc",
     "error",
     "panicked",
+    "process_alloc",
+    "alloc_sizes",
+    "backtrace",
+    "args_recorded",
 ];
-/// What a row is, for errors.
-const ROW: &str = "an event row of 13 values (see events.columns)";
+/// The first 13 columns: the whole layout of files written before the last four existed, and
+/// of files whose events have none of them (read with those four at their defaults).
+const LEGACY_COLUMNS: usize = 13;
+
+/// What a row is, for errors: `an event row of N values`.
+struct RowLen(usize);
+
+impl de::Expected for RowLen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "an event row of {} values (see events.columns)", self.0)
+    }
+}
 
 /// The events as `{"columns": [..], "names": [..], "rows": [[..], ..]}`: each distinct name
 /// once, each event one array of [`COLUMNS`] with `name` an index into `names` and `alloc` as
@@ -182,15 +218,27 @@ impl Serialize for EventTable<'_> {
             })
             .collect();
         let mut m = s.serialize_struct("Events", 3)?;
-        m.serialize_field("columns", &COLUMNS)?;
+        // The last four columns only where some event has one of them set.
+        let extended = self.0.iter().any(|e| {
+            e.process_alloc.is_some()
+                || e.alloc_sizes.is_some()
+                || e.backtrace.is_some()
+                || e.args_recorded
+        });
+        let columns = if extended {
+            COLUMNS.len()
+        } else {
+            LEGACY_COLUMNS
+        };
+        m.serialize_field("columns", &COLUMNS[..columns])?;
         m.serialize_field("names", &names)?;
-        m.serialize_field("rows", &Rows(self.0, &rows))?;
+        m.serialize_field("rows", &Rows(self.0, &rows, extended))?;
         m.end()
     }
 }
 
 /// The rows, with each event's name index.
-struct Rows<'a>(&'a [ProfileEvent], &'a [usize]);
+struct Rows<'a>(&'a [ProfileEvent], &'a [usize], bool);
 
 impl Serialize for Rows<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -210,12 +258,23 @@ impl Serialize for Rows<'_> {
                 alloc,
                 error,
                 panicked,
+                process_alloc,
+                alloc_sizes,
+                backtrace,
+                args_recorded,
             } = e;
             let alloc = alloc.map(|a| [a.allocated_bytes, a.freed_bytes, a.allocations]);
             let metrics = MetricsOut(metrics);
-            seq.serialize_element(&(
-                id, parent, name, kind, thread_id, start_ns, end_ns, busy_ns, self_ns, metrics,
-                alloc, error, panicked,
+            let process_alloc =
+                process_alloc.map(|a| [a.allocated_bytes, a.freed_bytes, a.allocations]);
+            let alloc_sizes = alloc_sizes.map(|s| s.counts);
+            seq.serialize_element(&Row(
+                self.2,
+                (
+                    id, parent, name, kind, thread_id, start_ns, end_ns, busy_ns, self_ns, metrics,
+                    alloc, error, panicked,
+                ),
+                (process_alloc, alloc_sizes, backtrace, args_recorded),
             ))?;
         }
         seq.end()
@@ -254,62 +313,44 @@ impl<'de> Deserialize<'de> for MetricsIn {
     }
 }
 
-/// How the loader that runs a parse on this thread wants the events read, and what it gets
-/// back besides the profile. Set for the duration of one parse (the serde entry points take no
-/// arguments): see [`with_context`].
-pub(super) struct ParseContext {
-    /// Keep the events (else count and check them only).
-    pub keep_events: bool,
-    /// Repair inconsistencies instead of refusing them.
-    pub lenient: bool,
-    /// The file, for errors.
-    pub path: PathBuf,
-    /// A typed error raised inside the parse (memory), which wins over serde's.
-    pub failure: Option<ProfileError>,
-    /// The checks of the events, once read.
-    pub tally: Option<Tally>,
-}
-
-thread_local! {
-    static CONTEXT: RefCell<Option<ParseContext>> = const { RefCell::new(None) };
-}
-
-/// Runs `parse` with `ctx` as this thread's parse context, and returns the context after.
-pub(super) fn with_context<R>(ctx: ParseContext, parse: impl FnOnce() -> R) -> (R, ParseContext) {
-    let prev = CONTEXT.with(|c| c.borrow_mut().replace(ctx));
-    let r = parse();
-    let ctx = CONTEXT
-        .with(|c| std::mem::replace(&mut *c.borrow_mut(), prev))
-        .unwrap_or_else(|| ParseContext {
-            keep_events: true,
-            lenient: false,
-            path: PathBuf::new(),
-            failure: None,
-            tally: None,
-        });
-    (r, ctx)
-}
-
-/// The settings of the current parse: (keep events, lenient, path).
-fn settings() -> (bool, bool, PathBuf) {
-    CONTEXT.with(|c| match &*c.borrow() {
-        Some(ctx) => (ctx.keep_events, ctx.lenient, ctx.path.clone()),
-        None => (true, false, PathBuf::new()),
-    })
-}
-
-fn fail<E: de::Error>(e: ProfileError) -> E {
-    let msg = e.to_string();
-    CONTEXT.with(|c| {
-        if let Some(ctx) = &mut *c.borrow_mut() {
-            ctx.failure.get_or_insert(e);
-        }
-    });
-    E::custom(msg)
-}
-
 /// Rows between two checks of the memory available.
 const BUDGET_EVERY: u64 = 16_384;
+
+/// One row: the 13 original columns and the 4 added after, written as one flat array.
+/// With `extended` false, only the 13 original columns.
+struct Row<A, B>(bool, A, B);
+
+impl<A: SerializeFlat, B: SerializeFlat> Serialize for Row<A, B> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let len = if self.0 { A::LEN + B::LEN } else { A::LEN };
+        let mut t = s.serialize_tuple(len)?;
+        self.1.write(&mut t)?;
+        if self.0 {
+            self.2.write(&mut t)?;
+        }
+        t.end()
+    }
+}
+
+/// A tuple whose elements are written one by one into an enclosing tuple.
+trait SerializeFlat {
+    const LEN: usize;
+    fn write<T: SerializeTuple>(&self, t: &mut T) -> Result<(), T::Error>;
+}
+
+macro_rules! flat {
+    ($n:literal; $($t:ident $i:tt),*) => {
+        impl<$($t: Serialize),*> SerializeFlat for ($($t,)*) {
+            const LEN: usize = $n;
+            fn write<T: SerializeTuple>(&self, t: &mut T) -> Result<(), T::Error> {
+                $(t.serialize_element(&self.$i)?;)*
+                Ok(())
+            }
+        }
+    };
+}
+flat!(13; A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7, I 8, J 9, K 10, L 11, M 12);
+flat!(4; A 0, B 1, C 2, D 3);
 
 /// The events read back from an [`EventTable`] (none when the context keeps none).
 struct Events(Vec<ProfileEvent>);
@@ -330,21 +371,21 @@ impl<'de> Visitor<'de> for EventsVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Events, A::Error> {
-        let mut columns_seen = false;
+        let mut columns: Option<usize> = None;
         let mut names: Option<Vec<Name>> = None;
         let mut rows = None;
         while let Some(key) = map.next_key::<String>()? {
             match &*key {
                 "columns" => {
                     let cols: Vec<String> = map.next_value()?;
-                    if cols.len() != COLUMNS.len() || cols.iter().zip(COLUMNS).any(|(a, b)| a != b)
-                    {
+                    let known = cols.len() == COLUMNS.len() || cols.len() == LEGACY_COLUMNS;
+                    if !known || cols.iter().zip(COLUMNS).any(|(a, b)| a != b) {
                         return Err(de::Error::invalid_value(
                             Unexpected::Other(&format!("events.columns {cols:?}")),
                             &format!("{COLUMNS:?}").as_str(),
                         ));
                     }
-                    columns_seen = true;
+                    columns = Some(cols.len());
                 }
                 "names" => names = Some(map.next_value::<Vec<Name>>()?),
                 "rows" => {
@@ -353,14 +394,19 @@ impl<'de> Visitor<'de> for EventsVisitor {
                             "events.names must come before events.rows",
                         ));
                     };
-                    rows = Some(map.next_value_seed(RowsSeed(names))?);
+                    let Some(columns) = columns else {
+                        return Err(de::Error::custom(
+                            "events.columns must come before events.rows",
+                        ));
+                    };
+                    rows = Some(map.next_value_seed(RowsSeed(names, columns))?);
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        if !columns_seen {
+        if columns.is_none() {
             return Err(de::Error::missing_field("events.columns"));
         }
         rows.map(Events)
@@ -368,7 +414,8 @@ impl<'de> Visitor<'de> for EventsVisitor {
     }
 }
 
-struct RowsSeed<'n>(&'n [Name]);
+/// The names, and how many columns a row has.
+struct RowsSeed<'n>(&'n [Name], usize);
 
 impl<'de> DeserializeSeed<'de> for RowsSeed<'_> {
     type Value = Vec<ProfileEvent>;
@@ -394,7 +441,7 @@ impl<'de> Visitor<'de> for RowsSeed<'_> {
             out.try_reserve(seq.size_hint().unwrap_or(0).min(1 << 16))
                 .map_err(|_| fail(oom(&path, 1 << 16)))?;
         }
-        while let Some(mut e) = seq.next_element_seed(RowSeed(self.0))? {
+        while let Some(mut e) = seq.next_element_seed(RowSeed(self.0, self.1))? {
             tally.row(&mut e).map_err(|what| {
                 if what.starts_with("out of memory") {
                     fail(oom(&path, tally.seen()))
@@ -426,7 +473,7 @@ impl<'de> Visitor<'de> for RowsSeed<'_> {
     }
 }
 
-struct RowSeed<'n>(&'n [Name]);
+struct RowSeed<'n>(&'n [Name], usize);
 
 impl<'de> DeserializeSeed<'de> for RowSeed<'_> {
     type Value = ProfileEvent;
@@ -440,14 +487,14 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
     type Value = ProfileEvent;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(ROW)
+        de::Expected::fmt(&RowLen(self.1), f)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ProfileEvent, A::Error> {
         macro_rules! col {
             ($at:literal, $t:ty) => {
                 seq.next_element::<$t>()?
-                    .ok_or_else(|| de::Error::invalid_length($at, &ROW))?
+                    .ok_or_else(|| de::Error::invalid_length($at, &RowLen(self.1)))?
             };
         }
         let id = col!(0, u64);
@@ -479,8 +526,22 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
         });
         let error = col!(11, Option<String>);
         let panicked = col!(12, bool);
+        let stats = |[allocated_bytes, freed_bytes, allocations]: [u64; 3]| AllocStats {
+            allocated_bytes,
+            freed_bytes,
+            allocations,
+        };
+        let (mut process_alloc, mut alloc_sizes, mut backtrace, mut args_recorded) =
+            (None, None, None, false);
+        if self.1 == COLUMNS.len() {
+            process_alloc = col!(13, Option<[u64; 3]>).map(stats);
+            alloc_sizes =
+                col!(14, Option<[u64; ALLOC_SIZE_CLASSES]>).map(|counts| AllocSizes { counts });
+            backtrace = col!(15, Option<String>);
+            args_recorded = col!(16, bool);
+        }
         if seq.next_element::<IgnoredAny>()?.is_some() {
-            return Err(de::Error::invalid_length(COLUMNS.len() + 1, &ROW));
+            return Err(de::Error::invalid_length(self.1 + 1, &RowLen(self.1)));
         }
         let mut e = ProfileEvent::new(id, name, kind, thread_id, start_ns, end_ns);
         e.parent = parent;
@@ -490,6 +551,10 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
         e.alloc = alloc;
         e.error = error;
         e.panicked = panicked;
+        e.process_alloc = process_alloc;
+        e.alloc_sizes = alloc_sizes;
+        e.backtrace = backtrace;
+        e.args_recorded = args_recorded;
         Ok(e)
     }
 }

@@ -207,6 +207,7 @@ mod tests {
                 t_ns: 1,
                 rss_bytes: 1 << 20,
                 cpu_percent: 50.0,
+                ..MonitorSample::default()
             }),
             rss_now: None,
             otlp: None,
