@@ -242,3 +242,31 @@ fn an_argument_named_tile_is_not_a_tile_index_unless_it_is_reported_as_one() {
         "a reported tile index is analysed"
     );
 }
+
+#[test]
+fn metrics_outside_any_span_are_said_to_belong_to_no_operation() {
+    let p = common::profiler();
+    p.in_scope(|| {
+        metrics!(energy_pj = 5.0);
+        metrics!(energy_pj = 7.0);
+    });
+    let report = p.get_performance_report();
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("2 `metrics!` call(s) ran outside any profiled span")),
+        "{:?}",
+        report.warnings
+    );
+    assert!(report.to_text().contains("belong to no operation"));
+    // Inside a span they are the span's: no warning.
+    let p = common::profiler();
+    p.in_scope(step_with_metrics);
+    assert!(p.get_performance_report().warnings.is_empty());
+}
+
+#[profile]
+fn step_with_metrics() {
+    metrics!(energy_pj = 1.0);
+}

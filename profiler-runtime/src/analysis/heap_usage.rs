@@ -50,6 +50,35 @@ pub struct Fragmentation {
 }
 
 impl Fragmentation {
+    /// A sentence when the live heap's peak is more than twice the RSS peak: most of what was
+    /// allocated was never touched (reserved buffers, for example a linear-algebra library's
+    /// per-thread scratch), so it costs address space, not memory. `None` otherwise.
+    ///
+    /// ```
+    /// use profiler_runtime::analysis::Fragmentation;
+    /// use profiler_runtime::MonitorSample;
+    /// let s = |live: u64, rss: u64| MonitorSample {
+    ///     heap_live_bytes: Some(live),
+    ///     rss_bytes: rss,
+    ///     ..MonitorSample::default()
+    /// };
+    /// let f = Fragmentation::of(&[s(1 << 30, 100 << 20)]).unwrap();
+    /// assert!(f.untouched_note().unwrap().contains("never touched"));
+    /// let f = Fragmentation::of(&[s(50 << 20, 100 << 20)]).unwrap();
+    /// assert!(f.untouched_note().is_none());
+    /// ```
+    pub fn untouched_note(&self) -> Option<String> {
+        (self.peak_rss_bytes > 0 && self.peak_live_bytes / 2 > self.peak_rss_bytes).then(|| {
+            format!(
+                "the live heap's peak ({}) is above the RSS peak ({}): most of it was allocated \
+                 but never touched (reserved buffers, such as a linear-algebra library's \
+                 per-thread scratch), which costs address space, not memory",
+                crate::model::units::fmt_bytes(self.peak_live_bytes as f64),
+                crate::model::units::fmt_bytes(self.peak_rss_bytes as f64)
+            )
+        })
+    }
+
     /// Summarises the samples that read the live heap (`None` without any: no counting
     /// allocator, or no monitor).
     pub fn of(samples: &[MonitorSample]) -> Option<Fragmentation> {

@@ -11,7 +11,7 @@ use crate::model::profile::Profile;
 use crate::model::stats::saturating_sum;
 
 use super::heap_usage::{Fragmentation, SizeProfile};
-use super::scan::{OpScan, Scan};
+use super::scan::{effective_alloc, OpScan, Scan};
 use super::severity::{share, Basis};
 
 /// Fewest allocation-tracked calls of an operation before it can be a leak suspect.
@@ -28,6 +28,11 @@ pub const LEAK_MIN_LATE_GROWTH: f64 = 0.5;
 /// by over the profile: below it the memory was freed after the calls (a buffer returned to a
 /// caller that dropped it).
 pub const LEAK_MIN_HEAP_GROWTH: f64 = 0.5;
+/// Share of a suspect's growth that must lie inside enclosing spans which freed it (their own
+/// net growth, children included, below half of what the suspect kept inside them) for the
+/// memory to count as freed: the growth was held by a caller for a while (a solver's state, a
+/// result being built), not leaked.
+pub const LEAK_FREED_BY_CALLERS: f64 = 0.75;
 /// How many allocators the analysis lists.
 pub const TOP_ALLOCATORS: usize = 10;
 
@@ -65,6 +70,10 @@ pub struct Allocator {
 ///   retained is positive;
 /// - it goes on growing: over the last quarter of the calls at least [`LEAK_MIN_LATE_GROWTH`]
 ///   of its overall growth per call (a cache that fills and then plateaus is not a leak);
+/// - its enclosing spans did not free it: where the suspect's calls sit inside kept outer
+///   spans, the growth inside each outermost one is compared with that span's own net growth
+///   (children included); if spans holding at least [`LEAK_FREED_BY_CALLERS`] of the growth
+///   ended with less than half of it still allocated, the callers freed it;
 /// - the memory is still there at the end: the process's live heap (every thread, from the
 ///   counting allocator) grew over the profile by at least [`LEAK_MIN_HEAP_GROWTH`] of what the
 ///   suspects retain (a buffer returned to a caller that drops it is freed, so the heap does
@@ -180,6 +189,7 @@ impl MemoryAnalysis {
             .zip(&scan.ops)
             .filter_map(|(o, s)| growing(o.name.to_string(), o.kind, s))
             .collect();
+        leaks.retain(|l| !freed_by_callers(p, scan, &l.name, l.kind));
         leaks.sort_by_key(|l| std::cmp::Reverse(l.retained_bytes));
         // What stayed live must fit in what the heap kept: the largest suspects first, each
         // needing the heap to have grown by a share of what it retains.
@@ -253,6 +263,51 @@ fn growing(name: String, kind: EventKind, s: &OpScan) -> Option<LeakSuspect> {
         heap_growth_bytes: None,
         basis: Basis::Heuristic,
     })
+}
+
+/// Whether the outermost kept spans around `name`'s calls freed what those calls kept: the
+/// calls' net growth (children included) is summed per outermost ancestor, and an ancestor
+/// whose own net growth is below half of that sum freed it. True when such ancestors hold at
+/// least [`LEAK_FREED_BY_CALLERS`] of the calls' positive growth.
+fn freed_by_callers(p: &Profile, scan: &Scan, name: &str, kind: EventKind) -> bool {
+    let events = &p.events;
+    let root = |mut i: usize| {
+        // Parents come before their children: at most one step per event.
+        while let Some(&up) = scan.parent_pos.get(i).filter(|&&u| u != u32::MAX) {
+            i = up as usize;
+        }
+        i
+    };
+    let mut inside: std::collections::BTreeMap<usize, i64> = std::collections::BTreeMap::new();
+    let mut total: i64 = 0;
+    for (i, e) in events.iter().enumerate() {
+        if &*e.name != name || e.kind != kind {
+            continue;
+        }
+        let Some(net) = effective_alloc(e).map(|a| a.net_bytes()).filter(|&n| n > 0) else {
+            continue;
+        };
+        total = total.saturating_add(net);
+        let r = root(i);
+        if r != i {
+            let slot = inside.entry(r).or_insert(0);
+            *slot = slot.saturating_add(net);
+        }
+    }
+    if total <= 0 {
+        return false;
+    }
+    let freed: i64 = inside
+        .iter()
+        .filter(|&(&r, &kept)| {
+            let outer = events
+                .get(r)
+                .and_then(effective_alloc)
+                .map_or(i64::MAX, |a| a.net_bytes());
+            (outer as f64) < 0.5 * kept as f64
+        })
+        .fold(0i64, |t, (_, &kept)| t.saturating_add(kept));
+    freed as f64 >= LEAK_FREED_BY_CALLERS * total as f64
 }
 
 /// Growth per call from the last mark at or before three quarters of the calls to the end.

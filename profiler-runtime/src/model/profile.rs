@@ -208,6 +208,19 @@ impl Profile {
     #[cfg_attr(not(feature = "analysis"), allow(dead_code))]
     pub(crate) fn warnings_for_readers(&self, total_events: u64) -> Vec<String> {
         let mut w = self.warnings.clone();
+        let standalone = self
+            .operations
+            .iter()
+            .filter(|o| &*o.name == crate::contract::STANDALONE_METRICS)
+            .fold(0u64, |n, o| n.saturating_add(o.count));
+        if standalone > 0 {
+            w.push(format!(
+                "{standalone} `metrics!` call(s) ran outside any profiled span and were recorded as \
+                 standalone `{}` events, so their values (energy included) belong to no \
+                 operation: call them inside a `#[profile]` function or a `profile_scope!`",
+                crate::contract::STANDALONE_METRICS
+            ));
+        }
         if total_events == 0 && w.is_empty() {
             w.push(
                 "no events were recorded: no `#[profile]` function, `record_event` or \

@@ -249,7 +249,7 @@ impl ThreadSlot {
         collector: &Collector,
         add: impl FnOnce(&mut Frame),
     ) {
-        let op = collector.intern("metrics", EventKind::FunctionCall);
+        let op = collector.intern(crate::contract::STANDALONE_METRICS, EventKind::FunctionCall);
         let mut frame = Frame::new(
             SpanKey::NONE,
             self.next_event_id(),

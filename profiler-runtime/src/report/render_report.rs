@@ -69,6 +69,9 @@ pub(crate) fn render_report(r: &PerformanceReport, style: Style) -> String {
             f.last_footprint_bytes
                 .map_or_else(|| "-".to_owned(), |b| fmt_bytes(b as f64))
         ));
+        if let Some(note) = f.untouched_note() {
+            d.line(&format!("  Note: {note}."));
+        }
     }
     if let Some(b) = &r.background {
         d.line(&format!(

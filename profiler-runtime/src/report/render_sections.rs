@@ -92,6 +92,9 @@ fn render_heap(d: &mut Doc, a: &OptimizationAnalysis) {
     let m = &a.bottleneck_analysis.memory_analysis;
     if let Some(f) = &m.fragmentation {
         d.heading(3, "Heap fragmentation");
+        if let Some(note) = f.untouched_note() {
+            d.line(&format!("Note: {note}."));
+        }
         match (f.last_footprint_bytes, f.last_unused_share) {
             (Some(fp), Some(sh)) => d.line(&format!(
                 "Over {} samples: live heap peak {}, allocator footprint peak {}, RSS peak {}. At the last sample the allocator held {} for {} live ({} unused); worst unused {}; mean unused share {}.",

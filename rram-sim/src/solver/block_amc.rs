@@ -52,7 +52,7 @@ impl Default for BlockAmcConfig {
 ///
 /// Under the profiler the call is one `block_amc` span that counts every thread's allocations
 /// and reports `n`, `tile`, `temperature_k` and its verdict (`converged`, `diverged`).
-#[profile(kind = "computation", name = "block_amc", skip_all, fields(n = g.nrows(), tile = cfg.tile_size), err, alloc = "process")]
+#[profile(kind = "computation", name = "block_amc", skip_all, fields(n = g.nrows(), tile_size = cfg.tile_size), err, alloc = "process")]
 pub fn block_amc(
     g: &DMatrix<f64>,
     b: &DVector<f64>,

@@ -2,6 +2,7 @@
 //! al. 2024), one INV on a single array holding all of G against BlockAMC on tiles.
 
 use nalgebra::{DMatrix, DVector};
+use profiler_runtime::profile;
 
 use super::block_tree::{BlockTree, BuildCtx};
 use super::config::{check_scale, check_system, HpInvConfig};
@@ -62,6 +63,7 @@ fn relative_error(g: &DMatrix<f64>, b: &DVector<f64>, x: &DVector<f64>) -> f64 {
 /// // A 3-bit inverse without refinement: accurate to tens of percent.
 /// assert!(one.relative_error < 0.5 && one.arrays == 1);
 /// ```
+#[profile(kind = "computation", name = "amc_once", skip_all, fields(n = g.nrows()), err)]
 pub fn amc_once(
     g: &DMatrix<f64>,
     b: &DVector<f64>,
@@ -101,6 +103,7 @@ pub fn amc_once(
 /// assert_eq!(one.arrays, 16);
 /// assert!(one.relative_error < 0.5);
 /// ```
+#[profile(kind = "computation", name = "block_amc_once", skip_all, fields(n = g.nrows(), tile_size = cfg.tile_size), err)]
 pub fn block_amc_once(
     g: &DMatrix<f64>,
     b: &DVector<f64>,
