@@ -39,6 +39,15 @@ const CASES: &[Case] = &[
         files: &[],
     },
     Case {
+        name: "distributed_sweep",
+        takes_dir: true,
+        stdout_contains: &[
+            "merged 3 processes: 6 hp_inv solves (expected 6)",
+            "total (3 processes)",
+        ],
+        files: &["part-0.json", "part-1.json", "part-2.json", "sweep.json"],
+    },
+    Case {
         name: "hardware_profiling",
         takes_dir: false,
         stdout_contains: &[

@@ -73,6 +73,17 @@ pub enum ProfileError {
         /// Why it failed.
         reason: String,
     },
+    /// A network operation: binding the metrics endpoint, reaching an OTLP collector.
+    #[error("{action} `{addr}`: {source}")]
+    Net {
+        /// What was being done.
+        action: &'static str,
+        /// The address or URL.
+        addr: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
     /// A study or analysis given inputs it cannot use.
     #[error("invalid input: {0}")]
     InvalidInput(String),

@@ -120,7 +120,7 @@
 //! | [`profiler`] | the [`PerformanceProfiler`] handle and its builder | always |
 //! | [`sys`] | monitor, machine description, CPU clocks, RAPL | `monitor` for the monitor thread |
 //! | `analysis`, `report` | pure functions of a `&Profile`, and their rendering | `analysis` |
-//! | [`output`] | versioned JSON, traces, folded stacks, flame graphs, charts | `persist`, `export`, `flamegraph`, `plot` |
+//! | [`output`] | versioned JSON, traces, folded stacks, flame graphs, charts; a Prometheus `/metrics` endpoint and OpenTelemetry (OTLP/HTTP) export | `persist`, `export`, `flamegraph`, `plot`; `prometheus`, `otlp` (not default) |
 //! | `hardware` | `RramDevice` and `HardwarePerformanceProfiler` | `hardware` |
 //!
 //! `--no-default-features` keeps the macro, the layer, the collector, sessions, snapshots,
@@ -154,6 +154,8 @@ pub mod __macro_support {
 
 pub use error::ProfileError;
 pub use model::event::{AllocStats, EventKind, Name, PerformanceMetric, ProfileEvent};
+pub use model::otlp_status::OtlpStatus;
+pub use model::process::{ProcessRecord, ProcessTotals};
 pub use model::profile::{Profile, ProfileSource, SessionRecord, ThreadInfo, FORMAT_VERSION};
 pub use model::sample::MonitorSample;
 pub use model::session::{MetricsSummary, SessionResults};
@@ -174,8 +176,12 @@ pub use hardware::{
     DeviceCost, DeviceOutput, HardwareOperation, HardwareOperationResult, HardwareOperationStats,
     HardwarePerformanceProfiler, HardwarePerformanceSummary, MatrixOp, RramDevice,
 };
+#[cfg(feature = "otlp")]
+pub use output::otlp::{OtlpExport, OtlpOptions};
 #[cfg(feature = "plot")]
 pub use output::plot::PlotType;
+#[cfg(feature = "prometheus")]
+pub use output::prometheus::MetricsServer;
 #[cfg(feature = "persist")]
 pub use profiler::SaveOnDrop;
 #[cfg(feature = "analysis")]

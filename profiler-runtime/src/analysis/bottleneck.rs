@@ -101,6 +101,10 @@ pub struct AnalysisSummary {
     pub total_energy_pj: f64,
     /// Whether per-span memory is known.
     pub alloc_tracking: bool,
+    /// Per-process figures of a profile of several processes ([`Profile::merge`]); empty
+    /// for one process.
+    #[serde(default)]
+    pub processes: Vec<super::ProcessShare>,
     /// Operations with calls that returned an error or panicked (exact counts from the
     /// aggregates), most failures first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -339,6 +343,7 @@ impl<'a> BottleneckAnalyzer<'a> {
                 total_self_ns: total_self,
                 total_energy_pj: total_energy,
                 alloc_tracking: p.alloc_tracking,
+                processes: super::process_shares(p),
                 failures: OperationFailures::of(p),
                 warnings: p.warnings_for_readers(p.total_events()),
             },

@@ -20,6 +20,7 @@ mod io;
 mod machine;
 mod memory;
 mod memory_findings;
+mod processes;
 mod recommend;
 mod scan;
 mod series;
@@ -59,6 +60,7 @@ pub use memory::{
     Allocator, LeakSuspect, MemoryAnalysis, LEAK_MIN_BYTES_PER_CALL, LEAK_MIN_CALLS,
     LEAK_MIN_HEAP_GROWTH, LEAK_MIN_LATE_GROWTH, LEAK_MIN_R_SQUARED, TOP_ALLOCATORS,
 };
+pub use processes::{process_shares, process_total, ProcessShare};
 pub use recommend::{MAX_HOTSPOTS, MIN_LISTED_SHARE};
 pub use scan::{is_output_metric, TIMELINE_BINS, TOP_SPANS};
 pub use series::{

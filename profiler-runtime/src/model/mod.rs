@@ -13,6 +13,8 @@ pub mod hash;
 pub mod histogram;
 pub(crate) mod merge;
 pub mod metric_map;
+pub mod otlp_status;
+pub mod process;
 pub mod profile;
 pub mod sample;
 pub mod session;

@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::counters::HardwareCounters;
 use crate::model::event::{EventKind, ProfileEvent};
+use crate::model::otlp_status::OtlpStatus;
+use crate::model::process::ProcessRecord;
 use crate::model::sample::MonitorSample;
 use crate::model::stats::{saturating_fadd, saturating_sum, OperationStats};
 use crate::model::system::SystemInfo;
@@ -66,6 +68,15 @@ pub struct Profile {
     pub raw_capacity: usize,
     /// Raw events dropped from the bounded buffer (aggregates still count them).
     pub dropped_events: u64,
+    /// The processes whose recording this is: the one that took a snapshot (host name, pid,
+    /// process start, clock source), or every input of [`Profile::merge`]. Empty in files
+    /// written before profiles named their process.
+    #[serde(default)]
+    pub processes: Vec<ProcessRecord>,
+    /// What the live OTLP stream ([`ProfilerBuilder::otlp`](crate::ProfilerBuilder::otlp))
+    /// sent and dropped so far; `None` without one.
+    #[serde(default)]
+    pub otlp: Option<OtlpStatus>,
     /// Threads that recorded events.
     pub threads: Vec<ThreadInfo>,
     /// Sessions, finished and running.
@@ -107,6 +118,8 @@ impl Profile {
             alloc_tracking: false,
             raw_capacity: 0,
             dropped_events: 0,
+            processes: Vec::new(),
+            otlp: None,
             threads: Vec::new(),
             sessions: Vec::new(),
             operations: Vec::new(),

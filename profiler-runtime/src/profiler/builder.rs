@@ -35,6 +35,9 @@ pub struct ProfilerBuilder {
     monitor_interval: Option<Duration>,
     journal: Option<std::path::PathBuf>,
     journal_interval: Duration,
+    otlp: Option<String>,
+    #[cfg(feature = "otlp")]
+    pub(crate) otlp_options: crate::output::otlp::OtlpOptions,
     backtrace_slower_than: Option<Duration>,
     cpu_watts: Option<f64>,
 }
@@ -47,6 +50,9 @@ impl Default for ProfilerBuilder {
             monitor_interval: Some(DEFAULT_MONITOR_INTERVAL),
             journal: None,
             journal_interval: Duration::from_secs(1),
+            otlp: None,
+            #[cfg(feature = "otlp")]
+            otlp_options: crate::output::otlp::OtlpOptions::default(),
             backtrace_slower_than: None,
             cpu_watts: None,
         }
@@ -149,6 +155,28 @@ impl ProfilerBuilder {
         self
     }
 
+    /// Streams everything the profiler records to an OpenTelemetry collector at `endpoint`
+    /// (`http://host:port`, OTLP/HTTP with protobuf; a collector's usual address is
+    /// `http://127.0.0.1:4318`) from two background threads: every kept event as a span when
+    /// it closes, the changed aggregates as metrics, each interval (see the `output::otlp`
+    /// module). A collector that is down, refuses or stalls
+    /// costs a bounded queue, retries with backoff and drops counted in
+    /// [`Profile::otlp`](crate::Profile::otlp) and the report, never a profiled thread's
+    /// time; dropping the profiler waits at most the shutdown timeout for the last requests.
+    /// Needs the `otlp` feature (without it, `build` refuses); `build` refuses a bad URL.
+    ///
+    /// ```no_run
+    /// let profiler = profiler_runtime::PerformanceProfiler::builder()
+    ///     .otlp("http://127.0.0.1:4318")
+    ///     .build()?;
+    /// profiler.install()?;
+    /// # Ok::<(), profiler_runtime::ProfileError>(())
+    /// ```
+    pub fn otlp(mut self, endpoint: impl Into<String>) -> Self {
+        self.otlp = Some(endpoint.into());
+        self
+    }
+
     /// Builds the profiler and starts its monitor (and its journal).
     pub fn build(self) -> Result<PerformanceProfiler, ProfileError> {
         if let Some(i) = self.monitor_interval {
@@ -194,6 +222,21 @@ impl ProfilerBuilder {
                 path.display()
             )));
         }
+        #[cfg(feature = "otlp")]
+        let otlp = match &self.otlp {
+            Some(url) => Some(crate::output::otlp::OtlpStream::start(
+                url,
+                &self.otlp_options,
+                collector.clone(),
+            )?),
+            None => None,
+        };
+        #[cfg(not(feature = "otlp"))]
+        if let Some(url) = &self.otlp {
+            return Err(ProfileError::InvalidConfig(format!(
+                "OTLP endpoint `{url}` needs the `otlp` feature of profiler-runtime"
+            )));
+        }
         if let Some(t) = self.backtrace_slower_than {
             collector.set_backtrace_threshold(t);
         }
@@ -206,6 +249,8 @@ impl ProfilerBuilder {
             inner: Arc::new(Inner {
                 #[cfg(feature = "persist")]
                 journal,
+                #[cfg(feature = "otlp")]
+                otlp,
                 collector,
                 raw_capacity: self.raw_capacity,
                 sessions,

@@ -90,6 +90,9 @@ struct Inner {
     // Dropped first: a journal's last flush reads everything else.
     #[cfg(feature = "persist")]
     journal: Option<crate::output::journal::JournalHandle>,
+    // Dropped early too: its last export reads the collector.
+    #[cfg(feature = "otlp")]
+    otlp: Option<crate::output::otlp::OtlpStream>,
     collector: Arc<Collector>,
     raw_capacity: usize,
     sessions: Arc<Mutex<SessionBook>>,
@@ -201,6 +204,9 @@ impl PerformanceProfiler {
         let c = &self.inner.collector;
         let mut snap = c.snapshot();
         let sessions = lock(&self.inner.sessions).records();
+        let system = self.inner.system.get_or_init(SystemInfo::collect).clone();
+        let process =
+            crate::sys::this_process(&system.hostname, c.clock.epoch_unix_ns(), c.clock.source());
         let data = lock(&self.inner.data);
         if let Some(cut) = &data.cut {
             snap.operations = window(&snap.operations, &cut.ops);
@@ -212,10 +218,12 @@ impl PerformanceProfiler {
             format_version: FORMAT_VERSION,
             started_at_unix_ns: c.clock.epoch_unix_ns(),
             duration_ns: c.clock.now_ns(),
-            system: self.inner.system.get_or_init(SystemInfo::collect).clone(),
+            system,
             alloc_tracking: alloc::is_active(),
             raw_capacity: self.inner.raw_capacity,
             dropped_events: snap.dropped,
+            processes: vec![process],
+            otlp: self.otlp_status(),
             threads: snap.threads,
             sessions,
             operations: snap.operations,
@@ -269,6 +277,30 @@ impl PerformanceProfiler {
     pub fn get_performance_report(&self) -> crate::report::PerformanceReport {
         let _returned = crate::record::alloc::OwnAllocations::returned();
         crate::report::PerformanceReport::from_profile(&self.snapshot())
+    }
+
+    /// The collector (for the outputs that read it live).
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+    pub(crate) fn collector(&self) -> &Arc<Collector> {
+        &self.inner.collector
+    }
+
+    /// The live OTLP stream, if any.
+    #[cfg(feature = "otlp")]
+    pub(crate) fn otlp_stream(&self) -> Option<&crate::output::otlp::OtlpStream> {
+        self.inner.otlp.as_ref()
+    }
+
+    /// What the live OTLP stream sent and dropped so far (`None` without one).
+    pub(crate) fn otlp_status(&self) -> Option<crate::model::otlp_status::OtlpStatus> {
+        #[cfg(feature = "otlp")]
+        {
+            self.inner.otlp.as_ref().map(|s| s.status())
+        }
+        #[cfg(not(feature = "otlp"))]
+        {
+            None
+        }
     }
 
     /// The running journal, if any.

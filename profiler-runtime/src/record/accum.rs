@@ -67,7 +67,7 @@ impl OpAccum {
     }
 
     /// Events recorded.
-    #[cfg(feature = "persist")]
+    #[cfg(any(feature = "persist", feature = "otlp"))]
     pub(crate) fn count(&self) -> u64 {
         self.count
     }

@@ -112,6 +112,16 @@ impl ProfClock {
     pub(crate) fn epoch_unix_ns(&self) -> u64 {
         self.epoch_unix_ns
     }
+
+    /// Where raw readings come from: `tsc` (the invariant time-stamp counter, calibrated by
+    /// quanta against the OS monotonic clock) or `os-monotonic`.
+    pub(crate) fn source(&self) -> &'static str {
+        if self.tsc {
+            "tsc"
+        } else {
+            "os-monotonic"
+        }
+    }
 }
 
 #[cfg(test)]

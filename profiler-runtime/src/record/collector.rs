@@ -28,9 +28,9 @@ use crate::record::raw::{Aux, Chunk, EventRef, Extra, RawEvent};
 use crate::record::ring::{ChunkOrigin, Ring};
 use crate::record::stage::Stage;
 
-#[cfg(feature = "persist")]
+#[cfg(any(feature = "persist", feature = "otlp"))]
 mod journal_cut;
-#[cfg(feature = "persist")]
+#[cfg(any(feature = "persist", feature = "otlp"))]
 pub(crate) use journal_cut::JournalCursor;
 
 /// Metric values of an open span: keys are tracing field names (static) or owned strings.
@@ -423,6 +423,19 @@ impl Collector {
     /// Monitor samples so far.
     pub(crate) fn samples(&self) -> Vec<MonitorSample> {
         lock(&self.samples).clone()
+    }
+
+    /// The newest monitor sample (what a metrics scrape reports), without copying the rest.
+    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+    pub(crate) fn last_sample(&self) -> Option<MonitorSample> {
+        lock(&self.samples).last().copied()
+    }
+
+    /// Raw events dropped from the bounded buffer so far (the ring's count; events still
+    /// staged by their threads are not dropped yet).
+    #[cfg_attr(not(any(feature = "prometheus", feature = "otlp")), allow(dead_code))]
+    pub(crate) fn dropped_events(&self) -> u64 {
+        lock(&self.ring).kept().1
     }
 
     /// Everything so far: the ring's events, every thread's staged events, exact aggregates.

@@ -157,7 +157,7 @@ impl Ring {
 
     /// Shares of the chunks not yet folded (they stay to fold), for a reader that holds the
     /// aggregates' lock.
-    #[cfg(feature = "persist")]
+    #[cfg(any(feature = "persist", feature = "otlp"))]
     pub(crate) fn unfolded_shares(&self) -> Vec<Arc<Chunk>> {
         let from = self.chunks.len() - self.unfolded;
         self.pending
@@ -213,7 +213,7 @@ impl Ring {
     /// The chunks pushed (or grown) since number `seq` (those still here), with their runs'
     /// origins, and the number to ask from next time: the journal's view of what is new. A
     /// grown chunk comes again whole; its runs' origins let the reader skip what it has.
-    #[cfg(feature = "persist")]
+    #[cfg(any(feature = "persist", feature = "otlp"))]
     pub(crate) fn since(&self, seq: u64) -> (impl Iterator<Item = (&Arc<Chunk>, &Segments)>, u64) {
         let front = self.pushed.saturating_sub(self.chunks.len() as u64);
         let skip = usize::try_from(seq.saturating_sub(front)).unwrap_or(usize::MAX);

@@ -5,6 +5,7 @@
 pub mod diff;
 mod doc;
 mod render;
+mod render_processes;
 mod render_report;
 mod render_sections;
 
@@ -14,11 +15,12 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::{
-    cpu_energy, energy_by_component, BackgroundLoad, Fragmentation, MachineAnalysis,
-    SessionCounters,
+    cpu_energy, energy_by_component, process_shares, BackgroundLoad, Fragmentation,
+    MachineAnalysis, ProcessShare, SessionCounters,
 };
 use crate::model::energy::{CpuEnergy, DEFAULT_WATTS_PER_CORE};
 use crate::model::event::EventKind;
+use crate::model::otlp_status::OtlpStatus;
 use crate::model::profile::Profile;
 use crate::model::stats::{saturating_fadd, saturating_sum, OperationStats, FOLDED_NAMES_TRACKED};
 use crate::model::system::SystemInfo;
@@ -204,6 +206,13 @@ pub struct PerformanceReport {
     /// Metric values that were NaN or infinite, over all operations (left out of every sum).
     #[serde(default)]
     pub non_finite_metrics: u64,
+    /// Per-process figures of a profile of several processes ([`Profile::merge`]); empty for
+    /// one process.
+    #[serde(default)]
+    pub processes: Vec<ProcessShare>,
+    /// What the live OTLP stream sent and dropped, where the profiler streamed.
+    #[serde(default)]
+    pub otlp: Option<OtlpStatus>,
     /// What the profiler could not see, in words (the profile's warnings, and a note when the
     /// report has no events at all); printed first in every form of the report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -317,6 +326,8 @@ impl PerformanceReport {
             energy_by_component: energy_by_component(p),
             folded_names: saturating_sum(p.operations.iter().map(|o| o.folded_names)),
             non_finite_metrics: saturating_sum(p.operations.iter().map(OperationStats::non_finite)),
+            processes: process_shares(p),
+            otlp: p.otlp.clone(),
             warnings: p.warnings_for_readers(total_events),
             fragmentation: Fragmentation::of(&p.samples),
             background: machine.background,
@@ -349,6 +360,9 @@ impl fmt::Display for PerformanceReport {
             writeln!(f, "  {line}")?;
         }
         if let Some(line) = self.non_finite_line() {
+            writeln!(f, "  {line}")?;
+        }
+        for line in render_processes::short_lines(self) {
             writeln!(f, "  {line}")?;
         }
         if let Some(peak) = self.monitor.peak_rss_bytes {

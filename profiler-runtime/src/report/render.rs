@@ -30,6 +30,7 @@ pub(crate) fn render_analysis(a: &OptimizationAnalysis, style: Style) -> String 
     ));
     d.line(&cpu_line(&a.energy.cpu));
     d.gap();
+    super::render_processes::render_processes(&mut d, &s.processes);
 
     render_findings(&mut d, a);
     failures_table(

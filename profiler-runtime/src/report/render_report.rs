@@ -54,6 +54,9 @@ pub(crate) fn render_report(r: &PerformanceReport, style: Style) -> String {
     if let Some(c) = &r.cpu_energy {
         d.line(&cpu_line(c));
     }
+    if let Some(line) = super::render_processes::otlp_line(r.otlp.as_ref()) {
+        d.line(&line);
+    }
     if let Some(f) = &r.fragmentation {
         d.line(&format!(
             "Heap: live peak {}, allocator footprint {} (last sample: {} live of {} held).",
@@ -84,6 +87,7 @@ pub(crate) fn render_report(r: &PerformanceReport, style: Style) -> String {
         d.line(&format!("Hardware counters, {l}."));
     }
     d.gap();
+    super::render_processes::render_processes(&mut d, &r.processes);
     d.heading(2, "Operations");
     let rows: Vec<Vec<String>> = r
         .operations

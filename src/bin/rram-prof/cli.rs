@@ -63,14 +63,31 @@ pub enum Command {
         #[command(flatten)]
         read: ReadArgs,
     },
-    /// Export a saved profile for other tools.
+    /// Export a saved profile for other tools, or send it to an OpenTelemetry collector.
     Export {
         /// A saved profile, or `-` for standard input.
         file: PathBuf,
-        /// `chrome` (Chrome/Perfetto trace JSON), `folded` (folded stacks), `flamegraph` (SVG).
+        /// `chrome` (Chrome/Perfetto trace JSON), `folded` (folded stacks), `flamegraph` (SVG),
+        /// `otlp` (spans and metrics sent over OTLP/HTTP to `--endpoint`).
         #[arg(long, value_enum)]
         format: ExportFormat,
-        /// Output file.
+        /// Output file (every format but `otlp`).
+        #[arg(short, long, value_name = "OUT", required_unless_present = "endpoint")]
+        output: Option<PathBuf>,
+        /// The collector's OTLP/HTTP base URL (`--format otlp`), e.g. `http://127.0.0.1:4318`:
+        /// spans go to `/v1/traces`, metrics to `/v1/metrics`.
+        #[arg(long, value_name = "URL", conflicts_with = "output")]
+        endpoint: Option<String>,
+        #[command(flatten)]
+        read: ReadArgs,
+    },
+    /// Merge the saved profiles of several processes (or machines) into one: exact aggregates
+    /// summed, events kept per process, times aligned on the wall clock.
+    Merge {
+        /// The saved profiles (at least two; `-` for standard input, once).
+        #[arg(required = true, num_args = 2..)]
+        files: Vec<PathBuf>,
+        /// Where to save the merged profile (JSON); never one of the inputs.
         #[arg(short, long, value_name = "OUT")]
         output: PathBuf,
         #[command(flatten)]
@@ -136,6 +153,8 @@ pub enum ExportFormat {
     Folded,
     /// A flame-graph SVG.
     Flamegraph,
+    /// OTLP/HTTP (protobuf) to an OpenTelemetry collector at `--endpoint`.
+    Otlp,
 }
 
 /// A device preset.
@@ -177,6 +196,14 @@ pub struct DemoArgs {
     /// Do not draw a progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Serve live Prometheus metrics at `http://ADDR/metrics` while the sweep runs (e.g.
+    /// `127.0.0.1:9184`; port 0 picks a free port, printed on stderr).
+    #[arg(long, value_name = "ADDR")]
+    pub serve: Option<String>,
+    /// With `--serve`: keep serving for SECS seconds after the sweep (so a scraper sees the
+    /// final figures).
+    #[arg(long, value_name = "SECS", requires = "serve", default_value_t = 0)]
+    pub linger: u64,
 }
 
 impl Default for DemoArgs {

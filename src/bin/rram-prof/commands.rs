@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use rram_profiler::profiler_runtime::output::journal::recover as recover_journal;
+use rram_profiler::profiler_runtime::output::otlp::{Endpoint, OtlpOptions};
 use rram_profiler::profiler_runtime::output::persist::{Input, LoadOptions, Loaded};
 use rram_profiler::profiler_runtime::output::plot::{render_to, ImageFormat, PlotType};
 use rram_profiler::profiler_runtime::output::write::SafeWriter;
@@ -35,7 +36,7 @@ fn stdout_text(text: &str) -> Result<(), CliError> {
 
 /// Reads the profile `file` names (`-`: standard input), keeping its events or not, and says
 /// on stderr what a lenient read repaired.
-fn read(file: &Path, args: ReadArgs, events: bool) -> Result<Loaded, CliError> {
+pub(crate) fn read(file: &Path, args: ReadArgs, events: bool) -> Result<Loaded, CliError> {
     let input = Input::from_arg(file);
     let loaded = LoadOptions::new()
         .lenient(args.lenient)
@@ -125,21 +126,52 @@ pub fn plot(
     Ok(Outcome::Ok)
 }
 
-/// `rram-prof export FILE --format F -o OUT`.
+/// `rram-prof export FILE --format F -o OUT`, or `--format otlp --endpoint URL`.
 pub fn export(
     file: &Path,
     format: ExportFormat,
-    output: &Path,
+    output: Option<&Path>,
+    endpoint: Option<&str>,
     args: ReadArgs,
 ) -> Result<Outcome, CliError> {
+    let output = match (format, output, endpoint) {
+        (ExportFormat::Otlp, None, Some(url)) => return export_otlp(file, url, args),
+        (ExportFormat::Otlp, _, None) => {
+            return Err(CliError::Invalid(
+                "export --format otlp sends to a collector: give --endpoint URL (e.g. http://127.0.0.1:4318), not -o".into(),
+            ))
+        }
+        (_, Some(out), None) => out,
+        _ => {
+            return Err(CliError::Invalid(
+                "--endpoint is for --format otlp; the other formats write a file (-o OUT)".into(),
+            ))
+        }
+    };
     let w = writer_for(output, file)?;
     let profile = read(file, args, true)?.profile;
     match format {
         ExportFormat::Chrome => w.write(|s| Ok(profile.to_chrome_trace(s)?))?,
         ExportFormat::Folded => w.write(|s| Ok(profile.to_folded_stacks(s)?))?,
         ExportFormat::Flamegraph => w.write(|s| profile.to_flamegraph_svg(s))?,
+        ExportFormat::Otlp => {
+            return Err(CliError::Invalid(
+                "export --format otlp needs --endpoint URL".into(),
+            ))
+        }
     }
     eprintln!("wrote {}", output.display());
+    Ok(Outcome::Ok)
+}
+
+/// `rram-prof export FILE --format otlp --endpoint URL`: every kept event as a span and the
+/// aggregates as metrics, over OTLP/HTTP (protobuf).
+fn export_otlp(file: &Path, endpoint: &str, args: ReadArgs) -> Result<Outcome, CliError> {
+    // A bad URL is refused before a large file is read.
+    Endpoint::parse(endpoint)?;
+    let profile = read(file, args, true)?.profile;
+    let sent = profile.export_otlp(endpoint, &OtlpOptions::default())?;
+    eprintln!("sent {sent} to {endpoint}");
     Ok(Outcome::Ok)
 }
 

@@ -1,11 +1,12 @@
 //! `rram-prof`: profiles the RRAM simulator's solvers (`demo`, the default) and works on saved
-//! profiles (`report`, `analyze`, `plot`, `export`, `diff`). See `rram-prof --help`.
+//! profiles (`report`, `analyze`, `plot`, `export`, `diff`, `merge`, `recover`). See `rram-prof --help`.
 
 mod cli;
 mod commands;
 mod demo;
 mod error;
 mod folder;
+mod merge;
 mod summary;
 
 use std::process::ExitCode;
@@ -31,7 +32,27 @@ fn demo(args: DemoArgs) -> Result<Outcome, CliError> {
     // The run is journaled while it runs, so a crash or a kill loses at most a second of it.
     let profiler = PerformanceProfiler::builder().journal(&journal).build()?;
     profiler.install()?;
+    // Served while the sweep runs and `--linger` seconds after; dropping it stops it.
+    let server = match &args.serve {
+        Some(addr) => {
+            let server = profiler.serve_metrics(addr.as_str())?;
+            eprintln!("serving metrics at {}", server.url());
+            Some(server)
+        }
+        None => None,
+    };
+    let linger = std::time::Duration::from_secs(args.linger);
     demo::run(args, &profiler)?;
+    if let Some(server) = server {
+        if !linger.is_zero() {
+            eprintln!(
+                "serving metrics at {} for {} s more",
+                server.url(),
+                linger.as_secs()
+            );
+            std::thread::sleep(linger);
+        }
+    }
     Ok(Outcome::Ok)
 }
 
@@ -63,8 +84,14 @@ fn run(cli: Cli) -> Result<Outcome, CliError> {
             file,
             format,
             output,
+            endpoint,
             read,
-        } => commands::export(&file, format, &output, read),
+        } => commands::export(&file, format, output.as_deref(), endpoint.as_deref(), read),
+        Command::Merge {
+            files,
+            output,
+            read,
+        } => merge::merge(&files, &output, read),
         Command::Diff {
             old,
             new,

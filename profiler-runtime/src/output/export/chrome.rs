@@ -15,6 +15,11 @@
 //! exact in every JSON reader), so no thread id, even `u64::MAX`, can land on another track.
 //! The profile's thread id is in the `thread_id` arg of the thread's name record.
 //!
+//! **Processes.** A profile of one process is `pid` 1 ([`TRACE_PID`]), named `rram-profiler`.
+//! A merged profile of several ([`Profile::merge`]) gets one `pid` per process, from 1 in the
+//! order of [`Profile::processes`], each named after its process (label, host and pid), with
+//! its own threads, its own memory counter (its samples) and its own energy counter.
+//!
 //! **Nesting.** The complete events of one `tid` must nest. Events of a thread are packed into
 //! lanes (see `lanes.rs`); lane 0 is the thread's own `tid`, and an async span that overlaps a
 //! sibling without containing it goes to an extra lane with its own `tid` (named
@@ -37,7 +42,7 @@ use crate::model::profile::Profile;
 use crate::model::stats::saturating_fadd;
 use crate::output::export::lanes;
 
-/// The `pid` written for every event (a profile describes one process).
+/// The `pid` of a profile of one process (a merged profile numbers its processes from 1).
 pub const TRACE_PID: u64 = 1;
 
 impl Profile {
@@ -62,11 +67,21 @@ impl Profile {
             .iter()
             .map(|t| (t.id, t.name.as_str()))
             .collect();
+        let multi = self.is_multi_process();
+        // The trace pid of a thread: 1 for a profile of one process, else its process's rank.
+        let pid_of = |thread: u64| -> u64 {
+            if multi {
+                self.process_index_of_thread(thread)
+                    .map_or(TRACE_PID, |i| (i as u64).saturating_add(1))
+            } else {
+                TRACE_PID
+            }
+        };
         // Every (thread, lane) gets its own small tid, from 1 up: 0 is the process's and the
         // counters' track, and a profile's thread ids (any u64) never reach the trace, so none
         // can collide with another track or wrap onto 0. The thread's own id is in its name
         // record's args.
-        let mut tid_of: BTreeMap<(u64, u32), u64> = BTreeMap::new();
+        let mut tid_of: BTreeMap<(u64, u32), (u64, u64)> = BTreeMap::new();
         let mut next_tid = 1u64;
         w.write_all(b"{\"traceEvents\":[\n")?;
         let mut first = true;
@@ -76,11 +91,30 @@ impl Profile {
             }
             Ok(())
         };
-        sep(w)?;
-        write!(
-            w,
-            r#"{{"ph":"M","name":"process_name","pid":{TRACE_PID},"tid":0,"args":{{"name":"rram-profiler"}}}}"#
-        )?;
+        if multi {
+            for (i, p) in self.processes.iter().enumerate() {
+                let pid = (i as u64).saturating_add(1);
+                sep(w)?;
+                write!(
+                    w,
+                    r#"{{"ph":"M","name":"process_name","pid":{pid},"tid":0,"args":{{"name":"#
+                )?;
+                serde_json::to_writer(&mut *w, &p.display_name()).map_err(io::Error::other)?;
+                write!(w, r#","pid":{},"host":"#, p.pid)?;
+                serde_json::to_writer(&mut *w, &p.hostname).map_err(io::Error::other)?;
+                writeln!(w, "}}}},")?;
+                write!(
+                    w,
+                    r#"{{"ph":"M","name":"process_sort_index","pid":{pid},"tid":0,"args":{{"sort_index":{pid}}}}}"#
+                )?;
+            }
+        } else {
+            sep(w)?;
+            write!(
+                w,
+                r#"{{"ph":"M","name":"process_name","pid":{TRACE_PID},"tid":0,"args":{{"name":"rram-profiler"}}}}"#
+            )?;
+        }
         let mut thread_ids: Vec<u64> = names.keys().copied().collect();
         thread_ids.extend(
             lanes
@@ -93,11 +127,12 @@ impl Profile {
             let name = names
                 .get(&thread)
                 .map_or_else(|| format!("thread-{thread}"), |n| (*n).to_owned());
+            let pid = pid_of(thread);
             let sort_base = (rank as u64).saturating_add(1).saturating_mul(1000);
             for k in 0..lanes.per_thread.get(&thread).copied().unwrap_or(1).max(1) {
                 let tid = next_tid;
                 next_tid += 1;
-                tid_of.insert((thread, k), tid);
+                tid_of.insert((thread, k), (pid, tid));
                 let lane_name = if k == 0 {
                     name.clone()
                 } else {
@@ -106,6 +141,7 @@ impl Profile {
                 sep(w)?;
                 metadata(
                     w,
+                    pid,
                     tid,
                     thread,
                     &lane_name,
@@ -114,39 +150,58 @@ impl Profile {
             }
         }
         for (i, e) in self.events.iter().enumerate() {
-            let tid = tid_of
+            let (pid, tid) = tid_of
                 .get(&(e.thread_id, lanes.lane[i]))
                 .or_else(|| tid_of.get(&(e.thread_id, 0)))
                 .copied()
-                .unwrap_or(0);
+                .unwrap_or((pid_of(e.thread_id), 0));
             sep(w)?;
-            complete(w, e, tid)?;
+            complete(w, e, pid, tid)?;
         }
-        for s in &self.samples {
-            sep(w)?;
-            w.write_all(br#"{"ph":"C","name":"memory","pid":1,"tid":0,"ts":"#)?;
-            write_us(w, s.t_ns)?;
-            write!(
-                w,
-                r#","args":{{"rss_mib":{}}}}}"#,
-                JsonNum(s.rss_bytes as f64 / (1024.0 * 1024.0))
-            )?;
+        // Memory: the profile's samples (one process), or each process's own.
+        let mut sample_sets: Vec<(u64, &[crate::model::sample::MonitorSample])> =
+            vec![(TRACE_PID, self.samples.as_slice())];
+        if multi {
+            sample_sets.extend(
+                self.processes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| ((i as u64).saturating_add(1), p.samples.as_slice())),
+            );
         }
-        let mut energy: Vec<(u64, f64)> = self
+        for (pid, samples) in sample_sets {
+            for s in samples {
+                sep(w)?;
+                write!(w, r#"{{"ph":"C","name":"memory","pid":{pid},"tid":0,"ts":"#)?;
+                write_us(w, s.t_ns)?;
+                write!(
+                    w,
+                    r#","args":{{"rss_mib":{}}}}}"#,
+                    JsonNum(s.rss_bytes as f64 / (1024.0 * 1024.0))
+                )?;
+            }
+        }
+        // Energy: a running sum per process, by event end.
+        let mut energy: Vec<(u64, u64, f64)> = self
             .events
             .iter()
             .filter_map(|e| {
                 e.metric(crate::contract::ENERGY_PJ)
                     .filter(|v| v.is_finite())
-                    .map(|v| (e.end_ns, v))
+                    .map(|v| (pid_of(e.thread_id), e.end_ns, v))
             })
             .collect();
-        energy.sort_by_key(|p| p.0);
+        energy.sort_by_key(|p| (p.0, p.1));
         let mut total = 0.0;
-        for (t, pj) in energy {
+        let mut current = None;
+        for (pid, t, pj) in energy {
+            if current != Some(pid) {
+                current = Some(pid);
+                total = 0.0;
+            }
             total = saturating_fadd(total, pj);
             sep(w)?;
-            w.write_all(br#"{"ph":"C","name":"energy","pid":1,"tid":0,"ts":"#)?;
+            write!(w, r#"{{"ph":"C","name":"energy","pid":{pid},"tid":0,"ts":"#)?;
             write_us(w, t)?;
             write!(w, r#","args":{{"cumulative_pj":{}}}}}"#, JsonNum(total))?;
         }
@@ -157,6 +212,7 @@ impl Profile {
 
 fn metadata<W: Write>(
     w: &mut W,
+    pid: u64,
     tid: u64,
     thread: u64,
     name: &str,
@@ -164,22 +220,22 @@ fn metadata<W: Write>(
 ) -> io::Result<()> {
     write!(
         w,
-        r#"{{"ph":"M","name":"thread_name","pid":{TRACE_PID},"tid":{tid},"args":{{"name":"#
+        r#"{{"ph":"M","name":"thread_name","pid":{pid},"tid":{tid},"args":{{"name":"#
     )?;
     serde_json::to_writer(&mut *w, name).map_err(io::Error::other)?;
     write!(
         w,
         r#","thread_id":{thread}}}}},
-{{"ph":"M","name":"thread_sort_index","pid":{TRACE_PID},"tid":{tid},"args":{{"sort_index":{sort_index}}}}}"#
+{{"ph":"M","name":"thread_sort_index","pid":{pid},"tid":{tid},"args":{{"sort_index":{sort_index}}}}}"#
     )
 }
 
-fn complete<W: Write>(w: &mut W, e: &ProfileEvent, tid: u64) -> io::Result<()> {
+fn complete<W: Write>(w: &mut W, e: &ProfileEvent, pid: u64, tid: u64) -> io::Result<()> {
     w.write_all(br#"{"ph":"X","name":"#)?;
     serde_json::to_writer(&mut *w, &*e.name).map_err(io::Error::other)?;
     write!(
         w,
-        r#","cat":"{}","pid":{TRACE_PID},"tid":{tid},"ts":"#,
+        r#","cat":"{}","pid":{pid},"tid":{tid},"ts":"#,
         e.kind.as_str()
     )?;
     write_us(w, e.start_ns)?;

@@ -51,6 +51,9 @@ pub(crate) struct StartRecord {
     pub raw_capacity: usize,
     pub system: SystemInfo,
     pub pid: u32,
+    /// The process (journals written before it was recorded have none).
+    #[serde(default)]
+    pub process: Option<crate::model::process::ProcessRecord>,
 }
 
 /// Everything of a flush but its events.

@@ -308,6 +308,7 @@ impl Rebuild {
             raw_capacity: 0,
             system: Default::default(),
             pid: 0,
+            process: None,
         });
         let operations: Vec<OperationStats> = self.operations.into_values().collect();
         let mut events: Vec<ProfileEvent> = self.events.into();
@@ -315,6 +316,13 @@ impl Rebuild {
         let total: u64 = operations
             .iter()
             .fold(0u64, |a, o| a.saturating_add(o.count));
+        let process = start.process.unwrap_or_else(|| {
+            let mut p = crate::model::process::ProcessRecord::unknown(&Profile::empty());
+            p.hostname.clone_from(&start.system.hostname);
+            p.pid = start.pid;
+            p.started_at_unix_ns = start.started_at_unix_ns;
+            p
+        });
         Profile {
             format_version: FORMAT_VERSION,
             started_at_unix_ns: start.started_at_unix_ns,
@@ -323,6 +331,8 @@ impl Rebuild {
             alloc_tracking: self.alloc_tracking,
             raw_capacity: start.raw_capacity,
             dropped_events: total.saturating_sub(events.len() as u64),
+            processes: vec![process],
+            otlp: None,
             threads: self
                 .threads
                 .into_iter()

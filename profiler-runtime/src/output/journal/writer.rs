@@ -183,11 +183,16 @@ impl Writer {
             }
         }
         let _closed = Closed(shared);
+        let system = crate::model::system::SystemInfo::collect();
+        let epoch = self.collector.clock.epoch_unix_ns();
+        let process =
+            crate::sys::this_process(&system.hostname, epoch, self.collector.clock.source());
         let start = StartRecord {
-            started_at_unix_ns: self.collector.clock.epoch_unix_ns(),
+            started_at_unix_ns: epoch,
             raw_capacity: self.raw_capacity,
-            system: crate::model::system::SystemInfo::collect(),
+            system,
             pid: std::process::id(),
+            process: Some(process),
         };
         let mut payload = vec![TAG_START];
         if serde_json::to_writer(&mut payload, &start).is_ok() {

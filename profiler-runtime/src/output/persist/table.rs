@@ -16,6 +16,8 @@ use crate::model::event::{
     AllocSizes, AllocStats, EventKind, Name, ProfileEvent, ALLOC_SIZE_CLASSES,
 };
 use crate::model::float::AnyF64;
+use crate::model::otlp_status::OtlpStatus;
+use crate::model::process::ProcessRecord;
 use crate::model::profile::{Profile, SessionRecord, ThreadInfo};
 use crate::model::sample::MonitorSample;
 use crate::model::stats::OperationStats;
@@ -33,6 +35,8 @@ pub(super) struct FileOut<'a> {
     alloc_tracking: bool,
     raw_capacity: usize,
     dropped_events: u64,
+    processes: &'a [ProcessRecord],
+    otlp: &'a Option<OtlpStatus>,
     threads: &'a [ThreadInfo],
     sessions: &'a [SessionRecord],
     operations: &'a [OperationStats],
@@ -54,6 +58,8 @@ impl<'a> FileOut<'a> {
             alloc_tracking,
             raw_capacity,
             dropped_events,
+            processes,
+            otlp,
             threads,
             sessions,
             operations,
@@ -71,6 +77,8 @@ impl<'a> FileOut<'a> {
             alloc_tracking: *alloc_tracking,
             raw_capacity: *raw_capacity,
             dropped_events: *dropped_events,
+            processes,
+            otlp,
             threads,
             sessions,
             operations,
@@ -93,6 +101,10 @@ pub(super) struct FileIn {
     alloc_tracking: bool,
     raw_capacity: usize,
     dropped_events: u64,
+    #[serde(default)]
+    processes: Vec<ProcessRecord>,
+    #[serde(default)]
+    otlp: Option<OtlpStatus>,
     threads: Vec<ThreadInfo>,
     sessions: Vec<SessionRecord>,
     operations: Vec<OperationStats>,
@@ -120,6 +132,8 @@ impl FileIn {
             alloc_tracking,
             raw_capacity,
             dropped_events,
+            processes,
+            otlp,
             threads,
             sessions,
             operations,
@@ -137,6 +151,8 @@ impl FileIn {
             alloc_tracking,
             raw_capacity,
             dropped_events,
+            processes,
+            otlp,
             threads,
             sessions,
             operations,
