@@ -514,11 +514,22 @@ fn to_stats(
 }
 
 fn to_public(table: &OpTable, clock: &ProfClock, e: EventRef<'_>) -> ProfileEvent {
-    let r = e.ev;
     let (name, kind) = table
-        .get(r.op)
+        .get(e.ev.op)
         .cloned()
         .unwrap_or_else(|| (Name::from("<unknown>"), EventKind::FunctionCall));
+    public_event(name, kind, clock, e)
+}
+
+/// A raw event as the public event of operation `name` (as snapshots and the OTLP stream show
+/// it): every field, one definition.
+pub(crate) fn public_event(
+    name: Name,
+    kind: EventKind,
+    clock: &ProfClock,
+    e: EventRef<'_>,
+) -> ProfileEvent {
+    let r = e.ev;
     let mut metrics = std::collections::BTreeMap::new();
     e.for_each_metric(|k, v| *metrics.entry(k.to_owned()).or_insert(0.0) += v);
     let start_ns = clock.to_ns(r.start_raw);

@@ -35,8 +35,8 @@ use crate::model::event::{EventKind, Name, ProfileEvent};
 use crate::model::otlp_status::OtlpStatus;
 use crate::model::sample::MonitorSample;
 use crate::record::alloc::OwnAllocations;
-use crate::record::collector::{lock, Collector, JournalCursor};
-use crate::record::raw::{EventRef, RawEvent};
+use crate::record::collector::{lock, public_event, Collector, JournalCursor};
+use crate::record::raw::EventRef;
 
 /// One request waiting to be sent.
 struct Batch {
@@ -360,31 +360,12 @@ impl Cutter {
 
     /// A raw event as the public event (as a snapshot shows it).
     fn event(&self, ev: EventRef<'_>) -> ProfileEvent {
-        let r = ev.ev;
-        let clock = &self.collector.clock;
         let (name, kind) = self
             .ops
-            .get(r.op as usize)
+            .get(ev.ev.op as usize)
             .cloned()
             .unwrap_or_else(|| (Name::from("<unknown>"), EventKind::FunctionCall));
-        let start_ns = clock.to_ns(r.start_raw);
-        let (wall, busy, self_ns) = r.durations_ns(clock);
-        let mut e = ProfileEvent::new(
-            r.id,
-            name,
-            kind,
-            r.thread_id(),
-            start_ns,
-            start_ns.saturating_add(wall),
-        );
-        e.parent = r.parent();
-        e.busy_ns = busy;
-        e.self_ns = self_ns;
-        ev.for_each_metric(|k, v| *e.metrics.entry(k.to_owned()).or_insert(0.0) += v);
-        e.alloc = ev.alloc();
-        e.error = ev.error().map(str::to_owned);
-        e.panicked = r.flags & RawEvent::PANICKED != 0;
-        e
+        public_event(name, kind, &self.collector.clock, ev)
     }
 }
 
