@@ -57,8 +57,8 @@ pub use heap_usage::{
 pub use io::{IoAnalysis, SerialisationOp, SERIALISATION_HINTS};
 pub use machine::{BackgroundLoad, MachineAnalysis, SessionCounters};
 pub use memory::{
-    Allocator, LeakSuspect, MemoryAnalysis, LEAK_MIN_BYTES_PER_CALL, LEAK_MIN_CALLS,
-    LEAK_MIN_HEAP_GROWTH, LEAK_MIN_LATE_GROWTH, LEAK_MIN_R_SQUARED, TOP_ALLOCATORS,
+    Allocator, LeakSuspect, MemoryAnalysis, LEAK_FREED_BY_CALLERS, LEAK_MIN_BYTES_PER_CALL,
+    LEAK_MIN_CALLS, LEAK_MIN_HEAP_GROWTH, LEAK_MIN_LATE_GROWTH, LEAK_MIN_R_SQUARED, TOP_ALLOCATORS,
 };
 pub use processes::{process_shares, process_total, ProcessShare};
 pub use recommend::{MAX_HOTSPOTS, MIN_LISTED_SHARE};
