@@ -58,7 +58,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A bad file is an error value naming the file and what is wrong, never a panic.
     let bad = dir.join("not-a-profile.json");
-    std::fs::write(&bad, "{ this is not json")?;
+    rram_profiler::profiler_runtime::output::write::SafeWriter::new(&bad)
+        .write_bytes(b"{ this is not json")?;
     match Profile::load(&bad) {
         Err(ProfileError::BadFile { path, reason }) => {
             println!("bad file rejected: {}: {reason}", path.display())
