@@ -226,19 +226,10 @@ fn split_key(key: &str) -> Vec<String> {
     parts
 }
 
-/// `key = value` at the top level of a line (the `=` outside quotes).
+/// `key = value` at the top level of a line (the first `=` outside quotes).
 fn split_assignment(line: &str) -> Option<(&str, &str)> {
-    let mut quote: Option<char> = None;
-    for (i, c) in line.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '=') => return Some((line[..i].trim(), line[i + 1..].trim())),
-            _ => {}
-        }
-    }
-    None
+    let i = *top_level_positions(line, '=').first()?;
+    Some((line[..i].trim(), line[i + 1..].trim()))
 }
 
 /// The value of `field` inside an inline table `{ a = 1, field = "x" }`.
@@ -253,7 +244,19 @@ fn inline_field<'a>(table: &'a str, field: &str) -> Option<&'a str> {
 /// Splits at `sep` outside quotes, braces and brackets.
 fn split_top_level(s: &str, sep: char) -> Vec<&str> {
     let mut parts = Vec::new();
-    let (mut depth, mut start) = (0i32, 0);
+    let mut start = 0;
+    for i in top_level_positions(s, sep) {
+        parts.push(&s[start..i]);
+        start = i + sep.len_utf8();
+    }
+    parts.push(&s[start..]);
+    parts
+}
+
+/// Byte positions of `sep` outside quotes, braces and brackets.
+fn top_level_positions(s: &str, sep: char) -> Vec<usize> {
+    let mut at = Vec::new();
+    let mut depth = 0i32;
     let mut quote: Option<char> = None;
     for (i, c) in s.char_indices() {
         match (quote, c) {
@@ -262,15 +265,11 @@ fn split_top_level(s: &str, sep: char) -> Vec<&str> {
             (None, '"' | '\'') => quote = Some(c),
             (None, '{' | '[') => depth += 1,
             (None, '}' | ']') => depth -= 1,
-            (None, c) if c == sep && depth == 0 => {
-                parts.push(&s[start..i]);
-                start = i + c.len_utf8();
-            }
+            (None, c) if c == sep && depth == 0 => at.push(i),
             _ => {}
         }
     }
-    parts.push(&s[start..]);
-    parts
+    at
 }
 
 /// A basic or literal TOML string's contents (escapes other than `\"` and `\\` are kept as

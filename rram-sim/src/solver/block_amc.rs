@@ -67,43 +67,7 @@ fn block_amc_run(
     cfg: &BlockAmcConfig,
 ) -> Result<SolveOutput, SimError> {
     let hp_cfg = &cfg.hp;
-    hp_cfg.validate()?;
-    check_system(g, b)?;
-    check_scale(g, b, hp_cfg)?;
-    let n = g.nrows();
-    if cfg.tile_size == 0 {
-        return Err(SimError::InvalidParameter {
-            name: "tile_size",
-            value: "0".into(),
-            why: "a tile needs at least one row",
-        });
-    }
-    if cfg.tile_size > n {
-        return Err(SimError::TileTooLarge {
-            tile: cfg.tile_size,
-            n,
-        });
-    }
-    crate::limits::check_fits(
-        "g",
-        n,
-        crate::limits::block_amc_bytes(n, cfg.tile_size, hp_cfg.slices),
-    )?;
-    let mut ctx = BuildCtx {
-        device: hp_cfg.device(),
-        periphery: hp_cfg.periphery.clone(),
-        tile: cfg.tile_size,
-        seed: hp_cfg.seed,
-        temp_k: hp_cfg.temperature_k,
-        age_s: hp_cfg.age_s,
-        w_max: full_scale(g.as_slice()),
-        arrays: 0,
-        cells: 0,
-        area: AreaBreakdown::default(),
-        programming: EnergyLedger::default(),
-        pulses: 0,
-        failed: 0,
-    };
+    let mut ctx = checked_build_ctx(g, b, cfg)?;
     let mut tree = BlockTree::build(g, &mut ctx)?;
     let hp = HpMvm::new(
         g,
@@ -155,4 +119,52 @@ fn block_amc_iteration(
     tree: &mut BlockTree,
 ) -> Result<(f64, f64), SimError> {
     st.step(tree)
+}
+
+/// Checks a BlockAMC solve of `g x = b` under `cfg` (configuration, system, scale, tile size,
+/// memory) and returns the context its block tree is built in. Shared by [`block_amc`] and
+/// [`crate::solver::block_amc_once`], so both refuse the same inputs the same way.
+pub(super) fn checked_build_ctx(
+    g: &DMatrix<f64>,
+    b: &DVector<f64>,
+    cfg: &BlockAmcConfig,
+) -> Result<BuildCtx, SimError> {
+    let hp = &cfg.hp;
+    hp.validate()?;
+    check_system(g, b)?;
+    check_scale(g, b, hp)?;
+    let n = g.nrows();
+    if cfg.tile_size == 0 {
+        return Err(SimError::InvalidParameter {
+            name: "tile_size",
+            value: "0".into(),
+            why: "a tile needs at least one row",
+        });
+    }
+    if cfg.tile_size > n {
+        return Err(SimError::TileTooLarge {
+            tile: cfg.tile_size,
+            n,
+        });
+    }
+    crate::limits::check_fits(
+        "g",
+        n,
+        crate::limits::block_amc_bytes(n, cfg.tile_size, hp.slices),
+    )?;
+    Ok(BuildCtx {
+        device: hp.device(),
+        periphery: hp.periphery.clone(),
+        tile: cfg.tile_size,
+        seed: hp.seed,
+        temp_k: hp.temperature_k,
+        age_s: hp.age_s,
+        w_max: full_scale(g.as_slice()),
+        arrays: 0,
+        cells: 0,
+        area: AreaBreakdown::default(),
+        programming: EnergyLedger::default(),
+        pulses: 0,
+        failed: 0,
+    })
 }

@@ -4,7 +4,8 @@
 use nalgebra::{DMatrix, DVector};
 use profiler_runtime::profile;
 
-use super::block_tree::{BlockTree, BuildCtx};
+use super::block_amc::checked_build_ctx;
+use super::block_tree::BlockTree;
 use super::config::{check_scale, check_system, HpInvConfig};
 use super::refine::LowPrecisionInverse;
 use super::BlockAmcConfig;
@@ -12,7 +13,6 @@ use crate::area::{AreaBreakdown, ArrayKind};
 use crate::crossbar::Crossbar;
 use crate::energy::EnergyLedger;
 use crate::error::SimError;
-use crate::quantize::full_scale;
 
 /// The result and cost of one analogue solve.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,44 +109,7 @@ pub fn block_amc_once(
     b: &DVector<f64>,
     cfg: &BlockAmcConfig,
 ) -> Result<OneShot, SimError> {
-    let hp = &cfg.hp;
-    hp.validate()?;
-    check_system(g, b)?;
-    check_scale(g, b, hp)?;
-    let n = g.nrows();
-    if cfg.tile_size == 0 {
-        return Err(SimError::InvalidParameter {
-            name: "tile_size",
-            value: "0".into(),
-            why: "a tile needs at least one row",
-        });
-    }
-    if cfg.tile_size > n {
-        return Err(SimError::TileTooLarge {
-            tile: cfg.tile_size,
-            n,
-        });
-    }
-    crate::limits::check_fits(
-        "g",
-        n,
-        crate::limits::block_amc_bytes(n, cfg.tile_size, hp.slices),
-    )?;
-    let mut ctx = BuildCtx {
-        device: hp.device(),
-        periphery: hp.periphery.clone(),
-        tile: cfg.tile_size,
-        seed: hp.seed,
-        temp_k: hp.temperature_k,
-        age_s: hp.age_s,
-        w_max: full_scale(g.as_slice()),
-        arrays: 0,
-        cells: 0,
-        area: AreaBreakdown::default(),
-        programming: EnergyLedger::default(),
-        pulses: 0,
-        failed: 0,
-    };
+    let mut ctx = checked_build_ctx(g, b, cfg)?;
     let mut tree = BlockTree::build(g, &mut ctx)?;
     let mut compute = EnergyLedger::default();
     let x = tree.apply(b, &mut compute)?;

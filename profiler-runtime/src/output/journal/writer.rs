@@ -237,67 +237,49 @@ impl Writer {
         let new_keys_from = self.keys.len();
         let mut new_keys: Vec<(u32, String)> = Vec::new();
         let clock = &self.collector.clock;
-        let parts = cut
-            .chunks
-            .iter()
-            .map(|(c, runs)| (&**c, runs))
-            .chain(cut.staged.iter().map(|(c, runs)| (c, runs)));
-        for (chunk, runs) in parts {
-            // Each event's run: (origin, index within the run).
-            let mut places = runs
-                .iter()
-                .flat_map(|&(origin, n)| (0..n as u64).map(move |k| (origin, k)));
-            for ev in chunk.iter() {
-                let Some((origin, k)) = places.next() else {
-                    break;
-                };
-                let from = self.written.get(&origin.thread).copied().unwrap_or(0);
-                if origin.first + k < from {
-                    continue;
-                }
-                metrics.clear();
-                ev.for_each_metric(|key, v| {
-                    let next = self.keys.len() as u32;
-                    let i = *self.keys.entry(key.to_owned()).or_insert_with(|| {
-                        new_keys.push((next, key.to_owned()));
-                        next
-                    });
-                    match metrics.iter_mut().find(|(j, _)| *j == i) {
-                        Some((_, x)) => *x += v,
-                        None => metrics.push((i, v)),
-                    }
+        for (ev, thread, seq) in cut.events() {
+            let written = self.written.entry(thread).or_insert(0);
+            if seq < *written {
+                continue;
+            }
+            *written = seq + 1;
+            metrics.clear();
+            ev.for_each_metric(|key, v| {
+                let next = self.keys.len() as u32;
+                let i = *self.keys.entry(key.to_owned()).or_insert_with(|| {
+                    new_keys.push((next, key.to_owned()));
+                    next
                 });
-                let r = ev.ev;
-                let backtrace = ev.backtrace();
-                let start_ns = clock.to_ns(r.start_raw);
-                let (wall, busy, self_ns) = r.durations_ns(clock);
-                put_event(
-                    &mut events,
-                    &EventOut {
-                        id: r.id,
-                        parent: r.parent().unwrap_or(0),
-                        op: r.op,
-                        thread: r.thread_id(),
-                        start_ns,
-                        end_ns: start_ns.saturating_add(wall),
-                        busy_ns: busy,
-                        self_ns,
-                        panicked: r.flags & RawEvent::PANICKED != 0,
-                        alloc: ev.alloc(),
-                        metrics: &metrics,
-                        error: ev.error(),
-                        args_recorded: r.flags & RawEvent::ARGS_RECORDED != 0,
-                        process: ev.process().map(|p| (p.stats, p.sizes)),
-                        backtrace: backtrace.as_deref(),
-                    },
-                );
-                count += 1;
-            }
-            for &(origin, n) in runs.iter() {
-                let end = origin.first + n as u64;
-                let w = self.written.entry(origin.thread).or_insert(0);
-                *w = (*w).max(end);
-            }
+                match metrics.iter_mut().find(|(j, _)| *j == i) {
+                    Some((_, x)) => *x += v,
+                    None => metrics.push((i, v)),
+                }
+            });
+            let r = ev.ev;
+            let backtrace = ev.backtrace();
+            let start_ns = clock.to_ns(r.start_raw);
+            let (wall, busy, self_ns) = r.durations_ns(clock);
+            put_event(
+                &mut events,
+                &EventOut {
+                    id: r.id,
+                    parent: r.parent().unwrap_or(0),
+                    op: r.op,
+                    thread: r.thread_id(),
+                    start_ns,
+                    end_ns: start_ns.saturating_add(wall),
+                    busy_ns: busy,
+                    self_ns,
+                    panicked: r.flags & RawEvent::PANICKED != 0,
+                    alloc: ev.alloc(),
+                    metrics: &metrics,
+                    error: ev.error(),
+                    args_recorded: r.flags & RawEvent::ARGS_RECORDED != 0,
+                    process: ev.process().map(|p| (p.stats, p.sizes)),
+                    backtrace: backtrace.as_deref(),
+                },
+            );
+            count += 1;
         }
         // Keys declared in a flush that failed are declared again.
         let mut declare: Vec<(u32, String)> = self

@@ -213,17 +213,20 @@ fn write_all_by(
         match stream.write(bytes) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => bytes = &bytes[n..],
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::Interrupted
-                        | io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                ) => {}
+            Err(e) if retry_after(&e) => {}
             Err(e) => return Err(e),
         }
     }
     Ok(())
+}
+
+/// Whether an I/O error only means "not yet": interrupted, or a timeout set to the next check
+/// of the deadline and the cancel flag.
+fn retry_after(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// Reads the answer until the server closes, the head and a `Content-Length` body are in,
@@ -247,13 +250,7 @@ fn read_answer(
         match stream.read(&mut buf) {
             Ok(0) => return Ok(out),
             Ok(n) => out.extend_from_slice(&buf[..n.min(MAX_ANSWER_BYTES - out.len())]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::Interrupted
-                        | io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                ) => {}
+            Err(e) if retry_after(&e) => {}
             Err(e) => return Err(e),
         }
     }

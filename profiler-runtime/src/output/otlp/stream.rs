@@ -267,8 +267,8 @@ impl Cutter {
     /// One cut: new events as span requests, changed aggregates as a metrics request.
     fn cut(&mut self, shared: &Shared) {
         let c = &self.collector;
-        let cut = c.journal_cut(&mut self.cursor);
-        for (i, name, kind) in cut.new_ops {
+        let mut cut = c.journal_cut(&mut self.cursor);
+        for (i, name, kind) in std::mem::take(&mut cut.new_ops) {
             let i = i as usize;
             if self.ops.len() <= i {
                 self.ops
@@ -276,7 +276,7 @@ impl Cutter {
             }
             self.ops[i] = (name, kind);
         }
-        for t in cut.threads {
+        for t in std::mem::take(&mut cut.threads) {
             self.threads.insert(t.id, t.name);
         }
         if let Some(s) = cut.samples.last() {
@@ -285,41 +285,27 @@ impl Cutter {
         let epoch = c.clock.epoch_unix_ns();
         let mut spans: Vec<Span> = Vec::new();
         let mut missed = 0u64;
-        let parts = cut
-            .chunks
-            .iter()
-            .map(|(ch, runs)| (&**ch, runs))
-            .chain(cut.staged.iter().map(|(ch, runs)| (ch, runs)));
-        for (chunk, runs) in parts {
-            let mut places = runs
-                .iter()
-                .flat_map(|&(origin, n)| (0..n as u64).map(move |k| (origin, k)));
-            for ev in chunk.iter() {
-                let Some((origin, k)) = places.next() else {
-                    break;
-                };
-                let seq = origin.first + k;
-                let seen = self.seen.entry(origin.thread).or_insert(0);
-                if seq < *seen {
-                    continue;
-                }
-                // Events numbered between what was seen and this one left the raw buffer
-                // before any cut saw them.
-                missed = missed.saturating_add(seq - *seen);
-                *seen = seq + 1;
-                let e = self.event(ev);
-                spans.push(span(
-                    &e,
-                    SpanPlace {
-                        epoch_unix_ns: epoch,
-                        trace_id: self.trace.clone(),
-                        parent_sent: true,
-                        thread_name: self.threads.get(&e.thread_id).map(String::as_str),
-                    },
-                ));
-                if spans.len() >= self.batch_spans {
-                    self.queue_spans(shared, std::mem::take(&mut spans));
-                }
+        for (ev, thread, seq) in cut.events() {
+            let seen = self.seen.entry(thread).or_insert(0);
+            if seq < *seen {
+                continue;
+            }
+            // Events numbered between what was seen and this one left the raw buffer
+            // before any cut saw them.
+            missed = missed.saturating_add(seq - *seen);
+            *seen = seq + 1;
+            let e = self.event(ev);
+            spans.push(span(
+                &e,
+                SpanPlace {
+                    epoch_unix_ns: epoch,
+                    trace_id: self.trace.clone(),
+                    parent_sent: true,
+                    thread_name: self.threads.get(&e.thread_id).map(String::as_str),
+                },
+            ));
+            if spans.len() >= self.batch_spans {
+                self.queue_spans(shared, std::mem::take(&mut spans));
             }
         }
         if !spans.is_empty() {

@@ -10,7 +10,7 @@ use crate::model::profile::ThreadInfo;
 use crate::model::sample::MonitorSample;
 use crate::model::stats::OperationStats;
 use crate::record::accum::OpAccum;
-use crate::record::raw::Chunk;
+use crate::record::raw::{Chunk, EventRef};
 use crate::record::ring::{ChunkOrigin, Segments};
 
 /// Where the journal stopped reading last time (see [`Collector::journal_cut`]).
@@ -43,6 +43,24 @@ pub(crate) struct JournalCut {
     pub changed: Vec<OperationStats>,
     /// Clock reading of the cut, ns.
     pub now_ns: u64,
+}
+
+impl JournalCut {
+    /// Every event of the cut (ring chunks, then staged ones) with its thread and its number
+    /// among that thread's events, so a reader can skip what it has already seen.
+    pub(crate) fn events(&self) -> impl Iterator<Item = (EventRef<'_>, u64, u64)> + '_ {
+        let parts = self
+            .chunks
+            .iter()
+            .map(|(c, runs)| (&**c, runs))
+            .chain(self.staged.iter().map(|(c, runs)| (c, runs)));
+        parts.flat_map(|(chunk, runs)| {
+            let places = runs
+                .iter()
+                .flat_map(|&(o, n)| (0..n as u64).map(move |k| (o.thread, o.first + k)));
+            chunk.iter().zip(places).map(|(ev, (t, seq))| (ev, t, seq))
+        })
+    }
 }
 
 impl Collector {
