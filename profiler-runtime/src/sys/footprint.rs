@@ -55,7 +55,9 @@ mod tests {
         };
         let v = vec![1u8; 64 << 20];
         let during = super::allocator_footprint_bytes().unwrap_or(0);
-        assert!(during >= before + (64 << 20) - 4096, "{before} -> {during}");
+        // Other tests of this binary allocate and free at the same time, so the footprint
+        // around the block may shrink meanwhile; the block itself is always in it.
+        assert!(during >= 64 << 20, "{before} -> {during}");
         drop(v);
     }
 }
