@@ -24,11 +24,29 @@ fn exchange(addr: SocketAddr, request: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Decodes a chunked body, checking its framing; `None` when it is cut short or malformed
+/// (no closing zero-size chunk, a size that overruns the data, a chunk not ended by CRLF).
+fn dechunk(mut rest: &str) -> Option<String> {
+    let mut body = String::new();
+    loop {
+        let (size, after) = rest.split_once("\r\n")?;
+        let size = usize::from_str_radix(size, 16).ok()?;
+        if size == 0 {
+            return (after == "\r\n").then_some(body);
+        }
+        body.push_str(after.get(..size)?);
+        rest = after.get(size..)?.strip_prefix("\r\n")?;
+    }
+}
+
+/// `GET /metrics` over HTTP/1.1: checks the head and returns the decoded body.
 fn scrape(addr: SocketAddr) -> String {
     let a = exchange(addr, b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n");
     assert!(a.starts_with("HTTP/1.1 200 OK\r\n"), "{a}");
     assert!(a.contains("Content-Type: text/plain; version=0.0.4"), "{a}");
-    a
+    assert!(a.contains("Transfer-Encoding: chunked\r\n"), "{a}");
+    let (_, body) = a.split_once("\r\n\r\n").expect("a head");
+    dechunk(body).unwrap_or_else(|| panic!("a complete chunked body: {body}"))
 }
 
 /// The value of the sample line that starts with `series` (name and labels).
@@ -171,6 +189,56 @@ fn dropping_the_server_closes_its_port_and_a_taken_port_is_an_error() {
     // The profiler goes on without it.
     profiler.record_event("after", EventKind::Computation, [("n", 1.0)]);
     assert_eq!(profiler.snapshot().total_events(), 1);
+}
+
+#[test]
+fn a_large_scrape_streams_in_chunks_and_equals_the_text_an_http10_client_gets_whole() {
+    let profiler = PerformanceProfiler::builder()
+        .without_monitor()
+        .build()
+        .unwrap();
+    for i in 0..2_000 {
+        profiler.record_event(
+            &format!("crossbar.op{i:04}"),
+            EventKind::HardwareAccess,
+            [("energy_pj", i as f64)],
+        );
+    }
+    let server = profiler.serve_metrics("127.0.0.1:0").unwrap();
+    let streamed = scrape(server.local_addr());
+    assert!(streamed.len() > 1 << 20, "{} bytes", streamed.len());
+    let old = exchange(server.local_addr(), b"GET /metrics HTTP/1.0\r\n\r\n");
+    let (head, whole) = old.split_once("\r\n\r\n").expect("a head");
+    assert!(
+        head.contains(&format!("Content-Length: {}", whole.len())),
+        "{head}"
+    );
+    // Nothing is recorded meanwhile: the same text both ways and as metrics_text(), but for
+    // the RSS gauge, read at each scrape.
+    let no_rss = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| !l.starts_with("rram_profiler_resident_bytes "))
+            .map(str::to_owned)
+            .collect()
+    };
+    let text = profiler.metrics_text().unwrap();
+    for (what, other) in [("HTTP/1.0", whole), ("metrics_text()", &text)] {
+        let (a, b) = (no_rss(&streamed), no_rss(other));
+        let first = a.iter().zip(&b).position(|(x, y)| x != y);
+        assert!(
+            a.len() == b.len() && first.is_none(),
+            "{what}: {} vs {} lines, first difference at {first:?}",
+            a.len(),
+            b.len()
+        );
+    }
+    assert_eq!(
+        value(
+            &streamed,
+            r#"rram_profiler_calls_total{operation="crossbar.op1999",kind="hardware_access"}"#
+        ),
+        Some(1.0)
+    );
 }
 
 #[test]

@@ -19,6 +19,9 @@ use std::time::{Duration, Instant};
 
 use crate::error::ProfileError;
 
+/// The media type of the Prometheus text format the endpoint serves.
+pub(crate) const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
 /// The most bytes of a request head (request line and headers) read.
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
 /// How long a client has to send its whole request head.
@@ -28,8 +31,10 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest the accept loop waits before it looks whether it should stop.
 pub const STOP_LATENCY: Duration = Duration::from_millis(100);
 
-/// What renders a scrape's body (the profiler's metrics text).
-pub(crate) type Render = Box<dyn Fn() -> Result<String, String> + Send>;
+/// What writes a scrape's body (the profiler's metrics text) to a sink, a piece at a time;
+/// it stops at the sink's first error and returns it.
+pub(crate) type Render =
+    Box<dyn Fn(&mut dyn FnMut(&str) -> io::Result<()>) -> io::Result<()> + Send>;
 
 /// Counters of a server, shared with its thread.
 #[derive(Default)]
@@ -178,8 +183,15 @@ fn wait_readable(_listener: &TcpListener, timeout: Duration) -> bool {
 /// What a request head asked for.
 #[derive(Debug, PartialEq, Eq)]
 enum Asked {
-    Metrics { head_only: bool },
-    Index { head_only: bool },
+    /// `/metrics`; `chunked` when the client speaks HTTP/1.1 (the body is streamed in chunks
+    /// as it is encoded), else the whole body is sent with its length.
+    Metrics {
+        head_only: bool,
+        chunked: bool,
+    },
+    Index {
+        head_only: bool,
+    },
     NotFound,
     BadMethod,
     Bad,
@@ -205,7 +217,10 @@ fn parse(head: &[u8]) -> Asked {
     };
     let path = target.split(|&b| b == b'?').next().unwrap_or_default();
     match path {
-        b"/metrics" => Asked::Metrics { head_only },
+        b"/metrics" => Asked::Metrics {
+            head_only,
+            chunked: version != b"HTTP/1.0",
+        },
         b"/" => Asked::Index { head_only },
         _ => Asked::NotFound,
     }
@@ -281,22 +296,30 @@ fn answer(mut stream: TcpStream, render: &Render) -> Served {
     };
     let status = |ok: bool| if ok { Served::Scrape } else { Served::Rejected };
     match parse(&head) {
-        Asked::Metrics { head_only } => match render() {
-            Ok(body) => status(
-                respond(
-                    &mut stream,
-                    200,
-                    prometheus_client::encoding::prometheus_text::CONTENT_TYPE,
-                    body.as_bytes(),
-                    head_only,
-                )
-                .is_ok(),
-            ),
-            Err(e) => {
-                let _ = respond(&mut stream, 500, "text/plain", e.as_bytes(), head_only);
-                Served::Rejected
+        Asked::Metrics {
+            head_only,
+            chunked: true,
+        } => status(stream_metrics(&mut stream, render, head_only).is_ok()),
+        Asked::Metrics {
+            head_only,
+            chunked: false,
+        } => {
+            let mut body = String::new();
+            let mut keep = |s: &str| {
+                body.push_str(s);
+                Ok(())
+            };
+            match render(&mut keep) {
+                Ok(()) => status(
+                    respond(&mut stream, 200, CONTENT_TYPE, body.as_bytes(), head_only).is_ok(),
+                ),
+                Err(e) => {
+                    let reason = format!("encoding the metrics: {e}\n");
+                    let _ = respond(&mut stream, 500, "text/plain", reason.as_bytes(), head_only);
+                    Served::Rejected
+                }
             }
-        },
+        }
         Asked::Index { head_only } => {
             let _ = respond(
                 &mut stream,
@@ -340,6 +363,34 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
+/// Sends `/metrics` with chunked transfer coding while it is encoded: the body is never held
+/// whole (a 10,000-operation scrape is ~20 MiB), encoding overlaps the transfer, and a body
+/// cut short is seen as such by the client (no closing chunk), never taken as complete.
+fn stream_metrics(stream: &mut TcpStream, render: &Render, head_only: bool) -> io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {CONTENT_TYPE}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes())?;
+    if !head_only {
+        let mut frame: Vec<u8> = Vec::with_capacity(super::encode::CHUNK_BYTES + 8 * 1024);
+        let mut send = |piece: &str| -> io::Result<()> {
+            if piece.is_empty() {
+                return Ok(()); // an empty chunk would end the body
+            }
+            frame.clear();
+            write!(frame, "{:x}\r\n", piece.len())?;
+            frame.extend_from_slice(piece.as_bytes());
+            frame.extend_from_slice(b"\r\n");
+            stream.write_all(&frame)
+        };
+        render(&mut send)?;
+        stream.write_all(b"0\r\n\r\n")?;
+    }
+    stream.flush()?;
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    Ok(())
+}
+
 fn respond(
     stream: &mut TcpStream,
     status: u16,
@@ -374,11 +425,17 @@ mod tests {
     fn request_lines() {
         assert_eq!(
             parse(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
-            Asked::Metrics { head_only: false }
+            Asked::Metrics {
+                head_only: false,
+                chunked: true
+            }
         );
         assert_eq!(
             parse(b"HEAD /metrics?x=1 HTTP/1.0\r\n\r\n"),
-            Asked::Metrics { head_only: true }
+            Asked::Metrics {
+                head_only: true,
+                chunked: false
+            }
         );
         assert_eq!(
             parse(b"GET / HTTP/1.1\r\n\r\n"),
