@@ -242,6 +242,40 @@ fn a_large_scrape_streams_in_chunks_and_equals_the_text_an_http10_client_gets_wh
 }
 
 #[test]
+fn a_client_that_stops_reading_cannot_hold_the_endpoint() {
+    let profiler = PerformanceProfiler::builder()
+        .without_monitor()
+        .build()
+        .unwrap();
+    // ~18 MiB of text: more than loopback's socket buffers hold (4 + 6 MiB at most).
+    for i in 0..10_000 {
+        profiler.record_event(&format!("op{i:05}"), EventKind::Computation, [("n", 1.0)]);
+    }
+    let server = profiler.serve_metrics("127.0.0.1:0").unwrap();
+    let mut stalled = TcpStream::connect(server.local_addr()).unwrap();
+    stalled
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    // It never reads. The next scrape is served once the stalled one's write times out
+    // (without the timeout the server would wait on it forever and this scrape would get
+    // nothing within its 30 s read timeout).
+    let body = scrape(server.local_addr());
+    assert!(body.contains(r#"rram_profiler_calls_total{operation="op09999",kind="computation"} 1"#));
+    // The stalled client's body was cut: no closing chunk.
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut cut = Vec::new();
+    let _ = stalled.read_to_end(&mut cut);
+    assert!(
+        !cut.ends_with(b"\r\n0\r\n\r\n"),
+        "{} bytes, complete",
+        cut.len()
+    );
+    drop(stalled);
+}
+
+#[test]
 fn label_cardinality_is_bounded_by_the_operation_cap() {
     let profiler = PerformanceProfiler::builder()
         .without_monitor()

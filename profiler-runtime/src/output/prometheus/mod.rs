@@ -38,7 +38,9 @@ mod oracle;
 mod server;
 
 pub use crate::output::metric_families::{SPAN_BUCKETS_NS, UNATTRIBUTED};
-pub use server::{MetricsServer, MAX_HEAD_BYTES, READ_DEADLINE, STOP_LATENCY, WRITE_TIMEOUT};
+pub use server::{
+    MetricsServer, MAX_HEAD_BYTES, READ_DEADLINE, SEND_DEADLINE, STOP_LATENCY, WRITE_TIMEOUT,
+};
 
 use std::net::ToSocketAddrs;
 

@@ -1,14 +1,20 @@
 //! [`MetricsServer`]: a minimal HTTP/1.1 responder for `/metrics`, on one thread of its own.
 //!
 //! Why not an HTTP server crate: a scrape endpoint answers one kind of request, and a small
-//! responder can bound everything a client can make it do. One connection is served at a
-//! time (Prometheus scrapes one target serially); its request head is read up to
+//! responder can bound everything a client can make it do. The small synchronous servers
+//! do not: `tiny_http` 0.12, the usual choice, reads a request line or header until CRLF into
+//! a growing buffer with no limit (a client that never sends CRLF grows it without end), sets
+//! no read timeout (a client that sends nothing holds its connection forever), and starts
+//! a thread for every connection beyond four (a connection flood is a thread flood); the
+//! async servers (hyper, axum) bring a runtime of their own. Here one connection is served
+//! at a time (Prometheus scrapes one target serially); its request head is read up to
 //! [`MAX_HEAD_BYTES`] within [`READ_DEADLINE`] (a client that sends more, or trickles, gets
-//! `431` or `408` and is closed); the response is written with [`WRITE_TIMEOUT`]; every
-//! connection is closed after one response; nothing a client sends can panic the thread
-//! (the request line is parsed as bytes, never indexed blindly). The accept loop waits in
-//! `poll(2)` with a short timeout, so dropping the server stops it within
-//! [`STOP_LATENCY`] even when nobody connects.
+//! `431` or `408` and is closed); the response is streamed in chunks as it is encoded, each
+//! write within [`WRITE_TIMEOUT`] and the whole within [`SEND_DEADLINE`] (a client that stops
+//! reading, or reads a byte at a time, cannot hold the endpoint); every connection is closed after one response;
+//! nothing a client sends can panic the thread (the request line is parsed as bytes, never
+//! indexed blindly). The accept loop waits in `poll(2)` with a short timeout, so dropping the
+//! server stops it within [`STOP_LATENCY`] even when nobody connects.
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
@@ -28,6 +34,10 @@ pub const MAX_HEAD_BYTES: usize = 8 * 1024;
 pub const READ_DEADLINE: Duration = Duration::from_secs(2);
 /// How long one write of the response may block.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest one response may take to send, however slowly the client reads: a scrape
+/// still unsent by then is cut (the client sees no closing chunk) and the next connection
+/// is served.
+pub const SEND_DEADLINE: Duration = Duration::from_secs(30);
 /// The longest the accept loop waits before it looks whether it should stop.
 pub const STOP_LATENCY: Duration = Duration::from_millis(100);
 
@@ -372,11 +382,20 @@ fn stream_metrics(stream: &mut TcpStream, render: &Render, head_only: bool) -> i
     );
     stream.write_all(head.as_bytes())?;
     if !head_only {
+        let deadline = Instant::now() + SEND_DEADLINE;
         let mut frame: Vec<u8> = Vec::with_capacity(super::encode::CHUNK_BYTES + 8 * 1024);
         let mut send = |piece: &str| -> io::Result<()> {
             if piece.is_empty() {
                 return Ok(()); // an empty chunk would end the body
             }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client read too slowly",
+                ));
+            }
+            stream.set_write_timeout(Some(left.min(WRITE_TIMEOUT)))?;
             frame.clear();
             write!(frame, "{:x}\r\n", piece.len())?;
             frame.extend_from_slice(piece.as_bytes());
