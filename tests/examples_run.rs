@@ -5,7 +5,11 @@
 //! and profile as this test (a no-op under `cargo test`, which builds the examples already),
 //! then each binary is executed directly. The table below must name every file in
 //! `examples/`, so a new example cannot be forgotten.
+//!
+//! `opentelemetry_layers` is also checked on what it wrote: the spans `tracing-opentelemetry`
+//! exported are exactly the events of the profile saved next to them.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -70,6 +74,14 @@ const CASES: &[Case] = &[
             "mac_row: 1000 calls",
         ],
         files: &[],
+    },
+    Case {
+        name: "opentelemetry_layers",
+        takes_dir: true,
+        stdout_contains: &[
+            "spans reached both layers: every operation's count and every parent link agree",
+        ],
+        files: &["profile.json", "otel-spans.json"],
     },
     Case {
         name: "performance_report",
@@ -261,4 +273,166 @@ fn every_example_runs() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The forest of spans as one canonical string per root: a span's name with its children's
+/// strings, sorted; so two forests give the same sorted list exactly when they have the same
+/// shape and names, whatever the ids and the order the spans closed in.
+fn canonical_forest(spans: &[(String, String, Option<String>)]) -> Vec<String> {
+    let mut children: HashMap<Option<&str>, Vec<usize>> = HashMap::new();
+    for (i, (_, _, parent)) in spans.iter().enumerate() {
+        children.entry(parent.as_deref()).or_default().push(i);
+    }
+    fn canon(
+        i: usize,
+        spans: &[(String, String, Option<String>)],
+        children: &HashMap<Option<&str>, Vec<usize>>,
+    ) -> String {
+        let (id, name, _) = &spans[i];
+        let mut kids: Vec<String> = children
+            .get(&Some(id.as_str()))
+            .map(|c| c.iter().map(|&k| canon(k, spans, children)).collect())
+            .unwrap_or_default();
+        kids.sort_unstable();
+        format!("{name}({})", kids.join(","))
+    }
+    let mut roots: Vec<String> = children
+        .get(&None)
+        .map(|r| r.iter().map(|&i| canon(i, spans, &children)).collect())
+        .unwrap_or_default();
+    roots.sort_unstable();
+    roots
+}
+
+#[test]
+fn opentelemetry_layers_exports_exactly_the_profiled_spans() {
+    let profile_dir = profile_dir();
+    build_examples(&profile_dir);
+    let exe = profile_dir.join("examples").join(format!(
+        "opentelemetry_layers{}",
+        std::env::consts::EXE_SUFFIX
+    ));
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let mut cmd = Command::new(&exe);
+    cmd.arg(dir.path()).env("TMPDIR", dir.path());
+    let out = run_with_timeout(cmd);
+    assert!(
+        out.status.success(),
+        "{exe:?} failed: {}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The profiler's side: its saved profile.
+    let profile = rram_profiler::Profile::load(dir.path().join("profile.json"))
+        .expect("the example saved its profile");
+    assert_eq!(profile.dropped_events, 0, "every event kept");
+    // The OpenTelemetry side: what the exporter received.
+    let text = std::fs::read_to_string(dir.path().join("otel-spans.json"))
+        .expect("the example wrote otel-spans.json");
+    let otel: Vec<serde_json::Value> = serde_json::from_str(&text).expect("a JSON array");
+    let field = |s: &serde_json::Value, key: &str| s[key].as_str().map(str::to_owned);
+
+    // Every operation: its exact count in the profiler = its kept events = its OTel spans.
+    let mut exact: BTreeMap<String, u64> = BTreeMap::new();
+    for op in &profile.operations {
+        *exact.entry(op.name.to_string()).or_default() += op.count;
+    }
+    let mut kept: BTreeMap<String, u64> = BTreeMap::new();
+    for e in &profile.events {
+        *kept.entry(e.name.to_string()).or_default() += 1;
+    }
+    let mut exported: BTreeMap<String, u64> = BTreeMap::new();
+    for s in &otel {
+        *exported
+            .entry(field(s, "name").expect("every span has a name"))
+            .or_default() += 1;
+    }
+    assert_eq!(exact, kept, "the profile's aggregates and its events");
+    assert_eq!(exact, exported, "the profiler's counts and the OTel spans");
+    // The user's own span, their #[profile] functions and the simulator's spans, on both sides.
+    for name in [
+        "handle_request",
+        "solve_on_array",
+        "power_iteration",
+        "hp_inv",
+        "hp_inv.iteration",
+        "crossbar.mvm",
+    ] {
+        assert!(exported.get(name).is_some_and(|&n| n > 0), "no {name} span");
+    }
+
+    // Parent links: every OTel parent resolves within its trace, and both sides have the same
+    // trees (same names under the same parents).
+    let trace_of: HashMap<String, String> = otel
+        .iter()
+        .map(|s| {
+            (
+                field(s, "span_id").expect("a span id"),
+                field(s, "trace_id").expect("a trace id"),
+            )
+        })
+        .collect();
+    assert_eq!(trace_of.len(), otel.len(), "span ids are distinct");
+    for s in &otel {
+        if let Some(parent) = field(s, "parent_span_id") {
+            assert_eq!(
+                trace_of.get(&parent),
+                field(s, "trace_id").as_ref(),
+                "the parent of {s} is a span of the same trace"
+            );
+        }
+    }
+    let ids: std::collections::HashSet<u64> = profile.events.iter().map(|e| e.id).collect();
+    for e in &profile.events {
+        if let Some(p) = e.parent {
+            assert!(ids.contains(&p), "the parent of event {} was kept", e.id);
+        }
+    }
+    let profiler_forest: Vec<(String, String, Option<String>)> = profile
+        .events
+        .iter()
+        .map(|e| {
+            (
+                e.id.to_string(),
+                e.name.to_string(),
+                e.parent.map(|p| p.to_string()),
+            )
+        })
+        .collect();
+    let otel_forest: Vec<(String, String, Option<String>)> = otel
+        .iter()
+        .map(|s| {
+            (
+                field(s, "span_id").expect("a span id"),
+                field(s, "name").expect("a name"),
+                field(s, "parent_span_id"),
+            )
+        })
+        .collect();
+    let trees = canonical_forest(&profiler_forest);
+    let roots: Vec<&str> = trees
+        .iter()
+        .map(|t| t.split('(').next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        roots,
+        ["crossbar.write_matrix", "handle_request", "handle_request"],
+        "the array's programming and the two requests are the roots"
+    );
+    assert_eq!(trees, canonical_forest(&otel_forest));
+
+    // A span's fields reach both: `solve_on_array`'s `n` is a metric of the profiler's event
+    // and an attribute of the OTel span.
+    let solve = profile
+        .events
+        .iter()
+        .find(|e| &*e.name == "solve_on_array")
+        .expect("a solve_on_array event");
+    assert_eq!(solve.metrics.get("n"), Some(&16.0));
+    let span = otel
+        .iter()
+        .find(|s| s["name"] == "solve_on_array")
+        .expect("a solve_on_array span");
+    assert_eq!(span["attributes"]["n"], "16");
 }
