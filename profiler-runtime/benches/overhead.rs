@@ -10,18 +10,25 @@
 //!   the same recorder without tracing-subscriber's registry);
 //! - `profiler_layer_metrics`: the same with one numeric argument and one `metrics!` value, and
 //!   `baseline_noop_layer_metrics`, that function under the floor's subscriber (its own floor);
-//! - `interleaved`: the floor, the clock-only layer, the profiler's layer and its own installed
-//!   subscriber (each for an empty function and for one with one numeric argument,
-//!   `*_one_arg`) in alternating rounds of 1M calls (15 rounds), printing each one's median ns
-//!   and its median per-round ratio to the floor (and of the one-argument rows to their own
-//!   empty rows): drift of a noisy machine hits all of them alike, unlike rows measured one after
-//!   another; with them, the profiler with a crash-safe journal (default 1 s interval), and its
-//!   median per-round ratio to the profiler without one; peers in the same rounds: puffin (one
-//!   `profile_function!` scope per call inside an outer frame scope, the frame handed over after
-//!   the timing) and tracing-tracy (`only-localhost`, `manual-lifetime`, no server connected;
-//!   100k calls a round, as it keeps every span in memory); plus `profiler_layer_alloc_process`, a
-//!   span with `#[profile(alloc = "process")]` (100k calls a round), which reads every thread's
-//!   heap counters at its enter and exit;
+//! - `interleaved`: every row below in a process of its own (the bench re-executes itself with
+//!   `OVERHEAD_MODE=<row>`), one child per row per round, 15 rounds alternating between the rows
+//!   (each round in a rotated order), 1M calls a timed run after 10k calls of warm-up, under a
+//!   global dispatcher (`set_global_default`, `install()`; `OVERHEAD_SCOPED=1`: `with_default`,
+//!   `in_scope`): the floor, the clock-only layer, the profiler's layer and its own installed
+//!   subscriber (each for an empty function and for ones with one and two numeric arguments,
+//!   `*_one_arg`, `*_two_args`). It prints each row's median ns, its median per-round ratio to
+//!   the floor (and of the argument rows to their own empty rows) and its RSS growth over its timed
+//!   window: drift of a noisy machine hits all of them alike, unlike rows measured one after
+//!   another, and no row's global state (puffin's frames, tracy's queue, hotpath's guard, a
+//!   journal's writer) can tax another. With them: the profiler with a crash-safe journal
+//!   (default 1 s interval; timed over whole 1M-call runs until 1.5 s have passed, so a journal
+//!   write falls in the window) and its median per-round ratio to the profiler without one;
+//!   peers: puffin (one `profile_function!` scope per call inside an outer frame scope, the
+//!   frame handed over after the timing), tracing-tracy (`only-localhost`, `manual-lifetime`, no
+//!   server connected) and hotpath (`#[hotpath::measure]` with its guard alive, timing every
+//!   call, its metrics server off); plus `profiler_*_alloc_process`, a span with
+//!   `#[profile(alloc = "process")]` (100k calls a run), which reads every thread's heap
+//!   counters at its enter and exit;
 //! - `threads_8x1M`: 8 threads x 1M calls, then the aggregates must count every call exactly;
 //! - `bounded_50M`: 50M calls into a raw buffer of 1M events; prints the peak RSS;
 //! - `bounded_installed_10M`: 10M calls under the installed subscriber, with the default raw
@@ -29,10 +36,12 @@
 //!
 //! Run: `cargo bench -p profiler-runtime --bench overhead`.
 
+mod interleaved;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{criterion_group, Criterion};
 use profiler_runtime::{metrics, profile, CountingAllocator, PerformanceProfiler};
 use std::cell::Cell;
 
@@ -52,29 +61,6 @@ fn empty() {}
 #[inline(never)]
 fn empty_process() {}
 
-/// `empty` under puffin: one scope per call.
-#[inline(never)]
-fn puffin_empty() {
-    puffin::profile_function!();
-}
-
-/// ns per call of `puffin_empty` over `n` calls inside one outer frame scope (the frame is
-/// handed to puffin's global profiler after the timing, as a frame loop would).
-fn ns_per_call_puffin(n: u32) -> f64 {
-    puffin::set_scopes_on(true);
-    let t0 = Instant::now();
-    {
-        puffin::profile_scope!("frame");
-        for _ in 0..n {
-            puffin_empty();
-        }
-    }
-    let ns = t0.elapsed().as_nanos() as f64 / f64::from(n);
-    puffin::GlobalProfiler::lock().new_frame();
-    puffin::set_scopes_on(false);
-    ns
-}
-
 /// `empty` with one numeric argument (recorded as a field, as `#[profile]` records numbers).
 #[profile]
 #[inline(never)]
@@ -84,6 +70,17 @@ fn one_arg(x: u64) {
 
 fn call_one_arg() {
     one_arg(black_box(3));
+}
+
+/// `empty` with two numeric arguments.
+#[profile]
+#[inline(never)]
+fn two_args(x: u64, y: f64) {
+    black_box((x, y));
+}
+
+fn call_two_args() {
+    two_args(black_box(3), black_box(0.5));
 }
 
 #[profile(kind = "hardware_access")]
@@ -168,118 +165,8 @@ fn layers(c: &mut Criterion) {
     g.finish();
 }
 
-/// ns per call of `f` over `n` calls under `subscriber`.
-fn ns_per_call_of<S: Subscriber + Send + Sync + 'static>(subscriber: S, n: u32, f: fn()) -> f64 {
-    tracing::subscriber::with_default(subscriber, || {
-        let t0 = Instant::now();
-        for _ in 0..n {
-            f();
-        }
-        t0.elapsed().as_nanos() as f64 / f64::from(n)
-    })
-}
-
-/// ns per call of `f` over `n` calls under `profiler`'s own subscriber (as `install()` sets).
-fn ns_per_call_installed(profiler: &PerformanceProfiler, n: u32, f: fn()) -> f64 {
-    profiler.in_scope(|| {
-        let t0 = Instant::now();
-        for _ in 0..n {
-            f();
-        }
-        t0.elapsed().as_nanos() as f64 / f64::from(n)
-    })
-}
-
-/// ns per call of `empty` over `n` calls under `subscriber`.
-fn ns_per_call<S: Subscriber + Send + Sync + 'static>(subscriber: S, n: u32) -> f64 {
-    ns_per_call_of(subscriber, n, empty)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn interleaved(_c: &mut Criterion) {
-    const ROUNDS: usize = 15;
-    const N: u32 = 1_000_000;
-    let profiler = PerformanceProfiler::builder()
-        .raw_capacity(1 << 16)
-        .without_monitor()
-        .build()
-        .expect("valid config");
-    let dir = tempfile::tempdir().expect("temp dir");
-    let journaled = PerformanceProfiler::builder()
-        .raw_capacity(1 << 16)
-        .without_monitor()
-        .journal(dir.path().join("bench.journal"))
-        .build()
-        .expect("valid config");
-    let mut rows: [Vec<f64>; 12] = Default::default();
-    for _ in 0..ROUNDS {
-        rows[0].push(ns_per_call(tracing_subscriber::registry().with(Noop), N));
-        rows[1].push(ns_per_call_of(
-            tracing_subscriber::registry().with(Noop),
-            N,
-            call_one_arg,
-        ));
-        rows[2].push(ns_per_call(
-            tracing_subscriber::registry().with(ClockOnly),
-            N,
-        ));
-        rows[3].push(ns_per_call(profiler.subscriber(), N));
-        rows[4].push(ns_per_call_of(profiler.subscriber(), N, call_one_arg));
-        rows[5].push(ns_per_call_installed(&profiler, N, empty));
-        rows[6].push(ns_per_call_installed(&profiler, N, call_one_arg));
-        rows[7].push(ns_per_call(journaled.subscriber(), N));
-        // Fewer calls: each reads every thread's heap counters twice and builds a side record.
-        rows[8].push(ns_per_call_of(profiler.subscriber(), N / 10, empty_process));
-        rows[9].push(ns_per_call_installed(&profiler, N / 10, empty_process));
-        rows[10].push(ns_per_call_puffin(N));
-        // Fewer calls: with no server connected, tracy keeps every span in memory.
-        rows[11].push(ns_per_call(
-            tracing_subscriber::registry().with(tracing_tracy::TracyLayer::default()),
-            N / 10,
-        ));
-    }
-    let names = [
-        "baseline_noop_layer",
-        "baseline_noop_layer_one_arg",
-        "clock_only_layer",
-        "profiler_layer",
-        "profiler_layer_one_arg",
-        "profiler_installed",
-        "profiler_installed_one_arg",
-        "profiler_layer_journal",
-        "profiler_layer_alloc_process",
-        "profiler_installed_alloc_process",
-        "peer_puffin_frame_scope",
-        "peer_tracing_tracy",
-    ];
-    let ratio = |a: usize, b: usize| {
-        let r = rows[a].iter().zip(&rows[b]).map(|(t, f)| t / f).collect();
-        median(r)
-    };
-    for (i, name) in names.iter().enumerate() {
-        println!(
-            "interleaved/{name}: median {:.1} ns/call, median ratio to the floor {:.3}",
-            median(rows[i].clone()),
-            ratio(i, 0)
-        );
-    }
-    for (row, base) in [(4, 1), (6, 5), (4, 3), (5, 3), (6, 4), (5, 10), (5, 11)] {
-        println!(
-            "interleaved/{} vs {}: median ratio {:.3}",
-            names[row],
-            names[base],
-            ratio(row, base)
-        );
-    }
-    println!(
-        "interleaved/journal_cost: median ratio of the journaled profiler to the profiler without a journal {:.3} ({} journal bytes)",
-        ratio(7, 3),
-        std::fs::metadata(dir.path().join("bench.journal")).map_or(0, |m| m.len())
-    );
+    interleaved::run();
 }
 
 fn threads(c: &mut Criterion) {
@@ -385,12 +272,19 @@ fn bounded_installed(_c: &mut Criterion) {
 criterion_group!(
     benches,
     no_subscriber,
-    // Before the rows whose peers keep memory (puffin's frames, tracy's queue), so its peak RSS
-    // is the profiler's.
+    // Before the rows that keep memory in this process, so its peak RSS is the profiler's.
     bounded_installed,
     layers,
     interleaved,
     threads,
     bounded
 );
-criterion_main!(benches);
+
+fn main() {
+    // A child of the `interleaved` group runs its one row and nothing else.
+    if interleaved::run_child_if_asked() {
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
