@@ -102,13 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The program: two "requests" (its own `tracing` spans), each a solve and an MVM sweep.
     let n = 16;
     // Diagonally dominant: HP-INV converges on 3-bit cells.
-    let g = DMatrix::from_fn(n, n, |i, j| {
-        if i == j {
-            1.0
-        } else {
-            0.1 * (((i * 7 + j * 3) % 11) as f64 / 10.0 - 0.5)
-        }
-    });
+    let g = rram_sim::systems::diagonally_dominant(n);
     let b = DVector::from_fn(n, |i, _| 1.0 + i as f64 / n as f64);
     let mut xbar = Crossbar::new(n, n, DeviceParams::taox_3bit(), 42);
     xbar.write_matrix(&g)?;

@@ -40,14 +40,8 @@ fn jacobi(g: &DMatrix<f64>, b: &DVector<f64>, tol: f64) -> DVector<f64> {
 fn main() {
     let n = 16;
     // A diagonally dominant system: both solvers converge.
-    let g = DMatrix::from_fn(n, n, |i, j| {
-        if i == j {
-            1.0
-        } else {
-            0.1 * (((i * 7 + j * 3) % 11) as f64 / 10.0 - 0.5)
-        }
-    });
-    let b = DVector::from_fn(n, |i, _| (i as f64 * 0.37).sin());
+    let g = rram_sim::systems::diagonally_dominant(n);
+    let b = rram_sim::systems::smooth_rhs(n);
 
     let profiler = PerformanceProfiler::new();
     // `in_scope` makes the profiler the subscriber of this thread for the closure only.

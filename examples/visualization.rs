@@ -15,7 +15,6 @@
 
 use std::path::PathBuf;
 
-use nalgebra::{DMatrix, DVector};
 use rram_profiler::profiler_runtime::PlotType;
 use rram_profiler::rram_sim::{hp_inv, HpInvConfig};
 use rram_profiler::PerformanceProfiler;
@@ -30,14 +29,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let profiler = PerformanceProfiler::new();
     profiler.in_scope(|| -> Result<(), Box<dyn std::error::Error>> {
         for n in [8, 16, 32] {
-            let g = DMatrix::from_fn(n, n, |i, j| {
-                if i == j {
-                    1.0
-                } else {
-                    0.1 * (((i * 7 + j * 3) % 11) as f64 / 10.0 - 0.5)
-                }
-            });
-            let b = DVector::from_fn(n, |i, _| (i as f64 * 0.37).sin());
+            let g = rram_sim::systems::diagonally_dominant(n);
+            let b = rram_sim::systems::smooth_rhs(n);
             let out = hp_inv(&g, &b, &HpInvConfig::default())?;
             println!("n = {n:>2}: {} iterations", out.iterations);
         }

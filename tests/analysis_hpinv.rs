@@ -12,14 +12,8 @@ use rram_sim::{hp_inv, HpInvConfig};
 
 /// A well-conditioned 16x16 system (as in rram-sim's own HP-INV example).
 fn system(n: usize) -> (DMatrix<f64>, DVector<f64>) {
-    let g = DMatrix::from_fn(n, n, |i, j| {
-        if i == j {
-            1.0
-        } else {
-            0.1 * (((i * 7 + j * 3) % 11) as f64 / 10.0 - 0.5)
-        }
-    });
-    let b = DVector::from_fn(n, |i, _| (i as f64 * 0.37).sin());
+    let g = rram_sim::systems::diagonally_dominant(n);
+    let b = rram_sim::systems::smooth_rhs(n);
     (g, b)
 }
 

@@ -82,14 +82,8 @@ fn solver_and_crossbar_spans_report_the_temperature_and_the_verdict() {
     let p = common::profiler();
     // A well-conditioned 16x16 system (as in rram-sim's own HP-INV example).
     let n = 16;
-    let g = DMatrix::from_fn(n, n, |i, j| {
-        if i == j {
-            1.0
-        } else {
-            0.1 * (((i * 7 + j * 3) % 11) as f64 / 10.0 - 0.5)
-        }
-    });
-    let b = DVector::from_fn(n, |i, _| (i as f64 * 0.37).sin());
+    let g = rram_sim::systems::diagonally_dominant(n);
+    let b = rram_sim::systems::smooth_rhs(n);
     for t in [300.0, 310.0] {
         let cfg = HpInvConfig {
             temperature_k: t,

@@ -39,6 +39,7 @@ pub mod quantize;
 pub mod report;
 mod rng;
 pub mod solver;
+pub mod systems;
 mod write_verify;
 mod ziggurat;
 

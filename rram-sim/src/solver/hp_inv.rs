@@ -25,7 +25,7 @@ use crate::error::SimError;
 /// use rram_sim::{hp_inv, HpInvConfig};
 ///
 /// let n = 16;
-/// let g = DMatrix::from_fn(n, n, |i, j| if i == j { 1.0 } else { 0.1 * (((i * 7 + j * 3) % 11) as f64 / 10.0 - 0.5) });
+/// let g = rram_sim::systems::diagonally_dominant(n); // ones on the diagonal, |off| <= 0.05
 /// let b = DVector::from_fn(n, |i, _| (i as f64 * 0.37).sin());
 /// let out = hp_inv(&g, &b, &HpInvConfig::default()).unwrap();
 /// assert!(out.info.converged && out.info.final_residual <= 2f64.powi(-24));
