@@ -347,12 +347,18 @@ impl<'a> MetricVisitor<'a> {
         if info.args.n > 0 {
             frame.args = Some(ArgRec::new(attrs.metadata(), info.args));
         }
-        let _own = OwnAllocations::begin();
-        attrs.record(&mut MetricVisitor {
+        let mut visitor = MetricVisitor {
             frame,
             reserved_args: info.reserved_args,
             inline: info.args,
-        });
+        };
+        if info.only_inline {
+            // Values go into the inline slots: nothing to allocate, nothing to exclude.
+            attrs.record(&mut visitor);
+        } else {
+            let _own = OwnAllocations::begin();
+            attrs.record(&mut visitor);
+        }
     }
 }
 

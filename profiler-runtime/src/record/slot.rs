@@ -35,6 +35,9 @@ pub(crate) struct CallsiteInfo {
     /// The arguments read into inline slots ([`crate::record::args`]); the others take the
     /// generic metric path.
     pub args: ArgLayout,
+    /// Every field other than the markers is an inline argument: reading them allocates
+    /// nothing.
+    pub only_inline: bool,
 }
 
 pub(crate) struct ThreadSlot {
@@ -78,6 +81,7 @@ impl ThreadSlot {
                     reserved_args: 0,
                     opts: 0,
                     args: ArgLayout::default(),
+                    only_inline: false,
                 },
             ),
             busy: false,
@@ -153,6 +157,7 @@ impl ThreadSlot {
             reserved_args,
             opts,
             args: layout,
+            only_inline: meta.fields().len() == markers + usize::from(layout.n),
         };
         self.callsites.insert(key, info);
         self.last_callsite = (key, info);
