@@ -128,6 +128,7 @@ mod tests {
                 ev: &ev,
                 aux: None,
                 extra: None,
+                args: None,
             },
             &clock,
         );

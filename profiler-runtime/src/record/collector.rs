@@ -22,6 +22,7 @@ use crate::model::profile::ThreadInfo;
 use crate::model::sample::MonitorSample;
 use crate::model::stats::{OperationStats, FOLDED_NAMES_TRACKED, OTHER_OPERATION};
 use crate::record::accum::OpAccum;
+use crate::record::args::ArgRec;
 use crate::record::clock::ProfClock;
 use crate::record::fold::{FoldWorker, MAX_PENDING, WAKE_AT};
 use crate::record::raw::{Aux, Chunk, EventRef, Extra, RawEvent};
@@ -294,11 +295,17 @@ impl Collector {
     /// Adds one closed event without a side record to the calling thread's own shard: one
     /// plain store, no lock, except once per [`STAGE`](crate::record::stage::STAGE) events.
     #[inline(always)]
-    pub(crate) fn stage(&self, shard: &Shard, ev: RawEvent) {
+    pub(crate) fn stage(&self, shard: &Shard, mut ev: RawEvent, args: Option<&ArgRec>) {
         shard.check_owner();
         // SAFETY: every caller passes its own thread's `ThreadSlot::shard` (the single writer),
-        // and the stage is drained as soon as it fills, so it is never full here.
-        if unsafe { shard.stage.push(ev) } {
+        // and the stage is drained as soon as it fills, so it is never full here; the event
+        // is pushed right after its arguments.
+        if unsafe {
+            if let Some(a) = args.filter(|a| a.is_set()) {
+                shard.stage.attach_args(&mut ev, a);
+            }
+            shard.stage.push(ev)
+        } {
             self.flush(shard);
         }
     }
@@ -309,12 +316,18 @@ impl Collector {
     pub(crate) fn stage_with_aux(
         &self,
         shard: &Shard,
-        ev: RawEvent,
+        mut ev: RawEvent,
+        args: Option<&ArgRec>,
         fill: impl FnOnce(&mut Aux) -> Option<Extra>,
     ) {
         shard.check_owner();
-        // SAFETY: as in `record`.
-        if unsafe { shard.stage.push_with_aux(ev, fill) } {
+        // SAFETY: as in `stage`.
+        if unsafe {
+            if let Some(a) = args.filter(|a| a.is_set()) {
+                shard.stage.attach_args(&mut ev, a);
+            }
+            shard.stage.push_with_aux(ev, fill)
+        } {
             self.flush(shard);
         }
     }
@@ -337,7 +350,7 @@ impl Collector {
             let mut ring = lock(&self.ring);
             let fresh = ring.fresh();
             // SAFETY: the owner thread (see `record`), with the shard's lock held.
-            let chunk = unsafe { shard.stage.take(fresh) };
+            let chunk = unsafe { shard.stage.take(fresh, || ring.fresh_args()) };
             let first = shard.flushed.load(Ordering::Relaxed);
             shard
                 .flushed

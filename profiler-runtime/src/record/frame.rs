@@ -9,6 +9,7 @@ use tracing::Metadata;
 
 use crate::model::event::AllocStats;
 use crate::record::alloc;
+use crate::record::args::ArgRec;
 use crate::record::clock::ProfClock;
 use crate::record::collector::MetricBuf;
 use crate::record::heap::{self, HeapTotals};
@@ -48,6 +49,9 @@ pub(crate) struct Frame {
     pub alloc: AllocStats,
     pub tracking: bool,
     pub metrics: MetricBuf,
+    /// The first numeric arguments, read into inline slots (see [`crate::record::args`]):
+    /// staged beside the event, never in [`Frame::metrics`].
+    pub args: Option<ArgRec>,
     pub error: Option<Box<str>>,
     /// Options from the callsite ([`Frame::PROCESS_ALLOC`], [`Frame::ARGS_RECORDED`]).
     pub opts: u8,
@@ -94,6 +98,7 @@ impl Frame {
             alloc: AllocStats::default(),
             tracking: false,
             metrics: MetricBuf::new(),
+            args: None,
             error: None,
             opts: 0,
             process: None,
@@ -128,6 +133,7 @@ impl Frame {
         self.alloc = AllocStats::default();
         self.tracking = false;
         self.opts = 0;
+        self.args = None;
         self.meta = None;
         self.refs = 1;
         debug_assert!(self.metrics.is_empty() && self.error.is_none());
@@ -219,9 +225,15 @@ impl Frame {
         self.child_ns += clock.ticks_ns(wall);
     }
 
-    /// Adds a metric (summing repeats of a key).
+    /// Adds a metric (summing repeats of a key, an inline argument's too).
     #[inline]
     pub(crate) fn add_metric(&mut self, key: Cow<'static, str>, v: f64) {
+        if let Some(args) = self.args.as_mut() {
+            if let Some(j) = args.slot_of_key(&key) {
+                args.put(j, v);
+                return;
+            }
+        }
         if let Some(slot) = self.metrics.iter_mut().find(|(k, _)| *k == key) {
             slot.1 += v;
         } else {
@@ -255,6 +267,7 @@ impl Frame {
             op: self.op,
             aux: 0,
             flags,
+            args: 0,
         }
     }
 

@@ -25,6 +25,7 @@ use tracing_subscriber::Layer;
 
 use crate::contract::{reserved_index, ARG_KEYS, METRICS_TARGET};
 use crate::record::alloc::OwnAllocations;
+use crate::record::args::{ArgLayout, ArgRec};
 use crate::record::collector::Collector;
 use crate::record::frame::Frame;
 use crate::record::ids::{EventId, SpanKey};
@@ -128,8 +129,7 @@ where
                 let top = slot.open_frame(SpanKey::of(id), event_id, parent, parent_span, info.op);
                 top.opts = info.opts;
                 if info.has_fields {
-                    let _own = OwnAllocations::begin();
-                    attrs.record(&mut MetricVisitor::of_span(top, info.reserved_args));
+                    MetricVisitor::read_new_span(top, attrs, &info);
                 }
             } else {
                 let mut frame = Frame::new(SpanKey::of(id), event_id, parent, parent_span, info.op);
@@ -244,7 +244,7 @@ fn open_async<S>(
     let _own = OwnAllocations::begin();
     if let Some(span) = ctx.span(id) {
         if info.has_fields {
-            attrs.record(&mut MetricVisitor::of_span(&mut frame, info.reserved_args));
+            MetricVisitor::read_new_span(&mut frame, attrs, &info);
         }
         span.extensions_mut().insert(frame);
     }
@@ -325,20 +325,52 @@ pub(crate) struct MetricVisitor<'a> {
     frame: &'a mut Frame,
     /// [`CallsiteInfo::reserved_args`]: arguments with reserved names, recorded as `arg.<name>`.
     reserved_args: u16,
+    /// [`CallsiteInfo::args`]: the fields read into the frame's inline argument slots.
+    inline: ArgLayout,
 }
 
 impl<'a> MetricVisitor<'a> {
+    /// A visitor of fields recorded after a span's creation, or of an event's.
     #[inline(always)]
     pub(crate) fn of_span(frame: &'a mut Frame, reserved_args: u16) -> Self {
         MetricVisitor {
             frame,
             reserved_args,
+            inline: ArgLayout::default(),
+        }
+    }
+
+    /// Reads a new span's fields into its frame: the first numeric arguments into inline
+    /// slots, the other numbers as metrics.
+    #[inline(always)]
+    pub(crate) fn read_new_span(frame: &mut Frame, attrs: &Attributes<'_>, info: &CallsiteInfo) {
+        if info.args.n > 0 {
+            frame.args = Some(ArgRec::new(attrs.metadata(), info.args));
+        }
+        let mut visitor = MetricVisitor {
+            frame,
+            reserved_args: info.reserved_args,
+            inline: info.args,
+        };
+        if info.only_inline {
+            // Values go into the inline slots: nothing to allocate, nothing to exclude.
+            attrs.record(&mut visitor);
+        } else {
+            let _own = OwnAllocations::begin();
+            attrs.record(&mut visitor);
         }
     }
 }
 
 impl Visit for MetricVisitor<'_> {
+    #[inline]
     fn record_f64(&mut self, field: &Field, value: f64) {
+        if let Some(j) = self.inline.slot_of(field.index()) {
+            if let Some(args) = self.frame.args.as_mut() {
+                args.put(j, value);
+                return;
+            }
+        }
         let mut key = field.name();
         if self.reserved_args != 0 {
             // An argument that is not a reported key (see `contract::ARG_KEYS`).

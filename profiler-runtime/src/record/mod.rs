@@ -12,6 +12,7 @@
 
 pub(crate) mod accum;
 pub mod alloc;
+pub(crate) mod args;
 pub(crate) mod clock;
 pub(crate) mod collector;
 pub(crate) mod fold;

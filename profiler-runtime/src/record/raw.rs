@@ -14,6 +14,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::model::event::{AllocSizes, AllocStats};
+use crate::record::args::ArgRec;
 use crate::record::clock::ProfClock;
 use crate::record::ids::EventId;
 
@@ -57,6 +58,8 @@ pub(crate) struct RawEvent {
     /// 1 + the index of this event's [`Aux`] in its chunk; 0 for none.
     pub aux: u32,
     pub flags: u8,
+    /// 1 + the index of this event's inline arguments ([`ArgRec`]) in its chunk; 0 for none.
+    pub args: u16,
 }
 
 impl RawEvent {
@@ -130,6 +133,7 @@ pub(crate) struct EventRef<'a> {
     pub ev: &'a RawEvent,
     pub aux: Option<&'a Aux>,
     pub extra: Option<&'a Extra>,
+    pub args: Option<&'a ArgRec>,
 }
 
 impl<'a> EventRef<'a> {
@@ -142,11 +146,15 @@ impl<'a> EventRef<'a> {
     /// Whether the event has metrics or an error (worth a look at them).
     #[inline(always)]
     pub(crate) fn has_extras(&self) -> bool {
-        self.aux.is_some_and(|a| a.n_inline > 0 || a.extra != 0)
+        self.args.is_some() || self.aux.is_some_and(|a| a.n_inline > 0 || a.extra != 0)
     }
 
-    /// Every metric of the event.
+    /// Every metric of the event: its inline arguments, then the others (a key appears once:
+    /// the frame summed repeats before the close).
     pub(crate) fn for_each_metric(&self, mut f: impl FnMut(&'a str, f64)) {
+        if let Some(args) = self.args {
+            args.for_each(&mut f);
+        }
         let Some(aux) = self.aux else { return };
         for &(k, v) in &aux.inline[..usize::from(aux.n_inline)] {
             f(k, v);
@@ -181,6 +189,8 @@ pub(crate) struct Chunk {
     pub events: Vec<RawEvent>,
     pub aux: Vec<Aux>,
     pub extras: Vec<Extra>,
+    /// Inline arguments of the events that have them (see [`crate::record::args`]).
+    pub args: Vec<ArgRec>,
 }
 
 impl Chunk {
@@ -196,7 +206,16 @@ impl Chunk {
         let extra = aux
             .and_then(|a| a.extra.checked_sub(1))
             .and_then(|j| self.extras.get(j as usize));
-        Some(EventRef { ev, aux, extra })
+        let args = ev
+            .args
+            .checked_sub(1)
+            .and_then(|j| self.args.get(usize::from(j)));
+        Some(EventRef {
+            ev,
+            aux,
+            extra,
+            args,
+        })
     }
 
     /// Moves `other`'s events and side records to the end of this chunk (renumbering their
@@ -206,11 +225,15 @@ impl Chunk {
             mut events,
             aux,
             mut extras,
+            args,
         } = other;
-        // Indices are 1-based and below `u32::MAX`: a chunk never holds more than a stage's
-        // worth of events (and one side record and one extra each).
+        // Indices are 1-based and below `u32::MAX` (`u16::MAX` for arguments): a chunk never
+        // holds more than a stage's worth of events (and one side record, one extra and one
+        // argument record each).
         let aux_base = self.aux.len() as u32;
         let extra_base = self.extras.len() as u32;
+        let args_base = self.args.len() as u16;
+        self.args.extend_from_slice(&args);
         self.aux.extend(aux.into_iter().map(|mut a| {
             if a.extra != 0 {
                 a.extra += extra_base;
@@ -222,6 +245,9 @@ impl Chunk {
             let mut e = *e;
             if e.aux != 0 {
                 e.aux += aux_base;
+            }
+            if e.args != 0 {
+                e.args += args_base;
             }
             e
         }));

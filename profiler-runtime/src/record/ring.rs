@@ -13,6 +13,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use crate::record::args::ArgRec;
 use crate::record::raw::{Chunk, EventRef, RawEvent};
 use crate::record::stage::STAGE;
 
@@ -51,6 +52,8 @@ pub(crate) struct Ring {
     /// Chunks gone from the buffer before they were folded (still to fold).
     pending: Vec<Arc<Chunk>>,
     spare: Vec<Vec<RawEvent>>,
+    /// Recycled inline-argument buffers (those that moved whole out of a stage).
+    spare_args: Vec<Vec<ArgRec>>,
 }
 
 impl Ring {
@@ -65,6 +68,7 @@ impl Ring {
             unfolded: 0,
             pending: Vec::new(),
             spare: Vec::new(),
+            spare_args: Vec::new(),
         }
     }
 
@@ -193,6 +197,11 @@ impl Ring {
     /// no destructor); its side records (no destructor either) and extras are freed.
     fn recycle_buffers(&mut self, chunk: Chunk) {
         self.keep_spare(chunk.events);
+        let mut args = chunk.args;
+        if self.spare_args.len() < SPARE && args.capacity() >= STAGE {
+            args.clear();
+            self.spare_args.push(args);
+        }
     }
 
     /// Keeps an event buffer for reuse, up to [`SPARE`] of them.
@@ -201,6 +210,13 @@ impl Ring {
             events.clear();
             self.spare.push(events);
         }
+    }
+
+    /// An empty inline-argument buffer for a shard's stage (see `Stage::take`).
+    pub(crate) fn fresh_args(&mut self) -> Vec<ArgRec> {
+        self.spare_args
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(STAGE))
     }
 
     /// An empty event buffer for a shard's next chunk.

@@ -14,6 +14,7 @@ use crate::contract::{
 };
 use crate::model::event::EventKind;
 use crate::model::hash::IntMap;
+use crate::record::args::{ArgLayout, INLINE_ARGS};
 use crate::record::collector::{Collector, Shard};
 use crate::record::frame::Frame;
 use crate::record::ids::{EventId, SpanKey};
@@ -31,6 +32,12 @@ pub(crate) struct CallsiteInfo {
     pub reserved_args: u16,
     /// The frame options its markers ask for ([`Frame::PROCESS_ALLOC`], [`Frame::ARGS_RECORDED`]).
     pub opts: u8,
+    /// The arguments read into inline slots ([`crate::record::args`]); the others take the
+    /// generic metric path.
+    pub args: ArgLayout,
+    /// Every field other than the markers is an inline argument: reading them allocates
+    /// nothing.
+    pub only_inline: bool,
 }
 
 pub(crate) struct ThreadSlot {
@@ -73,6 +80,8 @@ impl ThreadSlot {
                     has_fields: false,
                     reserved_args: 0,
                     opts: 0,
+                    args: ArgLayout::default(),
+                    only_inline: false,
                 },
             ),
             busy: false,
@@ -111,8 +120,9 @@ impl ThreadSlot {
         let mut sync = false;
         let mut markers = 0;
         // Fields before the args-end marker that are not markers are the function's arguments.
-        let mut args: Vec<&'static str> = Vec::new();
+        let mut args: Vec<(usize, &'static str)> = Vec::new();
         let mut reserved_args = 0u16;
+        let mut layout = ArgLayout::default();
         let mut opts = 0;
         for f in meta.fields() {
             let name = f.name();
@@ -130,13 +140,14 @@ impl ThreadSlot {
                 markers += 1;
             } else if name == ARGS_END_FIELD {
                 markers += 1;
-                for a in args.drain(..) {
+                layout = inline_layout(&args);
+                for (_, a) in args.drain(..) {
                     if let Some(i) = reserved_index(a) {
                         reserved_args |= 1 << i;
                     }
                 }
             } else {
-                args.push(name);
+                args.push((f.index(), name));
             }
         }
         let info = CallsiteInfo {
@@ -145,6 +156,8 @@ impl ThreadSlot {
             has_fields: meta.fields().len() > markers,
             reserved_args,
             opts,
+            args: layout,
+            only_inline: meta.fields().len() == markers + usize::from(layout.n),
         };
         self.callsites.insert(key, info);
         self.last_callsite = (key, info);
@@ -289,6 +302,33 @@ impl ThreadSlot {
     }
 }
 
+/// The inline slots of a callsite whose arguments are `args` (field index, name, in field
+/// order): the first [`INLINE_ARGS`] of them, while their indices run on (as the macro writes
+/// them), each marked when its name is reserved.
+fn inline_layout(args: &[(usize, &'static str)]) -> ArgLayout {
+    let Some(&(first, _)) = args.first() else {
+        return ArgLayout::default();
+    };
+    let Ok(first8) = u8::try_from(first) else {
+        return ArgLayout::default();
+    };
+    let mut layout = ArgLayout {
+        first: first8,
+        n: 0,
+        reserved: 0,
+    };
+    for (j, &(index, name)) in args.iter().take(INLINE_ARGS).enumerate() {
+        if index != first + j || u8::try_from(index).is_err() {
+            break;
+        }
+        if reserved_index(name).is_some() {
+            layout.reserved |= 1 << j;
+        }
+        layout.n += 1;
+    }
+    layout
+}
+
 impl Drop for ThreadSlot {
     /// The thread is gone (or its profiler is): frames it left open become events (closed
     /// while still entered, at this moment), its staged events move into the ring, and its
@@ -315,7 +355,7 @@ fn close_into(collector: &Collector, shard: &Shard, frame: &mut Frame, panicked:
         let ev = frame.close(&collector.clock, panicked);
         let wall = ev.wall;
         if wall < collector.backtrace_ticks() {
-            collector.stage(shard, ev);
+            collector.stage(shard, ev, frame.args.as_ref());
         } else {
             close_slow_with_backtrace(collector, shard, frame, ev);
         }
@@ -336,7 +376,8 @@ fn close_slow_with_backtrace(
     ev: RawEvent,
 ) {
     frame.backtrace = Some(capture_backtrace());
-    collector.stage_with_aux(shard, ev, |aux| frame.fill_aux(aux));
+    let args = frame.args;
+    collector.stage_with_aux(shard, ev, args.as_ref(), |aux| frame.fill_aux(aux));
 }
 
 /// A backtrace of the calling thread, taken without the profiler's own allocations counting.
@@ -361,10 +402,11 @@ fn close_other_into(
     if wall >= collector.backtrace_ticks() {
         frame.backtrace = Some(capture_backtrace());
     }
+    let args = frame.args;
     if frame.has_aux() {
-        collector.stage_with_aux(shard, ev, |aux| frame.fill_aux(aux));
+        collector.stage_with_aux(shard, ev, args.as_ref(), |aux| frame.fill_aux(aux));
     } else {
-        collector.stage(shard, ev);
+        collector.stage(shard, ev, args.as_ref());
     }
     wall
 }

@@ -23,10 +23,18 @@ use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 
+use crate::record::args::ArgRec;
 use crate::record::raw::{Aux, Chunk, EventRef, Extra, RawEvent};
 
 /// Events staged per thread before a flush (and so the events per chunk of the ring).
 pub(crate) const STAGE: usize = 512;
+
+// An event names its argument record by a `u16` (1-based) within a chunk of at most STAGE
+// events.
+const _: () = assert!(STAGE < u16::MAX as usize);
+
+/// Argument records staged at most this many are copied out at a flush; more move whole.
+const ARGS_COPY_MAX: usize = STAGE / 8;
 
 /// How many events ahead of the one written [`Stage::push`] prefetches its slot.
 const PREFETCH_AHEAD: usize = 3;
@@ -37,7 +45,7 @@ const PREFETCH_AHEAD: usize = 3;
 /// `on_close` would otherwise wait for the event's store to reach the cache: a prefetch a few
 /// events ahead takes that miss out of the hot path (about 10 ns per call measured here).
 #[inline(always)]
-fn prefetch(p: *const RawEvent) {
+fn prefetch(p: *const u8) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: `prefetcht0` is part of SSE (baseline on x86_64) and has no memory effects.
     unsafe {
@@ -46,6 +54,31 @@ fn prefetch(p: *const RawEvent) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
+}
+
+/// Writes `ev` into `dst` field by field. A whole-struct copy would load the event back from
+/// the stack in 16-byte pieces, each spanning fields just stored one by one (`aux`, `args`,
+/// `flags`): a load no store can forward to, which stalls until the stores retire (measured
+/// here as the hottest instruction of a profiled call with an argument).
+///
+/// # Safety
+/// `dst` is valid for writes of a `RawEvent` and aligned.
+#[inline(always)]
+unsafe fn write_fields(dst: *mut RawEvent, ev: &RawEvent) {
+    use std::ptr::addr_of_mut;
+    // SAFETY: forwarded to the caller; each field pointer is derived from `dst`.
+    unsafe {
+        addr_of_mut!((*dst).id).write(ev.id);
+        addr_of_mut!((*dst).parent).write(ev.parent);
+        addr_of_mut!((*dst).start_raw).write(ev.start_raw);
+        addr_of_mut!((*dst).wall).write(ev.wall);
+        addr_of_mut!((*dst).busy).write(ev.busy);
+        addr_of_mut!((*dst).child_ns).write(ev.child_ns);
+        addr_of_mut!((*dst).op).write(ev.op);
+        addr_of_mut!((*dst).aux).write(ev.aux);
+        addr_of_mut!((*dst).flags).write(ev.flags);
+        addr_of_mut!((*dst).args).write(ev.args);
+    }
 }
 
 pub(crate) struct Stage {
@@ -63,20 +96,32 @@ pub(crate) struct Stage {
     extras: Box<[UnsafeCell<MaybeUninit<Extra>>]>,
     /// Extra slots in use; touched by the owner only.
     extras_len: UnsafeCell<usize>,
+    /// Inline-argument records (capacity [`STAGE`], length 0: the count is `args_len`), the
+    /// first `args_len` in use; replaced only in `take`, as `buf` is.
+    args: UnsafeCell<Vec<ArgRec>>,
+    /// `args`' data pointer (as `ptr` is `buf`'s).
+    args_ptr: AtomicPtr<ArgRec>,
+    /// Argument slots in use; touched by the owner only.
+    args_len: UnsafeCell<usize>,
     len: AtomicUsize,
 }
 
 // SAFETY: see the module docs: published slots are only read (by the writer or lock holders)
 // or, with the shard lock held by the writer, moved out; unpublished slots, `aux_len` and
-// `extras_len` are only touched by the single writer thread. `RawEvent`, `Aux` and `Extra`
-// are `Send`.
+// `extras_len` (and `args_len`) are only touched by the single writer thread. `RawEvent`,
+// `Aux`, `Extra` and `ArgRec` are `Send`.
 unsafe impl Sync for Stage {}
 
 impl Stage {
     pub(crate) fn new() -> Self {
         let mut buf = Vec::with_capacity(STAGE);
         let ptr = AtomicPtr::new(buf.as_mut_ptr());
+        let mut args = Vec::with_capacity(STAGE);
+        let args_ptr = AtomicPtr::new(args.as_mut_ptr());
         Stage {
+            args: UnsafeCell::new(args),
+            args_ptr,
+            args_len: UnsafeCell::new(0),
             buf: UnsafeCell::new(buf),
             ptr,
             aux: (0..STAGE)
@@ -133,6 +178,28 @@ impl Stage {
         }
     }
 
+    /// Stages the inline-argument record of `ev`, the event about to be pushed next (by
+    /// [`Stage::push`] or [`Stage::push_with_aux`], which publish both): one 32-byte store.
+    ///
+    /// # Safety
+    /// As [`Stage::push`], and the event must be pushed next.
+    #[inline(always)]
+    pub(crate) unsafe fn attach_args(&self, ev: &mut RawEvent, rec: &ArgRec) {
+        // SAFETY: `args_len` and the slots at or above it are the writer's alone (unpublished
+        // until the event naming them is), and it stays below STAGE: one record per event at
+        // most, and the stage is never full here.
+        unsafe {
+            let k = *self.args_len.get();
+            debug_assert!(k < STAGE);
+            let base = self.args_ptr.load(Ordering::Relaxed);
+            base.add(k).write(*rec);
+            // As for events: a moved-out buffer's successor is cold.
+            prefetch(base.wrapping_add(k + 2 * PREFETCH_AHEAD).cast());
+            *self.args_len.get() = k + 1;
+            ev.args = k as u16 + 1;
+        }
+    }
+
     /// Writes `ev` into slot `len` and publishes it.
     ///
     /// # Safety
@@ -144,18 +211,24 @@ impl Stage {
         let base = self.ptr.load(Ordering::Relaxed);
         // SAFETY: slot `n` < STAGE is within `buf`'s capacity and unpublished: no reader looks
         // at it and only this thread writes it.
-        unsafe { base.add(n).write(ev) };
-        prefetch(base.wrapping_add(n + PREFETCH_AHEAD));
+        unsafe { write_fields(base.add(n), &ev) };
+        prefetch(base.wrapping_add(n + PREFETCH_AHEAD).cast());
         self.len.store(n + 1, Ordering::Release);
         n + 1 == STAGE
     }
 
     /// Moves the staged events out as a chunk and continues in `fresh` (emptied, capacity
-    /// [`STAGE`] at least). Side records are copied out (one `memcpy`), extras moved.
+    /// [`STAGE`] at least). Side records are copied out (one `memcpy`), extras moved; argument
+    /// records are copied out when few, or else move whole and `fresh_args` gives the buffer
+    /// to continue in.
     ///
     /// # Safety
     /// Only the owner thread may call this, with the shard's lock held.
-    pub(crate) unsafe fn take(&self, mut fresh: Vec<RawEvent>) -> Chunk {
+    pub(crate) unsafe fn take(
+        &self,
+        mut fresh: Vec<RawEvent>,
+        fresh_args: impl FnOnce() -> Vec<ArgRec>,
+    ) -> Chunk {
         fresh.clear();
         fresh.reserve(STAGE);
         let n = self.len.load(Ordering::Relaxed);
@@ -175,11 +248,26 @@ impl Stage {
                 .iter()
                 .map(|s| (*s.get()).assume_init_read())
                 .collect();
+            let a = std::mem::replace(&mut *self.args_len.get(), 0);
+            let args = if a == 0 {
+                Vec::new()
+            } else if a <= ARGS_COPY_MAX {
+                std::slice::from_raw_parts(self.args_ptr.load(Ordering::Relaxed), a).to_vec()
+            } else {
+                let mut next = fresh_args();
+                next.clear();
+                next.reserve(STAGE);
+                self.args_ptr.store(next.as_mut_ptr(), Ordering::Relaxed);
+                let buf = &mut *self.args.get();
+                buf.set_len(a);
+                std::mem::replace(buf, next)
+            };
             self.len.store(0, Ordering::Release);
             Chunk {
                 events,
                 aux,
                 extras,
+                args,
             }
         }
     }
@@ -204,7 +292,17 @@ impl Stage {
                 let extra = aux
                     .and_then(|a| a.extra.checked_sub(1))
                     .map(|j| (*self.extras[j as usize].get()).assume_init_ref());
-                f(EventRef { ev, aux, extra });
+                let args_ptr = self.args_ptr.load(Ordering::Relaxed);
+                let args = ev
+                    .args
+                    .checked_sub(1)
+                    .map(|j| &*args_ptr.add(usize::from(j)));
+                f(EventRef {
+                    ev,
+                    aux,
+                    extra,
+                    args,
+                });
             }
         }
     }
@@ -231,6 +329,13 @@ impl Stage {
                         };
                         c.aux.push(a);
                         c.aux.len() as u32
+                    }
+                    None => 0,
+                };
+                ev.args = match e.args {
+                    Some(&r) => {
+                        c.args.push(r);
+                        c.args.len() as u16
                     }
                     None => 0,
                 };
@@ -323,7 +428,7 @@ mod tests {
         // SAFETY: as above.
         let copy = unsafe { s.copy() };
         // SAFETY: as above.
-        let chunk = unsafe { s.take(Vec::new()) };
+        let chunk = unsafe { s.take(Vec::new(), Vec::new) };
         assert_eq!(chunk.aux.len(), STAGE / 2);
         assert_eq!(chunk.extras.len(), STAGE / 2);
         for c in [&copy, &chunk] {
@@ -334,7 +439,7 @@ mod tests {
         // The stage goes on in the fresh buffers; the taken chunk is untouched by it.
         let more = stage_some(&s, 10_000, 100, 3);
         // SAFETY: as above.
-        let next = unsafe { s.take(Vec::new()) };
+        let next = unsafe { s.take(Vec::new(), Vec::new) };
         assert_eq!(seen(&next), more);
         check_records(&next);
         check_records(&chunk);
@@ -345,7 +450,7 @@ mod tests {
         let s = Stage::new();
         let staged = stage_some(&s, 0, 40, 5);
         // SAFETY: as above.
-        let chunk = unsafe { s.take(Vec::new()) };
+        let chunk = unsafe { s.take(Vec::new(), Vec::new) };
         assert_eq!(seen(&chunk), staged);
         assert_eq!(chunk.aux.len(), 8);
         assert_eq!(chunk.extras.len(), 8);

@@ -313,16 +313,14 @@ impl Subscriber for ProfilerSubscriber {
                 top.opts = info.opts;
                 top.meta = Some(meta);
                 if info.has_fields {
-                    let _own = OwnAllocations::begin();
-                    attrs.record(&mut MetricVisitor::of_span(top, info.reserved_args));
+                    MetricVisitor::read_new_span(top, attrs, &info);
                 }
                 Id::from_u64(key.raw())
             } else {
                 let mut frame = Frame::new(SpanKey::NONE, event_id, parent, parent_span, info.op);
                 frame.opts = info.opts;
                 if info.has_fields {
-                    let _own = OwnAllocations::begin();
-                    attrs.record(&mut MetricVisitor::of_span(&mut frame, info.reserved_args));
+                    MetricVisitor::read_new_span(&mut frame, attrs, &info);
                 }
                 self.open_shared(meta, Some(frame))
             }
