@@ -55,7 +55,7 @@ pub(crate) fn instrument(
     name: &str,
     rt: &Support,
 ) -> TokenStream {
-    let span = gen_span(sig, args, name, true, rt);
+    let span = gen_span(sig, args, name, true, rt).expr();
     let block = tail.block.block.to_token_stream();
     // The block's output type is not spelt anywhere: `ret` logs it in its `Debug`/`Display`
     // form only.

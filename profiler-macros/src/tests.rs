@@ -452,9 +452,7 @@ fn profile_scope_is_a_sync_span_entered_to_the_end_of_the_block() {
         fields(n = 3)
     ));
     assert!(
-        out.starts_with(&format!(
-            "let__profile_scope={{let__profile_new_span={RT}::tracing::span!("
-        )),
+        out.starts_with(&format!("let__profile_scope_span={RT}::tracing::span!(")),
         "{out}"
     );
     assert!(
@@ -465,7 +463,10 @@ fn profile_scope_is_a_sync_span_entered_to_the_end_of_the_block() {
     assert!(out.contains("contract::KIND_COMPUTATION}="), "{out}");
     assert!(out.contains("contract::SYNC_FIELD}="), "{out}");
     assert!(out.contains("n=3"), "{out}");
-    assert!(out.ends_with("__profile_new_span}.entered();"), "{out}");
+    assert!(
+        out.ends_with("let__profile_scope=__profile_scope_span.entered();"),
+        "{out}"
+    );
     let out = scope(quote!("x"));
     assert!(out.contains("contract::KIND_FUNCTION_CALL}="), "{out}");
     assert!(out.contains("Level::INFO"), "{out}");

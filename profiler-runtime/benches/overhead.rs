@@ -1,6 +1,7 @@
 //! Per-call overhead of `#[profile]`, every row from one run:
 //!
-//! - `no_subscriber`: no dispatcher at all (must be ~free);
+//! - `no_subscriber`: no dispatcher at all (must be ~free), beside a plain `tracing` span
+//!   around the same empty function (what tracing itself costs there), two alternating rounds;
 //! - `baseline_noop_layer`: `tracing_subscriber::registry()` with a no-op layer (the floor);
 //! - `clock_only_layer`: a layer that only reads the TSC at a span's enter and exit (where the
 //!   profiler reads it) and sums the difference (the cost of the two clock reads any timing layer pays: not a product
@@ -126,9 +127,23 @@ fn tsc() -> u64 {
     }
 }
 
+/// The reference for `no_subscriber`: the same empty function with a plain `tracing` span
+/// entered around it and nothing of the profiler's (what tracing itself costs with no
+/// subscriber).
+#[inline(never)]
+fn empty_plain_span() {
+    let _guard = tracing::info_span!("empty").entered();
+}
+
 fn no_subscriber(c: &mut Criterion) {
-    // Must run before any dispatcher exists in this process.
-    c.bench_function("no_subscriber", |b| b.iter(empty));
+    // Must run before any dispatcher exists in this process. Alternating, so drift of a
+    // shared machine hits both.
+    for round in 1..=2 {
+        c.bench_function(&format!("no_subscriber/profile/{round}"), |b| b.iter(empty));
+        c.bench_function(&format!("no_subscriber/plain_tracing_span/{round}"), |b| {
+            b.iter(empty_plain_span)
+        });
+    }
 }
 
 fn layers(c: &mut Criterion) {
