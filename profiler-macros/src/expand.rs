@@ -4,7 +4,7 @@
 //! the output of `#[async_trait]`) is decided in `lib.rs`.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::visit_mut::VisitMut;
 use syn::{Ident, LitStr, ReturnType, Signature, Token, Type};
@@ -94,11 +94,13 @@ pub(crate) fn gen_scope(scope: &ScopeArgs, rt: &Support) -> TokenStream {
     }
 }
 
-/// `span!(target: module_path!(), LEVEL, "name", <kind marker>, [<sync marker>,]
-/// [<process allocation marker>,] [<arguments-recorded marker>,] <recorded>, <user fields>)`.
-/// The sync marker promises the runtime that the span is created, entered once, exited and
-/// closed on one thread; the arguments-recorded marker that every argument of the function is
-/// among the recorded fields.
+/// `span!(target: module_path!(), LEVEL, "name", <recorded>, <marker>, <user fields>)`: one
+/// empty marker field, after the recorded arguments, whose name (the runtime's
+/// `contract::span_marker`) carries the kind and the options. The sync option promises the
+/// runtime that the span is created, entered once, exited and closed on one thread; the
+/// arguments-recorded option that every argument of the function is among the recorded
+/// fields. (One marker, not one per option: tracing visits every field of a span on every
+/// call, an empty one too.)
 fn gen_span_macro(
     name: &LitStr,
     args: &ProfileArgs,
@@ -108,22 +110,17 @@ fn gen_span_macro(
     rt: &Support,
 ) -> SpanTokens {
     let level = gen_level(args.level(), rt);
-    let mut markers = vec![gen_kind_marker(args.kind(), rt)];
+    let mut options = Vec::new();
     if sync {
-        markers.push(gen_marker(quote!(SYNC_FIELD), rt));
+        options.push(quote!(#rt::contract::MARKER_SYNC));
     }
     if args.alloc() == AllocMode::Process {
-        markers.push(gen_marker(quote!(PROCESS_ALLOC_FIELD), rt));
+        options.push(quote!(#rt::contract::MARKER_PROCESS_ALLOC));
     }
     if all_recorded {
-        markers.push(gen_marker(quote!(ARGS_RECORDED_FIELD), rt));
+        options.push(quote!(#rt::contract::MARKER_ARGS_RECORDED));
     }
-    // After the arguments, a marker: the runtime records an argument with a reserved metric
-    // name (`n`, `tile`, ...) as `arg.<name>`, and only `fields(..)` entries as themselves.
-    let args_end = (!recorded.is_empty()).then(|| {
-        let marker = gen_marker(quote!(ARGS_END_FIELD), rt);
-        quote!(#marker,)
-    });
+    let marker = gen_marker(args.kind(), &options, rt);
     let fields = args
         .fields
         .iter()
@@ -134,9 +131,8 @@ fn gen_span_macro(
             target: ::core::module_path!(),
             #level,
             #name,
-            #(#markers,)*
             #(#recorded,)*
-            #args_end
+            #marker,
             #(#fields,)*
         )
     };
@@ -185,16 +181,27 @@ impl SpanTokens {
     }
 }
 
-/// The empty marker field named by the runtime's constant `contract::<name>`:
-/// `{ rt::contract::SYNC_FIELD } = rt::tracing::field::Empty`. No field name is spelt here.
-fn gen_marker(name: TokenStream, rt: &Support) -> TokenStream {
-    quote!({ #rt::contract::#name } = #rt::tracing::field::Empty)
-}
-
-/// The kind's marker field, `{ rt::contract::KIND_<KIND> } = Empty`.
-fn gen_kind_marker(kind: Kind, rt: &Support) -> TokenStream {
-    let name = format!("KIND_{}", kind.as_str().to_ascii_uppercase());
-    gen_marker(Ident::new(&name, Span::call_site()).into_token_stream(), rt)
+/// The span's one marker field, named by the runtime's `const fn`:
+/// `{ rt::contract::span_marker(rt::contract::EventKind::<Kind>, <options>) } =
+/// rt::tracing::field::Empty`. No field name is spelt here.
+fn gen_marker(kind: Kind, options: &[TokenStream], rt: &Support) -> TokenStream {
+    let variant: String = kind
+        .as_str()
+        .split('_')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    let variant = Ident::new(&variant, Span::call_site());
+    let options = if options.is_empty() {
+        quote!(0)
+    } else {
+        quote!(#(#options)|*)
+    };
+    quote!({ #rt::contract::span_marker(#rt::contract::EventKind::#variant, #options) } = #rt::tracing::field::Empty)
 }
 
 /// `tracing::Level::INFO`, ...

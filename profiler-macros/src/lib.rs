@@ -17,15 +17,17 @@
 //!
 //! Every path below goes through `<runtime>::__macro_support` (left out here), where `<runtime>`
 //! is the path found as above. No field name is spelt in the expansion: the marker fields are
-//! named by the runtime's `contract` constants (tracing's `{ CONST } = value` syntax).
+//! named by the runtime's `contract` (tracing's `{ CONST } = value` syntax).
 //!
 //! ```text
 //! tracing::span!(target: module_path!(), <level>, "<name>",
-//!     { contract::KIND_<KIND> } = Empty,           // the kind's marker field
-//!     { contract::SYNC_FIELD } = Empty,            // unless the function is `async`
-//!     { contract::PROCESS_ALLOC_FIELD } = Empty,   // with `alloc = "process"`
-//!     { contract::ARGS_RECORDED_FIELD } = Empty,   // when every argument is recorded
 //!     <arg> = <arg>,                               // each recorded argument, as itself
+//!     { contract::span_marker(                     // the one marker field, its name
+//!         contract::EventKind::<Kind>,             //   `profile.span.<kind>[.sync]...`:
+//!         contract::MARKER_SYNC                    //   unless the function is `async`
+//!         | contract::MARKER_PROCESS_ALLOC         //   with `alloc = "process"`
+//!         | contract::MARKER_ARGS_RECORDED         //   when every argument is recorded
+//!     ) } = Empty,
 //!     <fields(..)>)
 //!
 //! // with `err`, on `Err(e)`, while the span is still entered:

@@ -30,7 +30,7 @@ const UMBRELLA_PACKAGE: &str = "rram-profiler";
 const UMBRELLA_MODULE: &str = "profiler_runtime";
 
 /// `<path to profiler-runtime>::__macro_support`, written wherever the expansion needs the
-/// runtime (`#rt::tracing::span!`, `#rt::contract::SYNC_FIELD`, ...).
+/// runtime (`#rt::tracing::span!`, `#rt::contract::span_marker`, ...).
 #[derive(Clone)]
 pub(crate) struct Support(TokenStream);
 

@@ -32,13 +32,14 @@ fn sync_fn_has_kind_sync_and_numeric_args() {
             }
         ),
     );
-    // Marker fields are named by the runtime's constants, never spelt here.
-    let kind = format!("{{{RT}::contract::KIND_HARDWARE_ACCESS}}={RT}::tracing::field::Empty");
-    assert!(out.contains(&kind), "{out}");
-    assert!(
-        out.contains(&format!("{{{RT}::contract::SYNC_FIELD}}=")),
-        "{out}"
+    // The one marker field is named by the runtime's `const fn`, never spelt here, after the
+    // recorded arguments.
+    let marker = format!(
+        "n=n,r=r,{{{RT}::contract::span_marker({RT}::contract::EventKind::HardwareAccess,\
+         {RT}::contract::MARKER_SYNC)}}={RT}::tracing::field::Empty"
     );
+    assert!(out.contains(&marker), "{out}");
+    assert_eq!(out.matches("span_marker").count(), 1, "{out}");
     assert!(!out.contains("profile."), "{out}");
     // Recorded as themselves, so other layers see an integer, a float, a bool.
     assert!(out.contains("n=n,"), "{out}");
@@ -59,7 +60,10 @@ fn default_kind_is_function_call() {
             fn f() {}
         ),
     );
-    assert!(out.contains("contract::KIND_FUNCTION_CALL}="), "{out}");
+    assert!(
+        out.contains("contract::span_marker(::profiler_runtime::__macro_support::contract::EventKind::FunctionCall,"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -72,7 +76,7 @@ fn async_fn_has_no_sync_field_and_is_instrumented() {
             }
         ),
     );
-    assert!(!out.contains("SYNC_FIELD"), "{out}");
+    assert!(!out.contains("MARKER_SYNC"), "{out}");
     assert!(out.contains("Instrument::instrument("), "{out}");
     assert!(out.contains("Level::DEBUG"), "{out}");
     assert!(out.contains("k=k,"), "{out}");
@@ -196,13 +200,13 @@ fn impl_block_names_methods_after_the_type() {
     );
     assert!(
         out.contains(&format!(
-            "\"Crossbar::one\",{{{RT}::contract::KIND_COMPUTATION}}"
+            "\"Crossbar::one\",{{{RT}::contract::span_marker({RT}::contract::EventKind::Computation,"
         )),
         "{out}"
     );
     assert!(
         out.contains(&format!(
-            "\"Crossbar::two\",{{{RT}::contract::KIND_IO_OPERATION}}"
+            "\"Crossbar::two\",{{{RT}::contract::span_marker({RT}::contract::EventKind::IoOperation,"
         )),
         "{out}"
     );
@@ -286,7 +290,7 @@ fn async_trait_output_is_instrumented_as_async() {
             }
         ),
     );
-    assert!(!out.contains("SYNC_FIELD"), "{out}");
+    assert!(!out.contains("MARKER_SYNC"), "{out}");
     assert!(
         out.contains("::std::boxed::Box::pin(asyncmove{let__profile_span="),
         "{out}"
@@ -296,7 +300,7 @@ fn async_trait_output_is_instrumented_as_async() {
 
 #[test]
 fn only_a_function_whose_every_argument_is_recorded_gets_the_arguments_marker() {
-    let marker = format!("{{{RT}::contract::ARGS_RECORDED_FIELD}}={RT}::tracing::field::Empty");
+    let marker = format!("{RT}::contract::MARKER_ARGS_RECORDED)}}={RT}::tracing::field::Empty");
     let has = |attr: TokenStream, f: TokenStream| expanded(attr, f).contains(&marker);
     assert!(has(
         quote!(),
@@ -355,12 +359,14 @@ fn alloc_process_adds_its_marker() {
         fn f() {}
     );
     let out = expanded(quote!(alloc = "process"), f.clone());
-    let marker = format!("{{{RT}::contract::PROCESS_ALLOC_FIELD}}={RT}::tracing::field::Empty");
+    let marker = format!(
+        "{RT}::contract::MARKER_SYNC|{RT}::contract::MARKER_PROCESS_ALLOC|\
+         {RT}::contract::MARKER_ARGS_RECORDED)}}={RT}::tracing::field::Empty"
+    );
     assert!(out.contains(&marker), "{out}");
-    assert!(out.contains("SYNC_FIELD"), "{out}");
     for thread in [quote!(alloc = "thread"), quote!(alloc = thread), quote!()] {
         let out = expanded(thread, f.clone());
-        assert!(!out.contains("PROCESS_ALLOC_FIELD"), "{out}");
+        assert!(!out.contains("MARKER_PROCESS_ALLOC"), "{out}");
     }
     let e = error_of(quote!(alloc = "global"), f);
     assert!(
@@ -460,19 +466,19 @@ fn profile_scope_is_a_sync_span_entered_to_the_end_of_the_block() {
         "{out}"
     );
     assert!(out.contains("\"solve.factorise\""), "{out}");
-    assert!(out.contains("contract::KIND_COMPUTATION}="), "{out}");
-    assert!(out.contains("contract::SYNC_FIELD}="), "{out}");
+    assert!(out.contains("contract::EventKind::Computation,"), "{out}");
+    assert!(out.contains("contract::MARKER_SYNC)"), "{out}");
     assert!(out.contains("n=3"), "{out}");
     assert!(
         out.ends_with("let__profile_scope=__profile_scope_span.entered();"),
         "{out}"
     );
     let out = scope(quote!("x"));
-    assert!(out.contains("contract::KIND_FUNCTION_CALL}="), "{out}");
+    assert!(out.contains("contract::EventKind::FunctionCall,"), "{out}");
     assert!(out.contains("Level::INFO"), "{out}");
     let out = scope(quote!("x", level = debug, alloc = "process",));
     assert!(out.contains("Level::DEBUG"), "{out}");
-    assert!(out.contains("PROCESS_ALLOC_FIELD"), "{out}");
+    assert!(out.contains("MARKER_PROCESS_ALLOC"), "{out}");
 
     for (input, message) in [
         (quote!(), "needs the span's name"),

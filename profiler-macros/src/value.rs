@@ -12,9 +12,9 @@ use syn::{Ident, LitStr};
 /// The kinds a span may have, as written in `kind = ".."`; the first is the default.
 ///
 /// The runtime's `EventKind::ALL` must list the same strings: `tests/kinds_contract.rs` compares
-/// the two (through the hidden `__kinds!()` macro), and the expansion names each kind's marker
-/// field through the runtime's `contract::KIND_<KIND>` constant, so a kind missing there does
-/// not compile either.
+/// the two (through the hidden `__kinds!()` macro), and the expansion names each kind through
+/// the runtime's `contract::EventKind::<Kind>` variant, so a kind missing there does not compile
+/// either.
 pub(crate) const KINDS: [&str; 6] = [
     "function_call",
     "memory_usage",

@@ -74,6 +74,81 @@ pub const fn kind_field(kind: EventKind) -> &'static str {
     }
 }
 
+/// Prefix of the one marker field of a `#[profile]` span, which carries its kind and options
+/// in its name: `profile.span.<kind>[.sync][.process][.args]` ([`span_marker`]). The fields
+/// before it are the function's recorded arguments, the fields after it the `fields(..)`
+/// entries.
+///
+/// One empty field instead of one per marker ([`SYNC_FIELD`], [`kind_field`], ...; still
+/// understood, for hand-written spans): every field is visited on every call, markers too.
+pub const SPAN_MARKER_PREFIX: &str = "profile.span.";
+
+/// [`span_marker`] option: the span's whole life is on one thread (as [`SYNC_FIELD`]).
+pub const MARKER_SYNC: u8 = 1;
+/// [`span_marker`] option: count every thread's allocations (as [`PROCESS_ALLOC_FIELD`]).
+pub const MARKER_PROCESS_ALLOC: u8 = 2;
+/// [`span_marker`] option: every argument is recorded (as [`ARGS_RECORDED_FIELD`]).
+pub const MARKER_ARGS_RECORDED: u8 = 4;
+
+/// Every combination of a kind's marker and the options, in the order [`span_marker`] indexes.
+macro_rules! span_markers {
+    ($($kind:literal),*) => {
+        [$(
+            concat!("profile.span.", $kind),
+            concat!("profile.span.", $kind, ".sync"),
+            concat!("profile.span.", $kind, ".process"),
+            concat!("profile.span.", $kind, ".sync.process"),
+            concat!("profile.span.", $kind, ".args"),
+            concat!("profile.span.", $kind, ".sync.args"),
+            concat!("profile.span.", $kind, ".process.args"),
+            concat!("profile.span.", $kind, ".sync.process.args"),
+        )*]
+    };
+}
+
+/// The marker names, by `kind * 8 + options`.
+const SPAN_MARKERS: [&str; 48] = span_markers!(
+    "function_call",
+    "memory_usage",
+    "computation",
+    "io_operation",
+    "hardware_access",
+    "algorithm_step"
+);
+
+/// The name of the one marker field of a `#[profile]` span of `kind` with `options` (a sum
+/// of [`MARKER_SYNC`], [`MARKER_PROCESS_ALLOC`], [`MARKER_ARGS_RECORDED`]; other bits are
+/// ignored). A `const fn`, so the expansion names the field with a constant:
+/// `{ contract::span_marker(EventKind::Computation, MARKER_SYNC) } = Empty`.
+///
+/// ```
+/// use profiler_runtime::contract::{span_marker, EventKind, MARKER_SYNC};
+/// assert_eq!(
+///     span_marker(EventKind::Computation, MARKER_SYNC),
+///     "profile.span.computation.sync"
+/// );
+/// ```
+pub const fn span_marker(kind: EventKind, options: u8) -> &'static str {
+    SPAN_MARKERS[kind as usize * 8 + (options & 7) as usize]
+}
+
+/// The kind and options a [`span_marker`] name carries; `None` for any other name.
+pub fn parse_span_marker(name: &str) -> Option<(EventKind, u8)> {
+    let rest = name.strip_prefix(SPAN_MARKER_PREFIX)?;
+    let mut parts = rest.split('.');
+    let kind: EventKind = parts.next()?.parse().ok()?;
+    let mut options = 0;
+    for p in parts {
+        options |= match p {
+            "sync" => MARKER_SYNC,
+            "process" => MARKER_PROCESS_ALLOC,
+            "args" => MARKER_ARGS_RECORDED,
+            _ => return None,
+        };
+    }
+    Some((kind, options))
+}
+
 /// Target of hand-written events whose numeric fields are metrics of the enclosing span (the
 /// `metrics!` macro does not use an event: it calls the profiler directly).
 pub const METRICS_TARGET: &str = "profiler::metrics";
@@ -188,6 +263,36 @@ mod tests {
     fn every_reserved_key_has_its_argument_key() {
         for (k, a) in RESERVED_KEYS.iter().zip(ARG_KEYS) {
             assert_eq!(a, format!("arg.{k}"));
+        }
+    }
+
+    #[test]
+    fn every_span_marker_names_its_kind_and_options() {
+        for k in EventKind::ALL {
+            for options in 0..8u8 {
+                let name = span_marker(k, options);
+                let mut want = format!("{SPAN_MARKER_PREFIX}{}", k.as_str());
+                for (bit, word) in [
+                    (MARKER_SYNC, ".sync"),
+                    (MARKER_PROCESS_ALLOC, ".process"),
+                    (MARKER_ARGS_RECORDED, ".args"),
+                ] {
+                    if options & bit != 0 {
+                        want.push_str(word);
+                    }
+                }
+                assert_eq!(name, want);
+                assert_eq!(parse_span_marker(name), Some((k, options)));
+            }
+        }
+        for other in [
+            "profile.span.",
+            "profile.span.bogus",
+            "profile.span.computation.fast",
+            "profile.kind.computation",
+            "x",
+        ] {
+            assert_eq!(parse_span_marker(other), None, "{other}");
         }
     }
 

@@ -7,12 +7,16 @@
 //! on `tracing` directly) whose **static metadata** tells the layer what it needs, so nothing is
 //! parsed per call:
 //!
-//! - the kind, as an empty marker field named by [`contract`] (`contract::KIND_COMPUTATION`, ...,
-//!   written `{ contract::KIND_COMPUTATION } = Empty`, so no name is spelt in the macro);
-//! - [`contract::SYNC_FIELD`], present when the function is not `async`: a promise that the span
-//!   is created, entered once, exited and closed on one thread, which lets the layer keep its
-//!   per-span state in a thread-local stack instead of the registry's extensions;
-//! - [`contract::PROCESS_ALLOC_FIELD`] with `alloc = "process"`;
+//! - one empty marker field after the recorded arguments, named by
+//!   [`contract::span_marker`] (`profile.span.<kind>[.sync][.process][.args]`, written
+//!   `{ contract::span_marker(contract::EventKind::Computation, contract::MARKER_SYNC) } = Empty`,
+//!   so no name is spelt in the macro): the kind, and the options. [`contract::MARKER_SYNC`],
+//!   set when the function is not `async`, is a promise that the span is created, entered once,
+//!   exited and closed on one thread, which lets the layer keep its per-span state in a
+//!   thread-local stack instead of the registry's extensions;
+//!   [`contract::MARKER_PROCESS_ALLOC`] comes with `alloc = "process"`;
+//!   [`contract::MARKER_ARGS_RECORDED`] when every argument is recorded. (Hand-written spans may
+//!   use the separate markers instead: [`contract::SYNC_FIELD`], [`contract::kind_field`], ...);
 //! - numeric and bool fields (function arguments of primitive type and `fields(..)` entries),
 //!   recorded as their own types for other layers, become the event's metrics.
 //!

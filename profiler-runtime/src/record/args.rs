@@ -2,7 +2,7 @@
 //! the event without the generic metric map or a side record.
 //!
 //! The macro records only primitive numbers and `bool`s as arguments (its `primitive` list),
-//! each as a field before the `profile.args_end` marker. The first [`INLINE_ARGS`] of them are
+//! each as a field before the span's marker field. The first [`INLINE_ARGS`] of them are
 //! read straight into an [`ArgRec`] on the span's frame: a value by field index, no key
 //! compared, no `Cow`, no vector. At the close the record goes, as it is, into the thread's
 //! stage next to the event (one small store); the event stays "plain" (no [`Aux`]) unless it

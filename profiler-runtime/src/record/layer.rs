@@ -1,6 +1,6 @@
 //! [`ProfilerLayer`]: the `tracing_subscriber::Layer` that turns spans into events.
 //!
-//! The hot path, for a sync `#[profile]` function (`profile.sync` marker): `on_new_span` pushes a
+//! The hot path, for a sync `#[profile]` function (its marker's sync option): `on_new_span` pushes a
 //! [`Frame`] on this thread's stack (no allocation once warm); `on_enter` and `on_exit` read the
 //! TSC and the thread's allocation counters, so the event times the function's body and leaves
 //! the registry's own bookkeeping out; the outermost `on_exit` pops the frame and writes one
@@ -362,15 +362,24 @@ impl<'a> MetricVisitor<'a> {
     }
 }
 
-impl Visit for MetricVisitor<'_> {
-    #[inline]
-    fn record_f64(&mut self, field: &Field, value: f64) {
+impl MetricVisitor<'_> {
+    /// A numeric field: into its inline slot when it is one of the span's inline arguments
+    /// (the hot case, a few instructions), else a metric.
+    #[inline(always)]
+    fn number(&mut self, field: &Field, value: f64) {
         if let Some(j) = self.inline.slot_of(field.index()) {
             if let Some(args) = self.frame.args.as_mut() {
                 args.put(j, value);
                 return;
             }
         }
+        self.metric(field, value);
+    }
+
+    /// A numeric field that is not an inline argument: a metric of the frame, under the
+    /// field's name (`arg.<name>` for an argument with a reserved name).
+    #[inline(never)]
+    fn metric(&mut self, field: &Field, value: f64) {
         let mut key = field.name();
         if self.reserved_args != 0 {
             // An argument that is not a reported key (see `contract::ARG_KEYS`).
@@ -380,20 +389,26 @@ impl Visit for MetricVisitor<'_> {
         }
         self.frame.add_metric(Cow::Borrowed(key), value);
     }
+}
+
+impl Visit for MetricVisitor<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.number(field, value);
+    }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.record_f64(field, value as f64);
+        self.number(field, value as f64);
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.record_f64(field, value as f64);
+        self.number(field, value as f64);
     }
     fn record_i128(&mut self, field: &Field, value: i128) {
-        self.record_f64(field, value as f64);
+        self.number(field, value as f64);
     }
     fn record_u128(&mut self, field: &Field, value: u128) {
-        self.record_f64(field, value as f64);
+        self.number(field, value as f64);
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.record_f64(field, if value { 1.0 } else { 0.0 });
+        self.number(field, if value { 1.0 } else { 0.0 });
     }
     fn record_debug(&mut self, _field: &Field, _value: &dyn fmt::Debug) {}
 }

@@ -9,8 +9,8 @@ use std::sync::{Arc, Weak};
 use tracing::Metadata;
 
 use crate::contract::{
-    reserved_index, ARGS_END_FIELD, ARGS_RECORDED_FIELD, KIND_FIELD_PREFIX, PROCESS_ALLOC_FIELD,
-    SYNC_FIELD,
+    parse_span_marker, reserved_index, ARGS_END_FIELD, ARGS_RECORDED_FIELD, KIND_FIELD_PREFIX,
+    MARKER_ARGS_RECORDED, MARKER_PROCESS_ALLOC, MARKER_SYNC, PROCESS_ALLOC_FIELD, SYNC_FIELD,
 };
 use crate::model::event::EventKind;
 use crate::model::hash::IntMap;
@@ -124,9 +124,23 @@ impl ThreadSlot {
         let mut reserved_args = 0u16;
         let mut layout = ArgLayout::default();
         let mut opts = 0;
+        // The macro's one marker (`profile.span.<kind>...`, after the arguments), or the
+        // separate markers of hand-written spans (`profile.kind.<kind>`, `profile.sync`, ...,
+        // the arguments before `profile.args_end`).
         for f in meta.fields() {
             let name = f.name();
-            if let Some(k) = name.strip_prefix(KIND_FIELD_PREFIX) {
+            if let Some((k, options)) = parse_span_marker(name) {
+                kind = k;
+                sync |= options & MARKER_SYNC != 0;
+                if options & MARKER_PROCESS_ALLOC != 0 {
+                    opts |= Frame::PROCESS_ALLOC;
+                }
+                if options & MARKER_ARGS_RECORDED != 0 {
+                    opts |= Frame::ARGS_RECORDED;
+                }
+                markers += 1;
+                end_args(&mut args, &mut layout, &mut reserved_args);
+            } else if let Some(k) = name.strip_prefix(KIND_FIELD_PREFIX) {
                 kind = k.parse().unwrap_or(EventKind::FunctionCall);
                 markers += 1;
             } else if name == SYNC_FIELD {
@@ -140,12 +154,7 @@ impl ThreadSlot {
                 markers += 1;
             } else if name == ARGS_END_FIELD {
                 markers += 1;
-                layout = inline_layout(&args);
-                for (_, a) in args.drain(..) {
-                    if let Some(i) = reserved_index(a) {
-                        reserved_args |= 1 << i;
-                    }
-                }
+                end_args(&mut args, &mut layout, &mut reserved_args);
             } else {
                 args.push((f.index(), name));
             }
@@ -299,6 +308,21 @@ impl ThreadSlot {
         let wall = close_into(collector, &self.shard, frame, panicked);
         self.live = i;
         Some((wall, parent_span))
+    }
+}
+
+/// Ends a callsite's arguments (`args`, the fields seen so far that are not markers): their
+/// inline slots, and the reserved names among them.
+fn end_args(
+    args: &mut Vec<(usize, &'static str)>,
+    layout: &mut ArgLayout,
+    reserved_args: &mut u16,
+) {
+    *layout = inline_layout(args);
+    for (_, a) in args.drain(..) {
+        if let Some(i) = reserved_index(a) {
+            *reserved_args |= 1 << i;
+        }
     }
 }
 

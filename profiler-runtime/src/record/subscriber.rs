@@ -6,7 +6,7 @@
 //! `Registry`, whose sharded slab insert and remove, reference counts and extensions per span
 //! are most of a profiled call's cost under the layer.
 //!
-//! - A sync `#[profile]` span (`profile.sync` marker) gets its event id as its span id: no
+//! - A sync `#[profile]` span (its marker's sync option) gets its event id as its span id: no
 //!   table at all. Its frame, on this thread's stack, holds everything the subscriber needs
 //!   (metadata for `Span::current()`, the handle count for `clone_span`/`try_close`). Its
 //!   outermost exit records the event and pops the frame; the close right after is one
