@@ -95,19 +95,24 @@ pub(crate) fn allocated_by_operation(ops: &[OperationStats]) -> BTreeMap<&str, u
     out
 }
 
+/// A hardware-access operation with one call per duration (self time half of each), for the
+/// tests of what derives from aggregates.
+#[cfg(test)]
+pub(crate) fn test_op(name: &str, durations: &[u64]) -> OperationStats {
+    let mut o = OperationStats::new(name.into(), crate::EventKind::HardwareAccess);
+    for &d in durations {
+        o.record_timing(d, d, d / 2);
+    }
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::stats::MetricAggregate;
     use crate::EventKind;
 
-    fn op(name: &str, durations: &[u64]) -> OperationStats {
-        let mut o = OperationStats::new(name.into(), EventKind::HardwareAccess);
-        for &d in durations {
-            o.record_timing(d, d, d / 2);
-        }
-        o
-    }
+    use super::test_op as op;
 
     #[test]
     fn buckets_count_the_calls_below_each_bound() {

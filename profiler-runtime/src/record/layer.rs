@@ -211,11 +211,7 @@ where
         // Guarded: a field's value may be user code (`Value` impls).
         with_slot(c, |slot| {
             let _own = OwnAllocations::begin();
-            let span = match event.parent() {
-                Some(p) => SpanKey::of(p),
-                None if event.is_contextual() => slot.current_span(),
-                None => SpanKey::NONE,
-            };
+            let span = slot.span_of_event(event);
             let found = with_frame(slot, &ctx, span, |f| {
                 event.record(&mut MetricVisitor::of_span(f, 0));
             });

@@ -228,6 +228,16 @@ impl ThreadSlot {
         self.entered.last().copied().unwrap_or(SpanKey::NONE)
     }
 
+    /// The span a `tracing` event belongs to: its explicit parent, else (a contextual event)
+    /// the span entered last on this thread, else none.
+    pub(crate) fn span_of_event(&self, event: &tracing::Event<'_>) -> SpanKey {
+        match event.parent() {
+            Some(p) => SpanKey::of(p),
+            None if event.is_contextual() => self.current_span(),
+            None => SpanKey::NONE,
+        }
+    }
+
     /// The innermost open frame entered on this thread: its event id and span key (none for
     /// either where there is none). What a `record_event` or `profile_function` call nests
     /// under.

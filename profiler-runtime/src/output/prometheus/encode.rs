@@ -417,13 +417,7 @@ mod tests {
     use crate::EventKind;
     use proptest::prelude::*;
 
-    fn op(name: &str, durations: &[u64]) -> OperationStats {
-        let mut o = OperationStats::new(name.into(), EventKind::HardwareAccess);
-        for &d in durations {
-            o.record_timing(d, d, d / 2);
-        }
-        o
-    }
+    use crate::output::metric_families::test_op as op;
 
     fn sample() -> MonitorSample {
         MonitorSample {
