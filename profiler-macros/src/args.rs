@@ -9,7 +9,7 @@
 use syn::punctuated::Punctuated;
 use syn::{FnArg, Ident, Pat, Token};
 
-use crate::primitive;
+use crate::primitive::{self, Primitive};
 
 /// How strictly to check `skip(..)` names against a function's arguments.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -70,8 +70,9 @@ pub(crate) fn check_skips(
     }
 }
 
-/// The arguments that can be recorded, before `skip`/`skip_all`/`fields` are applied.
-pub(crate) fn recordable(inputs: &Punctuated<FnArg, Token![,]>) -> Vec<Ident> {
+/// The arguments that can be recorded, before `skip`/`skip_all`/`fields` are applied, each
+/// with its type's class (by value or by reference).
+pub(crate) fn recordable(inputs: &Punctuated<FnArg, Token![,]>) -> Vec<(Ident, Primitive)> {
     inputs
         .iter()
         .filter_map(|input| {
@@ -82,8 +83,8 @@ pub(crate) fn recordable(inputs: &Punctuated<FnArg, Token![,]>) -> Vec<Ident> {
             if p.by_ref.is_some() || p.subpat.is_some() || p.ident.to_string().starts_with('_') {
                 return None;
             }
-            primitive::classify(&t.ty)?;
-            Some(p.ident.clone())
+            let class = primitive::classify(&t.ty)?;
+            Some((p.ident.clone(), class))
         })
         .collect()
 }

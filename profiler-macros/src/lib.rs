@@ -30,6 +30,11 @@
 //!     ) } = Empty,
 //!     <fields(..)>)
 //!
+//! // a sync function with recorded arguments, when the span is enabled: the first two of
+//! // them handed to the profiler directly (its first enter takes them; no field visitor),
+//! // `&*a` for a reference, 0.0 past the last
+//! stage_args(&span, [metric_value(a), metric_value(b)]);
+//!
 //! // with `err`, on `Err(e)`, while the span is still entered:
 //! record_error(&e);                                // `record_error_debug(&e)` with `err(Debug)`
 //! tracing::event!(target: module_path!(), Level::ERROR, error = %e);      // `?e`

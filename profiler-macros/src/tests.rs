@@ -45,8 +45,16 @@ fn sync_fn_has_kind_sync_and_numeric_args() {
     assert!(out.contains("n=n,"), "{out}");
     assert!(out.contains("r=r,"), "{out}");
     assert!(!out.contains("s=s"), "{out}");
-    assert!(!out.contains("metric_value"), "{out}");
     assert!(!out.contains("a=a"), "{out}");
+    // An enabled sync span stages its first two recorded arguments for the profiler, a
+    // reference read through.
+    assert!(
+        out.contains(&format!(
+            "else{{{RT}::stage_args(&__profile_span,[{RT}::metric_value(n),{RT}::metric_value(&*r)]);}}"
+        )),
+        "{out}"
+    );
+    assert_eq!(out.matches("stage_args").count(), 1, "{out}");
     assert!(out.contains("\"f\""), "{out}");
     assert!(out.contains("Level::INFO"), "{out}");
     assert!(!out.contains("||"), "no closure without err/ret: {out}");
@@ -496,4 +504,69 @@ fn profile_scope_is_a_sync_span_entered_to_the_end_of_the_block() {
         let message_in_literal = message.replace(' ', "").replace('"', "\\\"");
         assert!(out.contains(&message_in_literal), "{message}: {out}");
     }
+}
+
+#[test]
+fn a_sync_span_stages_at_most_two_arguments_and_pads_one() {
+    let out = expanded(
+        quote!(),
+        quote!(
+            fn f(a: u8, b: bool, c: i64) {}
+        ),
+    );
+    assert!(
+        out.contains(&format!("[{RT}::metric_value(a),{RT}::metric_value(b)]")),
+        "{out}"
+    );
+    assert!(!out.contains(&format!("{RT}::metric_value(c)")), "{out}");
+    let out = expanded(
+        quote!(),
+        quote!(
+            fn f(x: &mut u64) {}
+        ),
+    );
+    assert!(
+        out.contains(&format!("[{RT}::metric_value(&*x),0.0]")),
+        "{out}"
+    );
+}
+
+#[test]
+fn only_a_sync_span_with_recorded_arguments_stages_them() {
+    // Async: its first enter may come after other spans staged theirs.
+    let out = expanded(
+        quote!(),
+        quote!(
+            async fn f(a: u8) {}
+        ),
+    );
+    assert!(!out.contains("stage_args"), "{out}");
+    for item in [
+        quote!(
+            fn f() {}
+        ),
+        quote!(
+            fn f(s: &str) {}
+        ),
+    ] {
+        let out = expanded(quote!(), item);
+        assert!(!out.contains("stage_args"), "{out}");
+    }
+    let out = expanded(
+        quote!(skip_all),
+        quote!(
+            fn f(a: u8) {}
+        ),
+    );
+    assert!(!out.contains("stage_args"), "{out}");
+    let out = expanded(
+        quote!(skip(a)),
+        quote!(
+            fn f(a: u8, b: u16) {}
+        ),
+    );
+    assert!(
+        out.contains(&format!("[{RT}::metric_value(b),0.0]")),
+        "{out}"
+    );
 }

@@ -18,7 +18,11 @@
 //!   [`contract::MARKER_ARGS_RECORDED`] when every argument is recorded. (Hand-written spans may
 //!   use the separate markers instead: [`contract::SYNC_FIELD`], [`contract::kind_field`], ...);
 //! - numeric and bool fields (function arguments of primitive type and `fields(..)` entries),
-//!   recorded as their own types for other layers, become the event's metrics.
+//!   recorded as their own types for other layers, become the event's metrics;
+//! - a sync span with recorded arguments also hands the first [`INLINE_ARGS`] of them, as
+//!   `f64`, to [`stage_args`] right after its creation (when it is enabled): its first enter
+//!   takes them from there, and the layer skips those fields when it reads the span's
+//!   (`record::args` says why). The marker's sync option is the promise that this is done.
 //!
 //! Inside the span, `metrics!` hands its values straight to the layer ([`add_metrics`], past any
 //! filter), which sums them into the span; an event with target [`METRICS_TARGET`] does the
@@ -31,8 +35,19 @@ pub use tracing;
 
 pub use crate::contract;
 pub use crate::contract::{KIND_FIELD_PREFIX, METRICS_TARGET, SYNC_FIELD};
+pub use crate::record::args::INLINE_ARGS;
 pub use crate::record::metrics::{add_metrics, metrics_enabled, record_error, record_error_debug};
 pub use crate::record::notes::DisabledNote;
+
+/// Stages the first [`INLINE_ARGS`] recorded arguments of a sync `#[profile]` span just
+/// created (`vals[j]` is the `j`-th one as [`metric_value`] converts it, 0 past the last), for
+/// the span's first enter on this thread. Nothing for a disabled span.
+#[inline(always)]
+pub fn stage_args(span: &tracing::Span, vals: [f64; INLINE_ARGS]) {
+    if let Some(id) = span.id() {
+        crate::record::args::stage(id.into_u64(), vals);
+    }
+}
 /// Converts a metric value of any primitive numeric type to `f64`.
 pub trait MetricValue {
     /// The value as `f64`.

@@ -98,12 +98,53 @@ fn counted_sparse(i: u64) {
 #[profile]
 fn no_args() {}
 
+/// Recursion: every call stages its argument between its span's creation and its enter, with
+/// the caller's span entered around it.
+#[profile]
+fn countdown(depth: u32, scale: f64) -> u32 {
+    if depth == 0 {
+        return 0;
+    }
+    unsigned(depth as u8, 1);
+    countdown(depth - 1, scale * 2.0) + 1
+}
+
+/// Inline arguments beside a `fields(..)` number (read from the span's fields) and a
+/// non-numeric argument.
+#[profile(fields(extra = 2.5))]
+fn with_fields(name: &str, x: u16) {
+    std::hint::black_box((name, x));
+}
+
 fn metrics_of<'a>(p: &'a Profile, name: &'a str) -> Vec<(String, f64)> {
     only(p, name)
         .metrics
         .iter()
         .map(|(k, v)| (k.clone(), *v))
         .collect()
+}
+
+/// A layer that keeps every `u64` field of every new span, as another layer beside the
+/// profiler's sees them.
+#[derive(Clone, Default)]
+struct FieldsSeen(std::sync::Arc<std::sync::Mutex<Vec<(String, u64)>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for FieldsSeen {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        _id: &tracing::span::Id,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        struct V<'a>(&'a mut Vec<(String, u64)>);
+        impl tracing::field::Visit for V<'_> {
+            fn record_u64(&mut self, f: &tracing::field::Field, v: u64) {
+                self.0.push((f.name().to_string(), v));
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        attrs.record(&mut V(&mut self.0.lock().unwrap()));
+    }
 }
 
 fn pairs(v: &[(&str, f64)]) -> Vec<(String, f64)> {
@@ -252,5 +293,90 @@ common::both_paths! {
         for e in s.events_named("no_args") {
             assert!(e.metrics.is_empty());
         }
+    }
+
+    #[test]
+    fn recursive_and_nested_calls_keep_their_own_arguments() {
+        let p = common::profiler();
+        PATH.in_scope(&p, || countdown(4, 1.0));
+        let s = p.snapshot();
+        let mut by_depth: Vec<(f64, f64)> = s
+            .events_named("countdown")
+            .map(|e| (e.metric("depth").unwrap(), e.metric("scale").unwrap()))
+            .collect();
+        by_depth.sort_by(|a, b| a.0.total_cmp(&b.0));
+        assert_eq!(
+            by_depth,
+            vec![(0.0, 16.0), (1.0, 8.0), (2.0, 4.0), (3.0, 2.0), (4.0, 1.0)]
+        );
+        let mut inner: Vec<f64> = s.events_named("unsigned").map(|e| e.metric("a").unwrap()).collect();
+        inner.sort_by(f64::total_cmp);
+        assert_eq!(inner, vec![1.0, 2.0, 3.0, 4.0]);
+        for e in s.events_named("unsigned") {
+            assert_eq!(e.metric("b"), Some(1.0));
+        }
+    }
+
+    #[test]
+    fn inline_arguments_sit_beside_fields_read_from_the_span() {
+        let p = common::profiler();
+        PATH.in_scope(&p, || with_fields("n/a", 9));
+        let s = p.snapshot();
+        assert_eq!(metrics_of(&s, "with_fields"), pairs(&[("extra", 2.5), ("x", 9.0)]));
+    }
+
+    #[test]
+    fn values_staged_under_another_subscriber_never_reach_a_profile() {
+        // The same functions first run under a subscriber that is not the profiler (its span
+        // ids start at 1, as a fresh registry's under the profiler's layer do), then profiled:
+        // each event has exactly its own call's arguments.
+        let other = tracing_subscriber::registry().with(FieldsSeen::default());
+        tracing::subscriber::with_default(other, || {
+            counted(1_000);
+            unsigned(200, 300);
+        });
+        let p = common::profiler();
+        PATH.in_scope(&p, || {
+            no_args();
+            counted(5);
+            unsigned(6, 7);
+        });
+        let s = p.snapshot();
+        assert_eq!(metrics_of(&s, "counted"), pairs(&[("i", 5.0)]));
+        assert_eq!(metrics_of(&s, "unsigned"), pairs(&[("a", 6.0), ("b", 7.0)]));
+        assert!(metrics_of(&s, "no_args").is_empty());
+    }
+}
+
+use tracing_subscriber::layer::SubscriberExt as _;
+
+#[test]
+fn other_layers_still_see_the_arguments_as_fields() {
+    let p = common::profiler();
+    let seen = FieldsSeen::default();
+    let q = common::profiler();
+    let sub = tracing_subscriber::registry()
+        .with(p.layer())
+        .with(seen.clone())
+        .with(q.layer());
+    tracing::subscriber::with_default(sub, || {
+        unsigned_wide(3, 4);
+        with_fields("x", 11);
+    });
+    let fields = seen.0.lock().unwrap().clone();
+    assert!(fields.contains(&("c".to_string(), 3)), "{fields:?}");
+    assert!(fields.contains(&("d".to_string(), 4)), "{fields:?}");
+    assert!(fields.contains(&("x".to_string(), 11)), "{fields:?}");
+    // Two profilers in one registry: both take the staged values.
+    for prof in [&p, &q] {
+        let s = prof.snapshot();
+        assert_eq!(
+            metrics_of(&s, "unsigned_wide"),
+            pairs(&[("c", 3.0), ("d", 4.0)])
+        );
+        assert_eq!(
+            metrics_of(&s, "with_fields"),
+            pairs(&[("extra", 2.5), ("x", 11.0)])
+        );
     }
 }

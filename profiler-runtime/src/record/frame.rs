@@ -146,6 +146,9 @@ impl Frame {
         if self.depth == 0 {
             if self.start_raw == 0 {
                 self.start_raw = now;
+                if let Some(args) = self.args.as_mut().filter(|a| a.staged) {
+                    args.take_staged(self.span.raw());
+                }
                 if self.opts & Frame::PROCESS_ALLOC != 0 {
                     self.process_begin();
                 }

@@ -323,6 +323,9 @@ pub(crate) struct MetricVisitor<'a> {
     reserved_args: u16,
     /// [`CallsiteInfo::args`]: the fields read into the frame's inline argument slots.
     inline: ArgLayout,
+    /// The inline arguments are staged by the expansion ([`CallsiteInfo::staged`]): their
+    /// fields are skipped.
+    skip_inline: bool,
 }
 
 impl<'a> MetricVisitor<'a> {
@@ -333,6 +336,7 @@ impl<'a> MetricVisitor<'a> {
             frame,
             reserved_args,
             inline: ArgLayout::default(),
+            skip_inline: false,
         }
     }
 
@@ -340,13 +344,21 @@ impl<'a> MetricVisitor<'a> {
     /// slots, the other numbers as metrics.
     #[inline(always)]
     pub(crate) fn read_new_span(frame: &mut Frame, attrs: &Attributes<'_>, info: &CallsiteInfo) {
-        if info.args.n > 0 {
+        if info.staged {
+            // The expansion stages the inline arguments for the first enter: only the other
+            // fields, if any, are read here.
+            frame.args = Some(ArgRec::staged(attrs.metadata(), info.args));
+            if info.only_inline {
+                return;
+            }
+        } else if info.args.n > 0 {
             frame.args = Some(ArgRec::new(attrs.metadata(), info.args));
         }
         let mut visitor = MetricVisitor {
             frame,
             reserved_args: info.reserved_args,
             inline: info.args,
+            skip_inline: info.staged,
         };
         if info.only_inline {
             // Values go into the inline slots: nothing to allocate, nothing to exclude.
@@ -364,6 +376,9 @@ impl MetricVisitor<'_> {
     #[inline(always)]
     fn number(&mut self, field: &Field, value: f64) {
         if let Some(j) = self.inline.slot_of(field.index()) {
+            if self.skip_inline {
+                return;
+            }
             if let Some(args) = self.frame.args.as_mut() {
                 args.put(j, value);
                 return;

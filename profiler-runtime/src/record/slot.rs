@@ -38,6 +38,11 @@ pub(crate) struct CallsiteInfo {
     /// Every field other than the markers is an inline argument: reading them allocates
     /// nothing.
     pub only_inline: bool,
+    /// The inline arguments' values come from the expansion's [`stage`] call, not from the
+    /// fields (a sync span with the macro's marker and inline arguments).
+    ///
+    /// [`stage`]: crate::record::args::stage
+    pub staged: bool,
 }
 
 pub(crate) struct ThreadSlot {
@@ -82,6 +87,7 @@ impl ThreadSlot {
                     opts: 0,
                     args: ArgLayout::default(),
                     only_inline: false,
+                    staged: false,
                 },
             ),
             busy: false,
@@ -124,6 +130,7 @@ impl ThreadSlot {
         let mut reserved_args = 0u16;
         let mut layout = ArgLayout::default();
         let mut opts = 0;
+        let mut staged = false;
         // The macro's one marker (`profile.span.<kind>...`, after the arguments), or the
         // separate markers of hand-written spans (`profile.kind.<kind>`, `profile.sync`, ...,
         // the arguments before `profile.args_end`).
@@ -132,6 +139,7 @@ impl ThreadSlot {
             if let Some((k, options)) = parse_span_marker(name) {
                 kind = k;
                 sync |= options & MARKER_SYNC != 0;
+                staged |= options & MARKER_SYNC != 0;
                 if options & MARKER_PROCESS_ALLOC != 0 {
                     opts |= Frame::PROCESS_ALLOC;
                 }
@@ -167,6 +175,7 @@ impl ThreadSlot {
             opts,
             args: layout,
             only_inline: meta.fields().len() == markers + usize::from(layout.n),
+            staged: staged && layout.n > 0,
         };
         self.callsites.insert(key, info);
         self.last_callsite = (key, info);
