@@ -89,7 +89,7 @@ impl ArgLayout {
 }
 
 /// The inline arguments of one event: their values, and what names them (the callsite's
-/// metadata and the [`ArgLayout`]). Plain data (`Copy`, no destructor), 40 bytes.
+/// metadata and the [`ArgLayout`]). Plain data (`Copy`, no destructor), 32 bytes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ArgRec {
     pub meta: &'static Metadata<'static>,
@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn a_record_is_small_plain_data() {
-        assert!(std::mem::size_of::<ArgRec>() <= 40);
+        assert!(std::mem::size_of::<ArgRec>() <= 32);
         assert!(!std::mem::needs_drop::<ArgRec>());
     }
 
