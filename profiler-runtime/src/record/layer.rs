@@ -323,9 +323,6 @@ pub(crate) struct MetricVisitor<'a> {
     reserved_args: u16,
     /// [`CallsiteInfo::args`]: the fields read into the frame's inline argument slots.
     inline: ArgLayout,
-    /// The inline arguments are staged by the expansion ([`CallsiteInfo::staged`]): their
-    /// fields are skipped.
-    skip_inline: bool,
 }
 
 impl<'a> MetricVisitor<'a> {
@@ -336,7 +333,6 @@ impl<'a> MetricVisitor<'a> {
             frame,
             reserved_args,
             inline: ArgLayout::default(),
-            skip_inline: false,
         }
     }
 
@@ -358,7 +354,6 @@ impl<'a> MetricVisitor<'a> {
             frame,
             reserved_args: info.reserved_args,
             inline: info.args,
-            skip_inline: info.staged,
         };
         if info.only_inline {
             // Values go into the inline slots: nothing to allocate, nothing to exclude.
@@ -376,11 +371,11 @@ impl MetricVisitor<'_> {
     #[inline(always)]
     fn number(&mut self, field: &Field, value: f64) {
         if let Some(j) = self.inline.slot_of(field.index()) {
-            if self.skip_inline {
-                return;
-            }
             if let Some(args) = self.frame.args.as_mut() {
-                args.put(j, value);
+                // A staged record gets this value from the expansion at the first enter.
+                if !args.staged {
+                    args.put(j, value);
+                }
                 return;
             }
         }
